@@ -1,0 +1,139 @@
+/**
+ * The execution environment: one schema gives the TypeScript types, the request validation
+ * (API and files) and the OpenAPI document.
+ */
+import { type Static, Type } from "@sinclair/typebox";
+
+export const MATCHING = ["any", "exact", "none"] as const;
+export type Matching = (typeof MATCHING)[number];
+
+export const RUNTIMES = ["python", "r", "quarto"] as const;
+export type Runtime = (typeof RUNTIMES)[number];
+
+/** Runtimes an environment can describe; selection only uses {@link RUNTIMES}. */
+export const INSTALLATION_FIELDS = ["python", "quarto", "r", "tensorflow", "nodejs"] as const;
+export type InstallationField = (typeof INSTALLATION_FIELDS)[number];
+
+/** A dotted numeric version: `4`, `4.3`, `3.11.3`, `1.3.340`. */
+export const VERSION_PATTERN = "^[0-9]+(\\.[0-9]+)*$";
+/** An absolute path with no NUL byte and no `..` segment. */
+export const ABSOLUTE_PATH_PATTERN = "^(?!.*(^|/)\\.\\.(/|$))/[^\\u0000]*$";
+
+export const Installation = Type.Object(
+  {
+    version: Type.String({
+      pattern: VERSION_PATTERN,
+      maxLength: 64,
+      description: "Dotted numeric version of the installation, such as 3.11.3.",
+    }),
+    path: Type.String({
+      pattern: ABSOLUTE_PATH_PATTERN,
+      maxLength: 4096,
+      description: "Absolute path to the interpreter's executable inside the image.",
+    }),
+  },
+  { $id: "Installation" },
+);
+export type Installation = Static<typeof Installation>;
+
+export const Installations = Type.Union(
+  [Type.Object({ installations: Type.Array(Installation, { maxItems: 100 }) }), Type.Null()],
+  { description: "The installations of one runtime; null when the image has none." },
+);
+export type Installations = Static<typeof Installations>;
+
+export const VolumeMount = Type.Object({
+  source: Type.Object({
+    volume_type: Type.Union([Type.Literal("nfs"), Type.Literal("pvc")]),
+    nfs_host: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Null()])),
+    nfs_export_path: Type.Optional(Type.Union([Type.String({ maxLength: 4096 }), Type.Null()])),
+    pvc_name: Type.Optional(Type.Union([Type.String({ maxLength: 253 }), Type.Null()])),
+  }),
+  target: Type.Object({
+    path: Type.String({ pattern: ABSOLUTE_PATH_PATTERN, maxLength: 4096 }),
+    read_only: Type.Optional(Type.Boolean()),
+  }),
+});
+export type VolumeMount = Static<typeof VolumeMount>;
+
+const nullableText = (maxLength: number, description: string) =>
+  Type.Union([Type.String({ maxLength }), Type.Null()], { description });
+
+/** The fields an administrator may set on create; PUT accepts the same minus name/cluster. */
+export const editableFields = {
+  title: Type.Optional(nullableText(1024, "Human-readable title shown to publishers.")),
+  description: Type.Optional(nullableText(4096, "What this environment is for.")),
+  matching: Type.Optional(
+    Type.Union(
+      MATCHING.map((m) => Type.Literal(m)),
+      {
+        description:
+          "any: selectable automatically; exact: only when the content asks for it; none: disabled.",
+      },
+    ),
+  ),
+  supervisor: Type.Optional(
+    Type.Union([Type.String({ pattern: ABSOLUTE_PATH_PATTERN, maxLength: 4096 }), Type.Null()], {
+      description: "Absolute path of a program that wraps every build and run command.",
+    }),
+  ),
+  python: Type.Optional(Installations),
+  quarto: Type.Optional(Installations),
+  r: Type.Optional(Installations),
+  tensorflow: Type.Optional(Installations),
+  nodejs: Type.Optional(Installations),
+  volume_mounts: Type.Optional(
+    Type.Union([Type.Array(VolumeMount, { maxItems: 50 }), Type.Null()]),
+  ),
+};
+
+/** An image reference: registry/repository[:tag][@digest], as container engines accept it. */
+export const IMAGE_NAME_PATTERN =
+  "^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$";
+
+export const EnvironmentCreate = Type.Object(
+  {
+    name: Type.String({
+      minLength: 1,
+      maxLength: 512,
+      pattern: IMAGE_NAME_PATTERN,
+      description: "The container image. Unique: one environment per image.",
+    }),
+    cluster_name: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 255, description: 'Always "Kubernetes".' }),
+    ),
+    ...editableFields,
+  },
+  { $id: "EnvironmentCreate" },
+);
+export type EnvironmentCreate = Static<typeof EnvironmentCreate>;
+
+export const EnvironmentUpdate = Type.Object(editableFields, { $id: "EnvironmentUpdate" });
+export type EnvironmentUpdate = Static<typeof EnvironmentUpdate>;
+
+export const Environment = Type.Object(
+  {
+    id: Type.String(),
+    guid: Type.String({ format: "uuid" }),
+    created_time: Type.String({ format: "date-time" }),
+    updated_time: Type.String({ format: "date-time" }),
+    title: Type.Union([Type.String(), Type.Null()]),
+    description: Type.Union([Type.String(), Type.Null()]),
+    cluster_name: Type.String(),
+    name: Type.String(),
+    environment_type: Type.String(),
+    matching: Type.Union(MATCHING.map((m) => Type.Literal(m))),
+    supervisor: Type.Union([Type.String(), Type.Null()]),
+    managed_by: Type.Union([Type.String(), Type.Null()]),
+    python: Installations,
+    quarto: Installations,
+    r: Installations,
+    tensorflow: Installations,
+    nodejs: Installations,
+    volume_mounts: Type.Array(VolumeMount),
+  },
+  { $id: "Environment" },
+);
+export type Environment = Static<typeof Environment>;
+
+export const DEFAULT_CLUSTER_NAME = "Kubernetes";
