@@ -7,6 +7,15 @@ import { type Static, Type } from "@sinclair/typebox";
 export const MATCHING = ["any", "exact", "none"] as const;
 export type Matching = (typeof MATCHING)[number];
 
+/** An enum rather than a union of literals, so a wrong value gets one clear validation error. */
+const MatchingSchema = Type.Unsafe<Matching>(
+  Type.String({
+    enum: [...MATCHING],
+    description:
+      "any: selectable automatically; exact: only when the content asks for it; none: disabled.",
+  }),
+);
+
 export const RUNTIMES = ["python", "r", "quarto"] as const;
 export type Runtime = (typeof RUNTIMES)[number];
 
@@ -19,21 +28,18 @@ export const VERSION_PATTERN = "^[0-9]+(\\.[0-9]+)*$";
 /** An absolute path with no NUL byte and no `..` segment. */
 export const ABSOLUTE_PATH_PATTERN = "^(?!.*(^|/)\\.\\.(/|$))/[^\\u0000]*$";
 
-export const Installation = Type.Object(
-  {
-    version: Type.String({
-      pattern: VERSION_PATTERN,
-      maxLength: 64,
-      description: "Dotted numeric version of the installation, such as 3.11.3.",
-    }),
-    path: Type.String({
-      pattern: ABSOLUTE_PATH_PATTERN,
-      maxLength: 4096,
-      description: "Absolute path to the interpreter's executable inside the image.",
-    }),
-  },
-  { $id: "Installation" },
-);
+export const Installation = Type.Object({
+  version: Type.String({
+    pattern: VERSION_PATTERN,
+    maxLength: 64,
+    description: "Dotted numeric version of the installation, such as 3.11.3.",
+  }),
+  path: Type.String({
+    pattern: ABSOLUTE_PATH_PATTERN,
+    maxLength: 4096,
+    description: "Absolute path to the interpreter's executable inside the image.",
+  }),
+});
 export type Installation = Static<typeof Installation>;
 
 export const Installations = Type.Union(
@@ -63,15 +69,7 @@ const nullableText = (maxLength: number, description: string) =>
 export const editableFields = {
   title: Type.Optional(nullableText(1024, "Human-readable title shown to publishers.")),
   description: Type.Optional(nullableText(4096, "What this environment is for.")),
-  matching: Type.Optional(
-    Type.Union(
-      MATCHING.map((m) => Type.Literal(m)),
-      {
-        description:
-          "any: selectable automatically; exact: only when the content asks for it; none: disabled.",
-      },
-    ),
-  ),
+  matching: Type.Optional(MatchingSchema),
   supervisor: Type.Optional(
     Type.Union([Type.String({ pattern: ABSOLUTE_PATH_PATTERN, maxLength: 4096 }), Type.Null()], {
       description: "Absolute path of a program that wraps every build and run command.",
@@ -91,49 +89,49 @@ export const editableFields = {
 export const IMAGE_NAME_PATTERN =
   "^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$";
 
-export const EnvironmentCreate = Type.Object(
-  {
-    name: Type.String({
-      minLength: 1,
-      maxLength: 512,
-      pattern: IMAGE_NAME_PATTERN,
-      description: "The container image. Unique: one environment per image.",
-    }),
-    cluster_name: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 255, description: 'Always "Kubernetes".' }),
-    ),
-    ...editableFields,
-  },
-  { $id: "EnvironmentCreate" },
-);
+export const EnvironmentCreate = Type.Object({
+  name: Type.String({
+    minLength: 1,
+    maxLength: 512,
+    pattern: IMAGE_NAME_PATTERN,
+    description: "The container image. Unique: one environment per image.",
+  }),
+  cluster_name: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 255, description: 'Always "Kubernetes".' }),
+  ),
+  ...editableFields,
+});
 export type EnvironmentCreate = Static<typeof EnvironmentCreate>;
 
-export const EnvironmentUpdate = Type.Object(editableFields, { $id: "EnvironmentUpdate" });
+export const EnvironmentUpdate = Type.Object({
+  name: Type.Optional(Type.String({ description: "Immutable; accepted only when unchanged." })),
+  cluster_name: Type.Optional(
+    Type.String({ description: "Immutable; accepted only when unchanged." }),
+  ),
+  ...editableFields,
+});
 export type EnvironmentUpdate = Static<typeof EnvironmentUpdate>;
 
-export const Environment = Type.Object(
-  {
-    id: Type.String(),
-    guid: Type.String({ format: "uuid" }),
-    created_time: Type.String({ format: "date-time" }),
-    updated_time: Type.String({ format: "date-time" }),
-    title: Type.Union([Type.String(), Type.Null()]),
-    description: Type.Union([Type.String(), Type.Null()]),
-    cluster_name: Type.String(),
-    name: Type.String(),
-    environment_type: Type.String(),
-    matching: Type.Union(MATCHING.map((m) => Type.Literal(m))),
-    supervisor: Type.Union([Type.String(), Type.Null()]),
-    managed_by: Type.Union([Type.String(), Type.Null()]),
-    python: Installations,
-    quarto: Installations,
-    r: Installations,
-    tensorflow: Installations,
-    nodejs: Installations,
-    volume_mounts: Type.Array(VolumeMount),
-  },
-  { $id: "Environment" },
-);
+export const Environment = Type.Object({
+  id: Type.String(),
+  guid: Type.String({ format: "uuid" }),
+  created_time: Type.String({ format: "date-time" }),
+  updated_time: Type.String({ format: "date-time" }),
+  title: Type.Union([Type.String(), Type.Null()]),
+  description: Type.Union([Type.String(), Type.Null()]),
+  cluster_name: Type.String(),
+  name: Type.String(),
+  environment_type: Type.String(),
+  matching: MatchingSchema,
+  supervisor: Type.Union([Type.String(), Type.Null()]),
+  managed_by: Type.Union([Type.String(), Type.Null()]),
+  python: Installations,
+  quarto: Installations,
+  r: Installations,
+  tensorflow: Installations,
+  nodejs: Installations,
+  volume_mounts: Type.Array(VolumeMount),
+});
 export type Environment = Static<typeof Environment>;
 
 export const DEFAULT_CLUSTER_NAME = "Kubernetes";

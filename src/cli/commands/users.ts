@@ -1,0 +1,102 @@
+import type { Command } from "commander";
+import { listApiKeys, revokeApiKey } from "../../store/api-keys.js";
+import { findUserByName, listUsers } from "../../store/users.js";
+import { createApiKey, createUser } from "../../users/accounts.js";
+import { ROLES } from "../../users/roles.js";
+import { action, printJson } from "../run-command.js";
+import { renderTable } from "../table.js";
+import { withStore } from "./local-store.js";
+
+const CONFIG = ["-c, --config <file>", "configuration file (.gcfg) naming the database"] as const;
+
+export function registerUserCommands(program: Command): void {
+  const users = program
+    .command("users")
+    .description("Manage users (works on the database directly)");
+  users
+    .command("add <name>")
+    .description("Create a user and print a new API key alone on standard output")
+    .requiredOption("-r, --role <role>", `one of ${ROLES.join(", ")}`)
+    .option(...CONFIG)
+    .action(
+      action(async (name: string, options: { role: string; config?: string }) => {
+        const { apiKey } = await withStore(options.config, (store) =>
+          createUser(store, name, options.role),
+        );
+        process.stdout.write(`${apiKey}\n`);
+      }),
+    );
+  users
+    .command("list")
+    .option(...CONFIG)
+    .option("--json", "print JSON")
+    .action(
+      action(async (options: { config?: string; json?: boolean }) => {
+        const rows = await withStore(options.config, (store) => listUsers(store.db));
+        if (options.json) return printJson(rows.map(({ password_hash: _, ...user }) => user));
+        console.log(
+          renderTable(
+            ["USERNAME", "ROLE", "GUID", "CREATED"],
+            rows.map((u) => [u.username, u.user_role, u.guid, u.created_time]),
+          ),
+        );
+      }),
+    );
+
+  const keys = program
+    .command("keys")
+    .description("Manage API keys (works on the database directly)");
+  keys
+    .command("create <username>")
+    .description("Create an API key for a user and print it alone on standard output")
+    .option("-n, --name <name>", "a name to recognise the key by", "cli")
+    .option(...CONFIG)
+    .action(
+      action(async (username: string, options: { name: string; config?: string }) => {
+        const { apiKey } = await withStore(options.config, (store) =>
+          createApiKey(store, username, options.name),
+        );
+        process.stdout.write(`${apiKey}\n`);
+      }),
+    );
+  keys
+    .command("list [username]")
+    .description("List API keys (never the keys themselves: only their hashes are stored)")
+    .option(...CONFIG)
+    .option("--json", "print JSON")
+    .action(
+      action(async (username: string | undefined, options: { config?: string; json?: boolean }) => {
+        const rows = await withStore(options.config, async (store) => {
+          if (!username) return listApiKeys(store.db);
+          const user = await findUserByName(store.db, username);
+          if (!user) throw new Error(`No user named "${username}".`);
+          return listApiKeys(store.db, user.guid);
+        });
+        if (options.json) return printJson(rows);
+        console.log(
+          renderTable(
+            ["GUID", "USER", "NAME", "CREATED", "LAST USED", "REVOKED"],
+            rows.map((k) => [
+              k.guid,
+              k.username,
+              k.name,
+              k.created_time,
+              k.last_used_time ?? "-",
+              k.revoked_time ?? "-",
+            ]),
+          ),
+        );
+      }),
+    );
+  keys
+    .command("revoke <guid>")
+    .description("Revoke an API key; requests with it are refused from now on")
+    .option(...CONFIG)
+    .action(
+      action(async (guid: string, options: { config?: string }) => {
+        const found = await withStore(options.config, (store) => revokeApiKey(store.db, guid));
+        if (!found) throw new Error(`No API key ${guid}.`);
+        process.stderr.write(`Revoked ${guid}.\n`);
+      }),
+    );
+}

@@ -1,0 +1,18 @@
+import { Command } from "commander";
+import { SLIPWAY_VERSION } from "../version.js";
+import { registerEnvironmentCommands } from "./commands/environments.js";
+import { registerServerCommand } from "./commands/server.js";
+import { registerUserCommands } from "./commands/users.js";
+
+export function buildProgram(): Command {
+  const program = new Command()
+    .name("slipway")
+    .description("Build and run Python, R and Quarto content in execution environments")
+    .version(SLIPWAY_VERSION);
+  registerServerCommand(program);
+  registerUserCommands(program);
+  registerEnvironmentCommands(program);
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);

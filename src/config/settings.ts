@@ -1,0 +1,284 @@
+/**
+ * Every setting Slipway reads, with its type, default and what it governs. The table below
+ * is the only place settings are declared: parsing, validation, environment overrides and
+ * `slipway config --help`-style listings all come from it.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { parseGcfg } from "./gcfg.js";
+
+interface Option<T> {
+  readonly default: T;
+  readonly help: string;
+  /** Repeatable keys accumulate; others keep the last value. */
+  readonly repeatable: boolean;
+  parse(raw: string): T;
+}
+
+const text = (fallback: string, help: string): Option<string> => ({
+  default: fallback,
+  help,
+  repeatable: false,
+  parse: (raw) => raw,
+});
+
+const oneOf = <const T extends string>(
+  values: readonly T[],
+  fallback: T,
+  help: string,
+): Option<T> => ({
+  default: fallback,
+  help: `${help} One of: ${values.join(", ")}.`,
+  repeatable: false,
+  parse(raw) {
+    const found = values.find((v) => v.toLowerCase() === raw.toLowerCase());
+    if (!found) throw new Error(`must be one of ${values.join(", ")}, not "${raw}"`);
+    return found;
+  },
+});
+
+const list = (help: string): Option<string[]> => ({
+  default: [],
+  help,
+  repeatable: true,
+  parse: (raw) => [raw],
+});
+
+const bool = (fallback: boolean, help: string): Option<boolean> => ({
+  default: fallback,
+  help,
+  repeatable: false,
+  parse(raw) {
+    if (/^(true|yes|on|1)$/i.test(raw)) return true;
+    if (/^(false|no|off|0)$/i.test(raw)) return false;
+    throw new Error(`must be true or false, not "${raw}"`);
+  },
+});
+
+const address = (fallback: string, help: string): Option<string> => ({
+  default: fallback,
+  help,
+  repeatable: false,
+  parse(raw) {
+    const match = /^(.*):(\d{1,5})$/.exec(raw);
+    if (!match || Number(match[2]) > 65535) {
+      throw new Error(`must be HOST:PORT (such as 127.0.0.1:3939), not "${raw}"`);
+    }
+    return raw;
+  },
+});
+
+export const VERSION_MATCHING = ["exact", "major-minor", "nearest"] as const;
+
+export const SCHEMA = {
+  Server: {
+    Address: address(
+      "127.0.0.1:3939",
+      "Host and port the HTTP server listens on; 0.0.0.0:3939 to accept remote clients.",
+    ),
+    DataDir: text(
+      "slipway-data",
+      "Folder for the embedded database, bundles, package caches and logs; relative paths are taken from the working directory.",
+    ),
+    RVersionMatching: oneOf(
+      VERSION_MATCHING,
+      "nearest",
+      "How an R installation is judged compatible with the R version a bundle asks for.",
+    ),
+    LogLevel: oneOf(
+      ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
+      "info",
+      "Least severity written to the JSON log on standard output.",
+    ),
+    BootstrapAdministrator: bool(
+      true,
+      "On the very first start with an empty store, create an administrator and print its API key once.",
+    ),
+  },
+  Python: {
+    VersionMatching: oneOf(
+      VERSION_MATCHING,
+      "major-minor",
+      "How a Python installation is judged compatible with the Python version a bundle asks for.",
+    ),
+  },
+  Quarto: {
+    VersionMatching: oneOf(
+      VERSION_MATCHING,
+      "nearest",
+      "How a Quarto installation is judged compatible with the Quarto version a bundle asks for.",
+    ),
+  },
+  Database: {
+    Provider: oneOf(
+      ["sqlite", "postgres"],
+      "sqlite",
+      "sqlite keeps everything in one file under DataDir; postgres lets several servers share one catalog.",
+    ),
+  },
+  Postgres: {
+    URL: text("", "Connection URL, such as postgres://slipway@db.example.com:5432/slipway."),
+    Password: text(
+      "",
+      "Password for the URL's user, kept out of the URL so it can come from a secret.",
+    ),
+  },
+  Launcher: {
+    ClusterDefinition: list(
+      "Bootstrap file (legacy runtime.yaml) whose images are created when the catalog is empty. May repeat.",
+    ),
+  },
+  ExecutionEnvironments: {
+    ConfigFilePath: text(
+      "",
+      "Declarative file of environments (the Helm value executionEnvironments), applied at start and on every change.",
+    ),
+  },
+} as const;
+
+type Schema = typeof SCHEMA;
+export type Settings = {
+  -readonly [S in keyof Schema]: {
+    -readonly [K in keyof Schema[S]]: Schema[S][K] extends Option<infer T> ? T : never;
+  };
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join("\n  ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export interface LoadOptions {
+  /** Path of a .gcfg file; none means defaults plus environment overrides. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Values that win over the file and the environment (used by tests and CLI flags). */
+  overrides?: Partial<{ [S in keyof Settings]: Partial<Settings[S]> }>;
+}
+
+/**
+ * Builds the settings: defaults, then the file, then `SLIPWAY_<SECTION>_<KEY>` variables,
+ * then explicit overrides. Unknown sections or keys and bad values stop the load with
+ * file:line messages, all of them at once.
+ */
+export function loadSettings(options: LoadOptions = {}): Settings {
+  const env = options.env ?? process.env;
+  const settings = defaults();
+  const problems: string[] = [];
+  const seen = new Set<string>();
+
+  if (options.file) {
+    let content: string;
+    try {
+      content = readFileSync(options.file, "utf8");
+    } catch (error) {
+      throw new ConfigError([`${options.file}: cannot read: ${(error as Error).message}`]);
+    }
+    const parsed = parseGcfg(content);
+    if (!parsed.ok) {
+      for (const p of parsed.problems)
+        problems.push(`${options.file}:${p.line}:${p.column}: ${p.message}`);
+    }
+    for (const entry of parsed.entries) {
+      const where = `${options.file}:${entry.line}`;
+      const found = lookup(entry.section, entry.key);
+      if ("problem" in found) {
+        problems.push(`${where}: ${found.problem}`);
+        continue;
+      }
+      const id = `${found.section}.${found.key}`;
+      try {
+        assign(settings, found.section, found.key, entry.value, seen.has(id));
+        seen.add(id);
+      } catch (error) {
+        problems.push(`${where}: ${id} ${(error as Error).message}`);
+      }
+    }
+  }
+
+  for (const [section, keys] of Object.entries(SCHEMA)) {
+    for (const key of Object.keys(keys)) {
+      const variable = `SLIPWAY_${section}_${key}`.toUpperCase();
+      const value = env[variable];
+      if (value === undefined) continue;
+      try {
+        assign(settings, section, key, value, false);
+      } catch (error) {
+        problems.push(`environment variable ${variable} ${(error as Error).message}`);
+      }
+    }
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  for (const [section, values] of Object.entries(options.overrides ?? {})) {
+    Object.assign((settings as Record<string, object>)[section]!, values);
+  }
+  settings.Server.DataDir = path.resolve(options.cwd ?? process.cwd(), settings.Server.DataDir);
+  if (settings.Database.Provider === "postgres" && !settings.Postgres.URL) {
+    throw new ConfigError(['Database.Provider is "postgres" but Postgres.URL is empty.']);
+  }
+  return settings;
+}
+
+export function defaults(): Settings {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [section, keys] of Object.entries(SCHEMA)) {
+    out[section] = {};
+    for (const [key, option] of Object.entries(keys)) {
+      const d = (option as Option<unknown>).default;
+      out[section][key] = Array.isArray(d) ? [...d] : d;
+    }
+  }
+  return out as Settings;
+}
+
+type Lookup = { section: string; key: string } | { problem: string };
+
+function lookup(section: string, key: string): Lookup {
+  const sectionName = Object.keys(SCHEMA).find((s) => s.toLowerCase() === section.toLowerCase());
+  if (!sectionName) {
+    return { problem: `unknown section [${section}]${hint(section, Object.keys(SCHEMA))}` };
+  }
+  const keys = Object.keys(SCHEMA[sectionName as keyof Schema]);
+  const keyName = keys.find((k) => k.toLowerCase() === key.toLowerCase());
+  if (!keyName) return { problem: `unknown key ${key} in [${sectionName}]${hint(key, keys)}` };
+  return { section: sectionName, key: keyName };
+}
+
+function assign(
+  settings: Settings,
+  section: string,
+  key: string,
+  raw: string,
+  append: boolean,
+): void {
+  const option = (SCHEMA as Record<string, Record<string, Option<unknown>>>)[section]![key]!;
+  const target = (settings as unknown as Record<string, Record<string, unknown>>)[section]!;
+  const value = option.parse(raw);
+  target[key] =
+    option.repeatable && append ? [...(target[key] as unknown[]), ...(value as unknown[])] : value;
+}
+
+function hint(word: string, candidates: string[]): string {
+  const lower = word.toLowerCase();
+  const close = candidates.find((c) => editDistance(c.toLowerCase(), lower) <= 2);
+  return close ? ` (did you mean ${close}?)` : "";
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}

@@ -1,0 +1,131 @@
+/**
+ * The catalog: create, read, update and delete environments with the rules the API promises
+ * (unique image names, defaults, file-managed entries read-only). Routes and the CLI call this.
+ */
+import { randomUUID } from "node:crypto";
+import { ApiError } from "../errors.js";
+import type { Store } from "../store/database.js";
+import {
+  deleteEnvironment,
+  type EnvironmentFields,
+  findEnvironment,
+  insertEnvironment,
+  listEnvironments,
+  updateEnvironment,
+} from "../store/environments.js";
+import {
+  DEFAULT_CLUSTER_NAME,
+  type Environment,
+  type EnvironmentCreate,
+  type EnvironmentUpdate,
+} from "./model.js";
+
+export class EnvironmentService {
+  constructor(private readonly store: Store) {}
+
+  list(): Promise<Environment[]> {
+    return listEnvironments(this.store.db);
+  }
+
+  async get(guid: string): Promise<Environment> {
+    const environment = await findEnvironment(this.store.db, guid);
+    if (!environment) {
+      throw new ApiError("notFound", `Environment ${guid} does not exist.`, { payload: { guid } });
+    }
+    return environment;
+  }
+
+  async create(body: EnvironmentCreate): Promise<Environment> {
+    const clusterName = body.cluster_name ?? DEFAULT_CLUSTER_NAME;
+    if (clusterName !== DEFAULT_CLUSTER_NAME) {
+      throw new ApiError(
+        "invalidClusterName",
+        `cluster_name must be "${DEFAULT_CLUSTER_NAME}", not "${clusterName}".`,
+      );
+    }
+    const guid = randomUUID();
+    try {
+      await insertEnvironment(this.store.db, guid, withDefaults(body, clusterName), now());
+    } catch (error) {
+      if (this.store.dialect.isUniqueViolation(error)) {
+        throw new ApiError(
+          "duplicateEnvironmentName",
+          `An environment for the image "${body.name}" already exists: name must be unique.`,
+          { payload: { name: body.name } },
+        );
+      }
+      throw error;
+    }
+    return this.get(guid);
+  }
+
+  async update(guid: string, body: EnvironmentUpdate): Promise<Environment> {
+    const existing = await this.get(guid);
+    refuseManaged(existing, "changed");
+    if (body.name !== undefined && body.name !== existing.name) {
+      throw new ApiError(
+        "invalidEnvironmentName",
+        "name cannot be changed: create a new environment for another image.",
+      );
+    }
+    if (body.cluster_name !== undefined && body.cluster_name !== existing.cluster_name) {
+      throw new ApiError("invalidClusterName", "cluster_name cannot be changed.");
+    }
+    const fields: Partial<EnvironmentFields> = {};
+    for (const [key, value] of Object.entries(body)) {
+      if (value !== undefined && key in EDITABLE) (fields as Record<string, unknown>)[key] = value;
+    }
+    await updateEnvironment(this.store.db, guid, fields, now());
+    return this.get(guid);
+  }
+
+  async remove(guid: string): Promise<void> {
+    refuseManaged(await this.get(guid), "deleted");
+    await deleteEnvironment(this.store.db, guid);
+  }
+}
+
+const EDITABLE = {
+  title: true,
+  description: true,
+  matching: true,
+  supervisor: true,
+  python: true,
+  quarto: true,
+  r: true,
+  tensorflow: true,
+  nodejs: true,
+  volume_mounts: true,
+} as const;
+
+function withDefaults(body: EnvironmentCreate, clusterName: string): EnvironmentFields {
+  return {
+    name: body.name,
+    cluster_name: clusterName,
+    title: body.title ?? null,
+    description: body.description ?? null,
+    matching: body.matching ?? "any",
+    supervisor: body.supervisor ?? null,
+    managed_by: null,
+    python: body.python ?? null,
+    quarto: body.quarto ?? null,
+    r: body.r ?? null,
+    tensorflow: body.tensorflow ?? null,
+    nodejs: body.nodejs ?? null,
+    volume_mounts: body.volume_mounts ?? [],
+  };
+}
+
+function refuseManaged(environment: Environment, verb: string): void {
+  if (environment.managed_by) {
+    throw new ApiError(
+      "managedByFile",
+      `Environment "${environment.name}" is managed by ${environment.managed_by} and cannot be ${verb} through the API; edit that file instead.`,
+      { payload: { guid: environment.guid, managed_by: environment.managed_by } },
+    );
+  }
+}
+
+function now(): string {
+  return new Date().toISOString();
+}

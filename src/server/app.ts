@@ -1,0 +1,88 @@
+/**
+ * Builds the HTTP application from its dependencies without listening, so tests drive it
+ * with `inject()` or a loopback socket and only `start.ts` binds a port.
+ */
+import { randomUUID } from "node:crypto";
+import swagger from "@fastify/swagger";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { EnvironmentService } from "../environments/service.js";
+import { ApiError } from "../errors.js";
+import type { Store } from "../store/database.js";
+import { registerAuth } from "./auth.js";
+import { errorHandler } from "./error-handler.js";
+import { environmentRoutes } from "./routes/environments.js";
+import { pingRoutes } from "./routes/ping.js";
+import { serverSettingsRoutes } from "./routes/server-settings.js";
+import { userRoutes } from "./routes/users.js";
+import { validatorCompiler } from "./validation.js";
+
+export interface AppDeps {
+  store: Store;
+  logger: FastifyBaseLogger;
+  slipwayVersion: string;
+  executionType?: "Local" | "Kubernetes";
+  bodyLimitBytes?: number;
+}
+
+const CORRELATION_ID = /^[\w.:-]{1,128}$/;
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: deps.bodyLimitBytes ?? 1024 * 1024,
+    requestIdLogLabel: "correlation_id",
+    genReqId: (request) => {
+      const given = request.headers["x-correlation-id"];
+      return typeof given === "string" && CORRELATION_ID.test(given) ? given : randomUUID();
+    },
+    disableRequestLogging: false,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setErrorHandler(errorHandler);
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("X-Correlation-ID", request.id);
+  });
+  app.setNotFoundHandler((request) => {
+    throw new ApiError(
+      "notFound",
+      `No such endpoint: ${request.method} ${request.url.split("?")[0]}.`,
+    );
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: "Slipway API",
+        version: deps.slipwayVersion,
+        description: "Posit Connect compatible API for execution environments and content.",
+      },
+      components: {
+        securitySchemes: { apiKey: { type: "apiKey", in: "header", name: "Authorization" } },
+      },
+      security: [{ apiKey: [] }],
+    },
+  });
+
+  registerAuth(app, deps.store);
+  const environments = new EnvironmentService(deps.store);
+
+  await app.register(pingRoutes);
+  await app.register(
+    async (api) => {
+      await api.register(serverSettingsRoutes, {
+        environments,
+        slipwayVersion: deps.slipwayVersion,
+        executionType: deps.executionType ?? "Local",
+      });
+      await api.register(userRoutes);
+      await api.register(environmentRoutes, { environments });
+      api.get("/openapi.json", { schema: { hide: true }, config: { role: null } }, async () =>
+        app.swagger(),
+      );
+    },
+    { prefix: "/__api__" },
+  );
+  return app;
+}

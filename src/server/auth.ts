@@ -1,0 +1,60 @@
+/**
+ * Who is calling. Every API route declares the least role it needs in its config
+ * (`config: { role }`, null for public routes); one hook enforces it before the body is read.
+ * A key carries exactly its owner's current role, so it can never exceed it.
+ */
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { ApiError } from "../errors.js";
+import { findApiKeyByHash, touchApiKey } from "../store/api-keys.js";
+import type { Store } from "../store/database.js";
+import type { UserRow } from "../store/users.js";
+import { hashApiKey } from "../users/api-key.js";
+import { type Role, roleAtLeast } from "../users/roles.js";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** The least role allowed; null means no authentication. */
+    role?: Role | null;
+  }
+  interface FastifyRequest {
+    user: UserRow | null;
+  }
+}
+
+export function registerAuth(app: FastifyInstance, store: Store): void {
+  app.decorateRequest("user", null);
+  app.addHook("onRequest", async (request) => {
+    const role = request.routeOptions.config.role;
+    if (role === undefined || role === null) return;
+    request.user = await authenticate(request, store);
+    if (!roleAtLeast(request.user.user_role, role)) {
+      throw new ApiError(
+        "permissionDenied",
+        "You do not have permission to perform this operation.",
+      );
+    }
+  });
+}
+
+async function authenticate(request: FastifyRequest, store: Store): Promise<UserRow> {
+  const header = request.headers.authorization;
+  if (!header)
+    throw new ApiError(
+      "authenticationRequired",
+      "Authentication required: send 'Authorization: Key <api key>'.",
+    );
+  const match = /^Key\s+(\S+)\s*$/i.exec(header);
+  if (!match)
+    throw new ApiError(
+      "invalidApiKey",
+      "Invalid API key: the Authorization header must be 'Key <api key>'.",
+    );
+  const found = await findApiKeyByHash(store.db, hashApiKey(match[1]!));
+  if (!found || found.key.revoked_time !== null || found.user.locked) {
+    throw new ApiError("invalidApiKey", "Invalid API key.");
+  }
+  // A write per request would make every read contend for the database; a minute is precise enough.
+  const lastUsed = found.key.last_used_time ? Date.parse(found.key.last_used_time) : 0;
+  if (Date.now() - lastUsed > 60_000) await touchApiKey(store.db, found.key.guid);
+  return found.user;
+}

@@ -1,0 +1,84 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "@sinclair/typebox";
+import { Environment, EnvironmentCreate, EnvironmentUpdate } from "../../environments/model.js";
+import type { EnvironmentService } from "../../environments/service.js";
+import { errors, GuidParams } from "./schemas.js";
+
+export const environmentRoutes: FastifyPluginAsyncTypebox<{
+  environments: EnvironmentService;
+}> = async (app, { environments }) => {
+  const tags = ["environments"];
+
+  app.get(
+    "/v1/environments",
+    {
+      schema: {
+        tags,
+        summary: "List execution environments",
+        response: { 200: Type.Array(Environment), ...errors },
+      },
+      config: { role: "publisher" },
+    },
+    () => environments.list(),
+  );
+
+  app.post(
+    "/v1/environments",
+    {
+      schema: {
+        tags,
+        summary: "Create an execution environment",
+        body: EnvironmentCreate,
+        response: { 200: Environment, ...errors },
+      },
+      config: { role: "administrator" },
+    },
+    (request) => environments.create(request.body),
+  );
+
+  app.get(
+    "/v1/environments/:guid",
+    {
+      schema: {
+        tags,
+        summary: "Get one execution environment",
+        params: GuidParams,
+        response: { 200: Environment, ...errors },
+      },
+      config: { role: "publisher" },
+    },
+    (request) => environments.get(request.params.guid),
+  );
+
+  app.put(
+    "/v1/environments/:guid",
+    {
+      schema: {
+        tags,
+        summary: "Update an execution environment; omitted fields keep their value",
+        params: GuidParams,
+        body: EnvironmentUpdate,
+        response: { 200: Environment, ...errors },
+      },
+      config: { role: "administrator" },
+    },
+    (request) => environments.update(request.params.guid, request.body),
+  );
+
+  app.delete(
+    "/v1/environments/:guid",
+    {
+      schema: {
+        tags,
+        summary: "Delete an execution environment",
+        params: GuidParams,
+        response: { 204: Type.Null(), ...errors },
+      },
+      config: { role: "administrator" },
+    },
+    async (request, reply) => {
+      await environments.remove(request.params.guid);
+      return reply.status(204).send(null);
+    },
+  );
+};

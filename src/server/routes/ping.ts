@@ -1,0 +1,13 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "@sinclair/typebox";
+
+export const pingRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    "/__ping__",
+    {
+      schema: { response: { 200: Type.Object({}) } },
+      config: { role: null },
+    },
+    async () => ({}),
+  );
+};

@@ -1,0 +1,77 @@
+import { hostname } from "node:os";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "@sinclair/typebox";
+import type { EnvironmentService } from "../../environments/service.js";
+import { errors } from "./schemas.js";
+
+/** The Connect API level Slipway implements: clients switch behaviour on it. */
+export const CONNECT_API_VERSION = "2025.05.0";
+
+export interface ServerSettingsOptions {
+  environments: EnvironmentService;
+  slipwayVersion: string;
+  executionType: "Local" | "Kubernetes";
+}
+
+const RuntimeInstallations = Type.Object({
+  installations: Type.Array(
+    Type.Object({ version: Type.String(), cluster_name: Type.String(), image_name: Type.String() }),
+  ),
+  api_enabled: Type.Optional(Type.Boolean()),
+  conda_enabled: Type.Optional(Type.Boolean()),
+});
+
+export const serverSettingsRoutes: FastifyPluginAsyncTypebox<ServerSettingsOptions> = async (
+  app,
+  options,
+) => {
+  app.get(
+    "/server_settings",
+    {
+      schema: {
+        summary: "Server capabilities clients look at before they deploy",
+        response: { 200: Type.Object({}, { additionalProperties: true }), ...errors },
+      },
+      config: { role: null },
+    },
+    async () => ({
+      version: CONNECT_API_VERSION,
+      slipway_version: options.slipwayVersion,
+      hostname: hostname(),
+      execution_type: options.executionType,
+      enable_image_management: true,
+      default_image_selection_enabled: true,
+      runtimes: ["Python", "R", "Quarto"],
+      license: { "enable-launcher": options.executionType === "Kubernetes" },
+    }),
+  );
+
+  app.get(
+    "/v1/server_settings/:runtime",
+    {
+      schema: {
+        summary: "Installations of one runtime across all environments",
+        params: Type.Object({
+          runtime: Type.Unsafe<"python" | "r" | "quarto">(
+            Type.String({ enum: ["python", "r", "quarto"] }),
+          ),
+        }),
+        response: { 200: RuntimeInstallations, ...errors },
+      },
+      config: { role: "publisher" },
+    },
+    async (request) => {
+      const { runtime } = request.params;
+      const installations = (await options.environments.list()).flatMap((environment) =>
+        (environment[runtime]?.installations ?? []).map((installation) => ({
+          version: installation.version,
+          cluster_name: environment.cluster_name,
+          image_name: environment.name,
+        })),
+      );
+      return runtime === "python"
+        ? { installations, api_enabled: true, conda_enabled: false }
+        : { installations };
+    },
+  );
+};

@@ -1,0 +1,86 @@
+/** Wires the real dependencies together and listens. Contains no logic of its own. */
+import type { FastifyInstance } from "fastify";
+import { pino } from "pino";
+import type { Settings } from "../config/settings.js";
+import { openStore, type Store } from "../store/database.js";
+import { countUsers } from "../store/users.js";
+import { createUser } from "../users/accounts.js";
+import { SLIPWAY_VERSION } from "../version.js";
+import { buildApp } from "./app.js";
+
+export interface RunningServer {
+  app: FastifyInstance;
+  store: Store;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(
+  settings: Settings,
+  options: { announce?: (text: string) => void } = {},
+): Promise<RunningServer> {
+  const logger = pino({ level: settings.Server.LogLevel, base: { service: "slipway" } });
+  const store = await openStore(settings);
+  try {
+    if (settings.Server.BootstrapAdministrator) {
+      await bootstrapAdministrator(store, options.announce ?? ((t) => process.stderr.write(t)));
+    }
+    const app = await buildApp({ store, logger, slipwayVersion: SLIPWAY_VERSION });
+    const [host, port] = splitAddress(settings.Server.Address);
+    await app.listen({ host, port });
+    const address = app.server.address();
+    const boundPort = typeof address === "object" && address ? address.port : port;
+    const url = `http://${host.includes(":") ? `[${host}]` : host}:${boundPort}`;
+    logger.info(
+      { url, database: store.dialect.name, dataDir: settings.Server.DataDir },
+      "Slipway is listening",
+    );
+    return {
+      app,
+      store,
+      url,
+      async close() {
+        await app.close();
+        await store.close();
+      },
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+/** The very first start on an empty store makes an administrator and shows its key once. */
+async function bootstrapAdministrator(
+  store: Store,
+  announce: (text: string) => void,
+): Promise<void> {
+  if ((await countUsers(store.db)) > 0) return;
+  let created: { apiKey: string } | undefined;
+  try {
+    created = await createUser(store, "admin", "administrator");
+  } catch (error) {
+    // Another server sharing this database made the first user at the same moment.
+    if ((await countUsers(store.db)) > 0) return;
+    throw error;
+  }
+  announce(
+    [
+      "",
+      "================================================================",
+      " First start: created the administrator 'admin'. Its API key is",
+      "",
+      `   ${created.apiKey}`,
+      "",
+      " It is shown only this once. Use it as: Authorization: Key <key>",
+      "================================================================",
+      "",
+    ].join("\n"),
+  );
+}
+
+function splitAddress(address: string): [string, number] {
+  const at = address.lastIndexOf(":");
+  const host = address.slice(0, at).replace(/^\[|\]$/g, "") || "0.0.0.0";
+  return [host, Number(address.slice(at + 1))];
+}

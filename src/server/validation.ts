@@ -1,0 +1,67 @@
+/**
+ * Request validation. Bodies are checked strictly (a number is never silently turned into a
+ * string); query strings and path parameters are coerced, since they only ever arrive as text.
+ * A failed check becomes an ApiError whose Connect code is chosen by the field that failed.
+ */
+import { Ajv, type ErrorObject } from "ajv";
+import type { FastifySchemaCompiler } from "fastify";
+import { ApiError, type ErrorKind } from "../errors.js";
+
+const strict = new Ajv({ allErrors: false, coerceTypes: false, useDefaults: false, strict: false });
+const coercing = new Ajv({
+  allErrors: false,
+  coerceTypes: "array",
+  useDefaults: true,
+  strict: false,
+});
+
+export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
+  (httpPart === "body" ? strict : coercing).compile(schema as object);
+
+/** Fields whose problems have their own Connect code and a readable rule. */
+const FIELD_RULES: Record<string, { kind: ErrorKind; rule?: string }> = {
+  title: { kind: "invalidEnvironmentTitle" },
+  description: { kind: "invalidEnvironmentDescription" },
+  cluster_name: { kind: "invalidClusterName" },
+  name: {
+    kind: "invalidEnvironmentName",
+    rule: "must be a container image name such as ghcr.io/org/image:tag",
+  },
+  matching: { kind: "unknownMatching" },
+  path: { kind: "invalidInstallationPath", rule: "must be an absolute path without '..'" },
+  version: {
+    kind: "invalidInstallationVersion",
+    rule: "must be a dotted numeric version such as 3.11.3",
+  },
+  supervisor: { kind: "invalidSupervisor", rule: "must be an absolute path without '..'" },
+};
+
+export function validationError(errors: ErrorObject[], context: string): ApiError {
+  const first = errors[0]!;
+  const segments = first.instancePath.split("/").slice(1);
+  const missing = first.keyword === "required" ? String(first.params.missingProperty) : undefined;
+  if (missing) segments.push(missing);
+  const field = [...segments].reverse().find((s) => !/^\d+$/.test(s));
+  const where =
+    segments.length > 0
+      ? segments
+          .map((s) => (/^\d+$/.test(s) ? `[${s}]` : `.${s}`))
+          .join("")
+          .slice(1)
+      : context;
+  const rule = field && context === "body" ? FIELD_RULES[field] : undefined;
+
+  let sentence: string;
+  if (missing) sentence = `${where} is required`;
+  else if (first.keyword === "enum") {
+    sentence = `${where} must be one of ${(first.params.allowedValues as string[]).join(", ")}`;
+  } else if ((first.keyword === "pattern" || first.keyword === "format") && rule?.rule) {
+    sentence = `${where} ${rule.rule}`;
+  } else sentence = `${where} ${first.message ?? "is invalid"}`;
+
+  const kind: ErrorKind =
+    missing && !rule ? "parameterMissing" : (rule?.kind ?? "invalidParameter");
+  return new ApiError(kind, `Invalid ${context === "body" ? "request" : context}: ${sentence}.`, {
+    payload: { field: where },
+  });
+}

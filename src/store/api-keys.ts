@@ -1,0 +1,86 @@
+import { randomUUID } from "node:crypto";
+import type { Kysely, Selectable } from "kysely";
+import type { ApiKeysTable, Tables } from "./schema.js";
+import type { UserRow } from "./users.js";
+
+export type ApiKeyRow = Readonly<Selectable<ApiKeysTable>>;
+
+export async function insertApiKey(
+  db: Kysely<Tables>,
+  userGuid: string,
+  name: string,
+  keyHash: string,
+): Promise<ApiKeyRow> {
+  const row = {
+    guid: randomUUID(),
+    user_guid: userGuid,
+    name,
+    key_hash: keyHash,
+    created_time: new Date().toISOString(),
+    last_used_time: null,
+    revoked_time: null,
+  };
+  await db.insertInto("api_keys").values(row).execute();
+  return row;
+}
+
+/** The key with this hash and its owner, revoked or not: the caller decides what revoked means. */
+export async function findApiKeyByHash(
+  db: Kysely<Tables>,
+  keyHash: string,
+): Promise<{ key: ApiKeyRow; user: UserRow } | undefined> {
+  const key = await db
+    .selectFrom("api_keys")
+    .selectAll()
+    .where("key_hash", "=", keyHash)
+    .executeTakeFirst();
+  if (!key) return undefined;
+  const user = await db
+    .selectFrom("users")
+    .selectAll()
+    .where("guid", "=", key.user_guid)
+    .executeTakeFirstOrThrow();
+  return { key, user };
+}
+
+export function listApiKeys(db: Kysely<Tables>, userGuid?: string) {
+  let query = db
+    .selectFrom("api_keys")
+    .innerJoin("users", "users.guid", "api_keys.user_guid")
+    .select([
+      "api_keys.guid",
+      "api_keys.name",
+      "api_keys.created_time",
+      "api_keys.last_used_time",
+      "api_keys.revoked_time",
+      "users.username",
+    ])
+    .orderBy("api_keys.created_time");
+  if (userGuid) query = query.where("api_keys.user_guid", "=", userGuid);
+  return query.execute();
+}
+
+/** Marks the key revoked; true when a key with that guid exists. Revoking twice is harmless. */
+export async function revokeApiKey(db: Kysely<Tables>, guid: string): Promise<boolean> {
+  const result = await db
+    .updateTable("api_keys")
+    .set({ revoked_time: new Date().toISOString() })
+    .where("guid", "=", guid)
+    .where("revoked_time", "is", null)
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) > 0) return true;
+  const existing = await db
+    .selectFrom("api_keys")
+    .select("guid")
+    .where("guid", "=", guid)
+    .executeTakeFirst();
+  return existing !== undefined;
+}
+
+export async function touchApiKey(db: Kysely<Tables>, guid: string): Promise<void> {
+  await db
+    .updateTable("api_keys")
+    .set({ last_used_time: new Date().toISOString() })
+    .where("guid", "=", guid)
+    .execute();
+}

@@ -1,0 +1,112 @@
+/** Environment rows and their translation to and from the API's Environment object. */
+import type { Insertable, Kysely, Selectable } from "kysely";
+import {
+  DEFAULT_CLUSTER_NAME,
+  type Environment,
+  INSTALLATION_FIELDS,
+  type Installations,
+  type Matching,
+} from "../environments/model.js";
+import type { EnvironmentsTable, Tables } from "./schema.js";
+
+type Row = Selectable<EnvironmentsTable>;
+export type EnvironmentFields = Omit<
+  Environment,
+  "id" | "guid" | "created_time" | "updated_time" | "environment_type"
+>;
+
+export function toEnvironment(row: Row): Environment {
+  const installations = (text: string | null): Installations => {
+    const value = text ? (JSON.parse(text) as Installations) : null;
+    return value && value.installations.length > 0 ? value : null;
+  };
+  return {
+    id: String(row.id),
+    guid: row.guid,
+    created_time: row.created_time,
+    updated_time: row.updated_time,
+    title: row.title,
+    description: row.description,
+    cluster_name: row.cluster_name,
+    name: row.name,
+    environment_type: DEFAULT_CLUSTER_NAME,
+    matching: row.matching as Matching,
+    supervisor: row.supervisor,
+    managed_by: row.managed_by,
+    python: installations(row.python),
+    quarto: installations(row.quarto),
+    r: installations(row.r),
+    tensorflow: installations(row.tensorflow),
+    nodejs: installations(row.nodejs),
+    volume_mounts: JSON.parse(row.volume_mounts),
+  };
+}
+
+function toColumns(fields: Partial<EnvironmentFields>): Partial<Insertable<EnvironmentsTable>> {
+  const columns: Partial<Insertable<EnvironmentsTable>> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    if ((INSTALLATION_FIELDS as readonly string[]).includes(key)) {
+      const list = value as Installations;
+      (columns as Record<string, unknown>)[key] =
+        list && list.installations.length > 0 ? JSON.stringify(list) : null;
+    } else if (key === "volume_mounts") {
+      columns.volume_mounts = JSON.stringify(value ?? []);
+    } else {
+      (columns as Record<string, unknown>)[key] = value;
+    }
+  }
+  return columns;
+}
+
+export async function insertEnvironment(
+  db: Kysely<Tables>,
+  guid: string,
+  fields: EnvironmentFields,
+  now: string,
+): Promise<void> {
+  await db
+    .insertInto("environments")
+    .values({
+      ...(toColumns(fields) as Insertable<EnvironmentsTable>),
+      guid,
+      volume_mounts: JSON.stringify(fields.volume_mounts ?? []),
+      created_time: now,
+      updated_time: now,
+    })
+    .execute();
+}
+
+export async function updateEnvironment(
+  db: Kysely<Tables>,
+  guid: string,
+  fields: Partial<EnvironmentFields>,
+  now: string,
+): Promise<void> {
+  await db
+    .updateTable("environments")
+    .set({ ...toColumns(fields), updated_time: now })
+    .where("guid", "=", guid)
+    .execute();
+}
+
+export async function deleteEnvironment(db: Kysely<Tables>, guid: string): Promise<void> {
+  await db.deleteFrom("environments").where("guid", "=", guid).execute();
+}
+
+export async function findEnvironment(
+  db: Kysely<Tables>,
+  guid: string,
+): Promise<Environment | undefined> {
+  const row = await db
+    .selectFrom("environments")
+    .selectAll()
+    .where("guid", "=", guid)
+    .executeTakeFirst();
+  return row && toEnvironment(row);
+}
+
+export async function listEnvironments(db: Kysely<Tables>): Promise<Environment[]> {
+  const rows = await db.selectFrom("environments").selectAll().orderBy("id").execute();
+  return rows.map(toEnvironment);
+}

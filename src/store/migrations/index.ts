@@ -1,0 +1,10 @@
+import type { Migration } from "kysely";
+import type { StoreDialect } from "../dialect/dialect.js";
+import { initial } from "./0001-initial.js";
+
+/** Every migration, in order. Names are permanent: never rename or edit one that shipped. */
+export function migrations(dialect: StoreDialect): Record<string, Migration> {
+  return {
+    "0001-initial": initial(dialect),
+  };
+}
