@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { EnvironmentService } from "../environments/service.js";
 import { ApiError } from "../errors.js";
 import type { Store } from "../store/database.js";
@@ -31,12 +31,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: deps.bodyLimitBytes ?? 1024 * 1024,
-    requestIdLogLabel: "correlation_id",
+    logController: new LogController({ requestIdLogLabel: "correlation_id" }),
     genReqId: (request) => {
       const given = request.headers["x-correlation-id"];
       return typeof given === "string" && CORRELATION_ID.test(given) ? given : randomUUID();
     },
-    disableRequestLogging: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);

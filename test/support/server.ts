@@ -1,0 +1,86 @@
+/** A real Slipway server on a loopback port, over a real store, with one user per role. */
+import type { Settings } from "../../src/config/settings.js";
+import { type RunningServer, startServer } from "../../src/server/start.js";
+import { revokeApiKey } from "../../src/store/api-keys.js";
+import { createApiKey, createUser } from "../../src/users/accounts.js";
+import { type DialectName, freshDatabase } from "./stores.js";
+
+export interface TestServer {
+  url: string;
+  server: RunningServer;
+  settings: Settings;
+  keys: { administrator: string; publisher: string; viewer: string; revoked: string };
+  /** Calls the API with a key and a JSON body; returns status, headers and parsed body. */
+  call(method: string, path: string, options?: CallOptions): Promise<CallResult>;
+  /** Stops the server and starts a new one over the same store. */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface CallOptions {
+  key?: string | null;
+  body?: unknown;
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+export interface CallResult {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+export async function startTestServer(
+  dialect: DialectName = "sqlite",
+  adjust: (settings: Settings) => void = () => {},
+): Promise<TestServer> {
+  const database = await freshDatabase(dialect);
+  adjust(database.settings);
+  let server = await startServer(database.settings);
+  const keys = {
+    administrator: (await createUser(server.store, "ada", "administrator")).apiKey,
+    publisher: (await createUser(server.store, "pat", "publisher")).apiKey,
+    viewer: (await createUser(server.store, "vic", "viewer")).apiKey,
+    revoked: "",
+  };
+  const revoked = await createApiKey(server.store, "ada", "to-revoke");
+  await revokeApiKey(server.store.db, revoked.guid);
+  keys.revoked = revoked.apiKey;
+
+  const test: TestServer = {
+    url: server.url,
+    server,
+    settings: database.settings,
+    keys,
+    async call(method, path, options = {}) {
+      const headers: Record<string, string> = { ...options.headers };
+      const key = options.key === undefined ? keys.administrator : options.key;
+      if (key !== null) headers.Authorization = `Key ${key}`;
+      let body: string | undefined = options.rawBody;
+      if (options.body !== undefined) {
+        body = JSON.stringify(options.body);
+        headers["Content-Type"] = "application/json";
+      } else if (body !== undefined) {
+        headers["Content-Type"] ??= "application/json";
+      }
+      const response = await fetch(`${test.url}${path}`, { method, headers, body });
+      const text = await response.text();
+      return {
+        status: response.status,
+        headers: response.headers,
+        body: text ? JSON.parse(text) : undefined,
+      };
+    },
+    async restart() {
+      await server.close();
+      database.settings.Server.Address = new URL(test.url).host;
+      server = await startServer(database.settings);
+      test.server = server;
+    },
+    async close() {
+      await server.close();
+      await database.drop();
+    },
+  };
+  return test;
+}

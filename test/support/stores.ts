@@ -1,0 +1,58 @@
+/**
+ * The databases every store test runs against: SQLite always, PostgreSQL when
+ * SLIPWAY_TEST_POSTGRES_URL names a server (CI always does). Each call gets a fresh database.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { defaults, type Settings } from "../../src/config/settings.js";
+
+export type DialectName = "sqlite" | "postgres";
+
+const postgresUrl = process.env.SLIPWAY_TEST_POSTGRES_URL;
+if (!postgresUrl) {
+  console.warn("PostgreSQL store tests skipped: SLIPWAY_TEST_POSTGRES_URL is not set.");
+}
+
+export const STORE_DIALECTS: DialectName[] = postgresUrl ? ["sqlite", "postgres"] : ["sqlite"];
+
+export interface TestDatabase {
+  settings: Settings;
+  drop(): Promise<void>;
+}
+
+export async function freshDatabase(dialect: DialectName): Promise<TestDatabase> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), "slipway-test-"));
+  const settings = defaults();
+  settings.Server.DataDir = dataDir;
+  settings.Server.Address = "127.0.0.1:0";
+  settings.Server.LogLevel = "silent";
+  settings.Server.BootstrapAdministrator = false;
+  if (dialect === "sqlite") {
+    return { settings, drop: () => rm(dataDir, { recursive: true, force: true }) };
+  }
+  const name = `slipway_test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  await adminQuery(`create database ${name}`);
+  const url = new URL(postgresUrl!);
+  url.pathname = `/${name}`;
+  settings.Database.Provider = "postgres";
+  settings.Postgres.URL = url.toString();
+  return {
+    settings,
+    async drop() {
+      await adminQuery(`drop database if exists ${name} with (force)`);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function adminQuery(text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: postgresUrl });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
