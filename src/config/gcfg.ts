@@ -10,6 +10,8 @@ export interface GcfgEntry {
   key: string;
   value: string;
   line: number;
+  /** Line of the section header the entry sits under. */
+  sectionLine: number;
 }
 
 export interface GcfgProblem {
@@ -30,6 +32,7 @@ export function parseGcfg(text: string): GcfgResult {
   const problems: GcfgProblem[] = [];
   let section: string | null = null;
   let subsection: string | null = null;
+  let sectionLine = 0;
 
   text.split(/\r?\n/).forEach((raw, index) => {
     const line = index + 1;
@@ -44,6 +47,7 @@ export function parseGcfg(text: string): GcfgResult {
         return;
       }
       section = header[1]!;
+      sectionLine = line;
       subsection = header[2] === undefined ? null : unescapeText(header[2]);
       return;
     }
@@ -62,7 +66,7 @@ export function parseGcfg(text: string): GcfgResult {
       problems.push({ line, column, message: `unterminated quoted value for ${assignment[1]}` });
       return;
     }
-    entries.push({ section, subsection, key: assignment[1]!, value, line });
+    entries.push({ section, subsection, key: assignment[1]!, value, line, sectionLine });
   });
 
   return problems.length === 0 ? { ok: true, entries } : { ok: false, problems, entries };

@@ -182,13 +182,17 @@ export function loadSettings(options: LoadOptions = {}): Settings {
       for (const p of parsed.problems)
         problems.push(`${options.file}:${p.line}:${p.column}: ${p.message}`);
     }
+    const reported = new Set<string>();
     for (const entry of parsed.entries) {
-      const where = `${options.file}:${entry.line}`;
       const found = lookup(entry.section, entry.key);
       if ("problem" in found) {
-        problems.push(`${where}: ${found.problem}`);
+        const line = found.wholeSection ? entry.sectionLine : entry.line;
+        const problem = `${options.file}:${line}: ${found.problem}`;
+        if (!reported.has(problem)) problems.push(problem);
+        reported.add(problem);
         continue;
       }
+      const where = `${options.file}:${entry.line}`;
       const id = `${found.section}.${found.key}`;
       try {
         assign(settings, found.section, found.key, entry.value, seen.has(id));
@@ -236,16 +240,24 @@ export function defaults(): Settings {
   return out as Settings;
 }
 
-type Lookup = { section: string; key: string } | { problem: string };
+type Lookup = { section: string; key: string } | { problem: string; wholeSection: boolean };
 
 function lookup(section: string, key: string): Lookup {
   const sectionName = Object.keys(SCHEMA).find((s) => s.toLowerCase() === section.toLowerCase());
   if (!sectionName) {
-    return { problem: `unknown section [${section}]${hint(section, Object.keys(SCHEMA))}` };
+    return {
+      problem: `unknown section [${section}]${hint(section, Object.keys(SCHEMA))}`,
+      wholeSection: true,
+    };
   }
   const keys = Object.keys(SCHEMA[sectionName as keyof Schema]);
   const keyName = keys.find((k) => k.toLowerCase() === key.toLowerCase());
-  if (!keyName) return { problem: `unknown key ${key} in [${sectionName}]${hint(key, keys)}` };
+  if (!keyName) {
+    return {
+      problem: `unknown key ${key} in [${sectionName}]${hint(key, keys)}`,
+      wholeSection: false,
+    };
+  }
   return { section: sectionName, key: keyName };
 }
 

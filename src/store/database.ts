@@ -52,6 +52,9 @@ function openPostgres(settings: StoreSettings): Store {
     ...(settings.Postgres.Password ? { password: settings.Postgres.Password } : {}),
     max: 10,
   });
+  // An idle connection that the database ends (a restart, a failover) is dropped by the pool
+  // and replaced on the next query; without a listener the event would crash the process.
+  pool.on("error", () => {});
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: postgresDialect, close: () => db.destroy() };
 }

@@ -73,9 +73,9 @@ export async function startTestServer(
     },
     async restart() {
       await server.close();
-      database.settings.Server.Address = new URL(test.url).host;
       server = await startServer(database.settings);
       test.server = server;
+      test.url = server.url;
     },
     async close() {
       await server.close();
