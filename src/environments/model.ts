@@ -2,19 +2,26 @@
  * The execution environment: one schema gives the TypeScript types, the request validation
  * (API and files) and the OpenAPI document.
  */
-import { type Static, Type } from "@sinclair/typebox";
+import { type Static, type TSchema, Type } from "@sinclair/typebox";
 
 export const MATCHING = ["any", "exact", "none"] as const;
 export type Matching = (typeof MATCHING)[number];
 
-/** An enum rather than a union of literals, so a wrong value gets one clear validation error. */
-const MatchingSchema = Type.Unsafe<Matching>(
-  Type.String({
-    enum: [...MATCHING],
+const MatchingSchema = Type.Union(
+  MATCHING.map((m) => Type.Literal(m)),
+  {
     description:
       "any: selectable automatically; exact: only when the content asks for it; none: disabled.",
-  }),
+  },
 );
+
+/**
+ * A nullable value for response schemas only: OpenAPI's `nullable` lets the serializer write
+ * each field directly, where a union with null makes it test every branch of every object.
+ */
+function Nullable<T extends TSchema>(schema: T) {
+  return Type.Unsafe<Static<T> | null>({ ...schema, nullable: true });
+}
 
 export const RUNTIMES = ["python", "r", "quarto"] as const;
 export type Runtime = (typeof RUNTIMES)[number];
@@ -112,24 +119,28 @@ export const EnvironmentUpdate = Type.Object({
 });
 export type EnvironmentUpdate = Static<typeof EnvironmentUpdate>;
 
+const InstallationList = Nullable(
+  Type.Object({ installations: Type.Array(Type.Object({ version: Type.String(), path: Type.String() })) }),
+);
+
 export const Environment = Type.Object({
   id: Type.String(),
   guid: Type.String({ format: "uuid" }),
   created_time: Type.String({ format: "date-time" }),
   updated_time: Type.String({ format: "date-time" }),
-  title: Type.Union([Type.String(), Type.Null()]),
-  description: Type.Union([Type.String(), Type.Null()]),
+  title: Nullable(Type.String()),
+  description: Nullable(Type.String()),
   cluster_name: Type.String(),
   name: Type.String(),
   environment_type: Type.String(),
-  matching: MatchingSchema,
-  supervisor: Type.Union([Type.String(), Type.Null()]),
-  managed_by: Type.Union([Type.String(), Type.Null()]),
-  python: Installations,
-  quarto: Installations,
-  r: Installations,
-  tensorflow: Installations,
-  nodejs: Installations,
+  matching: Type.Unsafe<Matching>(Type.String({ enum: [...MATCHING] })),
+  supervisor: Nullable(Type.String()),
+  managed_by: Nullable(Type.String({ description: "What manages this environment, such as a file path; null when the API does." })),
+  python: InstallationList,
+  quarto: InstallationList,
+  r: InstallationList,
+  tensorflow: InstallationList,
+  nodejs: InstallationList,
   volume_mounts: Type.Array(VolumeMount),
 });
 export type Environment = Static<typeof Environment>;

@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { ApiError } from "../errors.js";
 import type { Store } from "../store/database.js";
 import {
+  catalogRevision,
   deleteEnvironment,
   type EnvironmentFields,
   findEnvironment,
@@ -21,10 +22,26 @@ import {
 } from "./model.js";
 
 export class EnvironmentService {
+  #listJson: { revision: number; json: Buffer } | undefined;
+
   constructor(private readonly store: Store) {}
 
   list(): Promise<Environment[]> {
     return listEnvironments(this.store.db);
+  }
+
+  /**
+   * The whole catalog as UTF-8 JSON, rebuilt only when the catalog revision has moved. Clients
+   * and dashboards poll this list far more often than anyone changes it.
+   */
+  async listJson(): Promise<Buffer> {
+    // The revision is read before the rows: a change landing in between makes the copy newer
+    // than its revision, never older, so the next call rebuilds it rather than serving it stale.
+    const revision = await catalogRevision(this.store.db);
+    if (this.#listJson?.revision !== revision) {
+      this.#listJson = { revision, json: Buffer.from(JSON.stringify(await this.list())) };
+    }
+    return this.#listJson.json;
   }
 
   async get(guid: string): Promise<Environment> {

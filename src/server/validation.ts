@@ -27,7 +27,7 @@ const FIELD_RULES: Record<string, { kind: ErrorKind; rule?: string }> = {
     kind: "invalidEnvironmentName",
     rule: "must be a container image name such as ghcr.io/org/image:tag",
   },
-  matching: { kind: "unknownMatching" },
+  matching: { kind: "unknownMatching", rule: "must be one of any, exact, none" },
   path: { kind: "invalidInstallationPath", rule: "must be an absolute path without '..'" },
   version: {
     kind: "invalidInstallationVersion",
@@ -35,6 +35,9 @@ const FIELD_RULES: Record<string, { kind: ErrorKind; rule?: string }> = {
   },
   supervisor: { kind: "invalidSupervisor", rule: "must be an absolute path without '..'" },
 };
+
+/** Keywords whose own message ("must match pattern ...") says less than the field's rule. */
+const RULE_KEYWORDS = new Set(["pattern", "format", "const", "enum"]);
 
 export function validationError(errors: ErrorObject[], context: string): ApiError {
   const first = errors[0]!;
@@ -55,7 +58,7 @@ export function validationError(errors: ErrorObject[], context: string): ApiErro
   if (missing) sentence = `${where} is required`;
   else if (first.keyword === "enum") {
     sentence = `${where} must be one of ${(first.params.allowedValues as string[]).join(", ")}`;
-  } else if ((first.keyword === "pattern" || first.keyword === "format") && rule?.rule) {
+  } else if (RULE_KEYWORDS.has(first.keyword) && rule?.rule) {
     sentence = `${where} ${rule.rule}`;
   } else sentence = `${where} ${first.message ?? "is invalid"}`;
 

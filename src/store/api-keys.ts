@@ -29,18 +29,42 @@ export async function findApiKeyByHash(
   db: Kysely<Tables>,
   keyHash: string,
 ): Promise<{ key: ApiKeyRow; user: UserRow } | undefined> {
-  const key = await db
+  const row = await db
     .selectFrom("api_keys")
-    .selectAll()
-    .where("key_hash", "=", keyHash)
+    .innerJoin("users", "users.guid", "api_keys.user_guid")
+    .selectAll("users")
+    .select([
+      "api_keys.guid as key_guid",
+      "api_keys.name as key_name",
+      "api_keys.key_hash",
+      "api_keys.created_time as key_created_time",
+      "api_keys.last_used_time as key_last_used_time",
+      "api_keys.revoked_time as key_revoked_time",
+    ])
+    .where("api_keys.key_hash", "=", keyHash)
     .executeTakeFirst();
-  if (!key) return undefined;
-  const user = await db
-    .selectFrom("users")
-    .selectAll()
-    .where("guid", "=", key.user_guid)
-    .executeTakeFirstOrThrow();
-  return { key, user };
+  if (!row) return undefined;
+  const {
+    key_guid,
+    key_name,
+    key_hash,
+    key_created_time,
+    key_last_used_time,
+    key_revoked_time,
+    ...user
+  } = row;
+  return {
+    key: {
+      guid: key_guid,
+      user_guid: user.guid,
+      name: key_name,
+      key_hash,
+      created_time: key_created_time,
+      last_used_time: key_last_used_time,
+      revoked_time: key_revoked_time,
+    },
+    user,
+  };
 }
 
 export function listApiKeys(db: Kysely<Tables>, userGuid?: string) {

@@ -59,22 +59,49 @@ function toColumns(fields: Partial<EnvironmentFields>): Partial<Insertable<Envir
   return columns;
 }
 
+/**
+ * Runs a catalog change and advances the catalog revision in the same transaction, so no
+ * change can be seen without its revision or the other way round.
+ */
+function changeCatalog(db: Kysely<Tables>, change: (trx: Kysely<Tables>) => Promise<unknown>) {
+  const run = async (trx: Kysely<Tables>) => {
+    await change(trx);
+    await trx
+      .updateTable("catalog_revision")
+      .set((eb) => ({ revision: eb("revision", "+", 1) }))
+      .where("id", "=", 1)
+      .execute();
+  };
+  return db.isTransaction ? run(db) : db.transaction().execute(run);
+}
+
+export async function catalogRevision(db: Kysely<Tables>): Promise<number> {
+  const row = await db
+    .selectFrom("catalog_revision")
+    .select("revision")
+    .where("id", "=", 1)
+    .executeTakeFirstOrThrow();
+  return Number(row.revision);
+}
+
 export async function insertEnvironment(
   db: Kysely<Tables>,
   guid: string,
   fields: EnvironmentFields,
   now: string,
 ): Promise<void> {
-  await db
-    .insertInto("environments")
-    .values({
-      ...(toColumns(fields) as Insertable<EnvironmentsTable>),
-      guid,
-      volume_mounts: JSON.stringify(fields.volume_mounts ?? []),
-      created_time: now,
-      updated_time: now,
-    })
-    .execute();
+  await changeCatalog(db, (trx) =>
+    trx
+      .insertInto("environments")
+      .values({
+        ...(toColumns(fields) as Insertable<EnvironmentsTable>),
+        guid,
+        volume_mounts: JSON.stringify(fields.volume_mounts ?? []),
+        created_time: now,
+        updated_time: now,
+      })
+      .execute(),
+  );
 }
 
 export async function updateEnvironment(
@@ -83,15 +110,19 @@ export async function updateEnvironment(
   fields: Partial<EnvironmentFields>,
   now: string,
 ): Promise<void> {
-  await db
-    .updateTable("environments")
-    .set({ ...toColumns(fields), updated_time: now })
-    .where("guid", "=", guid)
-    .execute();
+  await changeCatalog(db, (trx) =>
+    trx
+      .updateTable("environments")
+      .set({ ...toColumns(fields), updated_time: now })
+      .where("guid", "=", guid)
+      .execute(),
+  );
 }
 
 export async function deleteEnvironment(db: Kysely<Tables>, guid: string): Promise<void> {
-  await db.deleteFrom("environments").where("guid", "=", guid).execute();
+  await changeCatalog(db, (trx) =>
+    trx.deleteFrom("environments").where("guid", "=", guid).execute(),
+  );
 }
 
 export async function findEnvironment(

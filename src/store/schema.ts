@@ -45,7 +45,13 @@ export interface EnvironmentsTable {
   updated_time: string;
 }
 
+export interface CatalogRevisionTable {
+  id: number;
+  revision: number;
+}
+
 export interface Tables {
+  catalog_revision: CatalogRevisionTable;
   users: UsersTable;
   api_keys: ApiKeysTable;
   environments: EnvironmentsTable;

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EnvironmentService } from "../../src/environments/service.js";
+import { openStore } from "../../src/store/database.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { STORE_DIALECTS } from "../support/stores.js";
 
@@ -44,6 +46,27 @@ for (const dialect of STORE_DIALECTS) {
       expect(viewer.body.username).toBe("vic");
       const revoked = await server.call("GET", "/__api__/v1/user", { key: server.keys.revoked });
       expect(revoked.status).toBe(401);
+    });
+
+    it("lists changes made by another server sharing the database", async () => {
+      const before = await server.call("GET", "/__api__/v1/environments");
+      const replica = await openStore(server.settings);
+      try {
+        const other = new EnvironmentService(replica);
+        const made = await other.create({ name: "ghcr.io/org/replica:1" });
+        const afterCreate = await server.call("GET", "/__api__/v1/environments");
+        expect(afterCreate.body).toHaveLength(before.body.length + 1);
+        await other.update(made.guid, { title: "From the replica" });
+        const afterUpdate = await server.call("GET", "/__api__/v1/environments");
+        expect(afterUpdate.body.find((e: { guid: string }) => e.guid === made.guid).title).toBe(
+          "From the replica",
+        );
+        await other.remove(made.guid);
+        const afterDelete = await server.call("GET", "/__api__/v1/environments");
+        expect(afterDelete.body).toEqual(before.body);
+      } finally {
+        await replica.close();
+      }
     });
 
     it("lists installations per runtime across environments", async () => {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
+import type { FastifyReply } from "fastify";
 import { Environment, EnvironmentCreate, EnvironmentUpdate } from "../../environments/model.js";
 import type { EnvironmentService } from "../../environments/service.js";
 import { errors, GuidParams } from "./schemas.js";
@@ -19,7 +20,11 @@ export const environmentRoutes: FastifyPluginAsyncTypebox<{
       },
       config: { role: "publisher" },
     },
-    () => environments.list(),
+    async (_, reply) => {
+      const json = await environments.listJson();
+      // Already serialized text: the untyped reply sends it as it is.
+      return (reply as FastifyReply).type("application/json; charset=utf-8").send(json);
+    },
   );
 
   app.post(

@@ -52,6 +52,18 @@ export function initial(dialect: StoreDialect) {
         .addColumn("created_time", "text", (c) => c.notNull())
         .addColumn("updated_time", "text", (c) => c.notNull())
         .execute();
+
+      // One row whose number grows with every change to the catalog, so a server can tell
+      // whether its cached copy is current with a single read, whoever made the change.
+      await db.schema
+        .createTable("catalog_revision")
+        .addColumn("id", "integer", (c) => c.primaryKey())
+        .addColumn("revision", "integer", (c) => c.notNull())
+        .execute();
+      await (db as Kysely<{ catalog_revision: { id: number; revision: number } }>)
+        .insertInto("catalog_revision")
+        .values({ id: 1, revision: 0 })
+        .execute();
     },
   };
 }
