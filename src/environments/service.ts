@@ -4,6 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { ApiError } from "../errors.js";
+import { contentUsingEnvironment } from "../store/content.js";
 import type { Store } from "../store/database.js";
 import {
   catalogRevision,
@@ -96,8 +97,26 @@ export class EnvironmentService {
     return this.get(guid);
   }
 
-  async remove(guid: string): Promise<void> {
-    refuseManaged(await this.get(guid), "deleted");
+  /**
+   * Deletes an environment. One that content still uses is refused unless forced, because
+   * its next redeploy would fail; `matching: none` retires it without breaking anything.
+   */
+  async remove(guid: string, options: { force?: boolean } = {}): Promise<void> {
+    const environment = await this.get(guid);
+    refuseManaged(environment, "deleted");
+    if (!options.force) {
+      const users = await contentUsingEnvironment(this.store.db, guid, environment.name);
+      if (users.length > 0) {
+        throw new ApiError(
+          "badRequest",
+          `Environment "${environment.name}" is used by ${users.length} content item(s) (${users
+            .slice(0, 5)
+            .map((c) => c.name)
+            .join(", ")}); set its matching to "none" to retire it, or delete with force=true.`,
+          { status: 409, payload: { content: users } },
+        );
+      }
+    }
     await deleteEnvironment(this.store.db, guid);
   }
 }

@@ -6,11 +6,13 @@ import { randomUUID } from "node:crypto";
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import { ContentService } from "../content/content-service.js";
 import { EnvironmentService } from "../environments/service.js";
 import { ApiError } from "../errors.js";
 import type { Store } from "../store/database.js";
 import { registerAuth } from "./auth.js";
 import { errorHandler } from "./error-handler.js";
+import { contentRoutes } from "./routes/content.js";
 import { environmentRoutes } from "./routes/environments.js";
 import { pingRoutes } from "./routes/ping.js";
 import { serverSettingsRoutes } from "./routes/server-settings.js";
@@ -66,6 +68,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   registerAuth(app, deps.store);
   const environments = new EnvironmentService(deps.store);
+  const content = new ContentService(deps.store);
 
   await app.register(pingRoutes);
   await app.register(
@@ -77,6 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       });
       await api.register(userRoutes);
       await api.register(environmentRoutes, { environments });
+      await api.register(contentRoutes, { content, onDeleted: async () => {} });
       api.get("/openapi.json", { schema: { hide: true }, config: { role: null } }, async () =>
         app.swagger(),
       );

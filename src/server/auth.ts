@@ -10,11 +10,14 @@ import type { Store } from "../store/database.js";
 import type { UserRow } from "../store/users.js";
 import { hashApiKey } from "../users/api-key.js";
 import { type Role, roleAtLeast } from "../users/roles.js";
+import type { FieldRules } from "./validation.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
     /** The least role allowed; null means no authentication. */
     role?: Role | null;
+    /** Connect error codes and readable rules for body fields that fail validation. */
+    fieldRules?: FieldRules;
   }
   interface FastifyRequest {
     user: UserRow | null;

@@ -1,12 +1,14 @@
 /** The one place any error becomes Connect's `{code, error, payload}` body. */
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { ApiError, isApiError } from "../errors.js";
-import { validationError } from "./validation.js";
+import { type FieldRules, validationError } from "./validation.js";
 
-export function toApiError(error: FastifyError | Error): ApiError {
+export function toApiError(error: FastifyError | Error, fieldRules?: FieldRules): ApiError {
   if (isApiError(error)) return error;
   const e = error as FastifyError;
-  if (e.validation) return validationError(e.validation as never, e.validationContext ?? "body");
+  if (e.validation) {
+    return validationError(e.validation as never, e.validationContext ?? "body", fieldRules);
+  }
   switch (e.code) {
     case "FST_ERR_CTP_INVALID_JSON_BODY":
       return new ApiError("invalidJson", `The request body is not valid JSON: ${e.message}`);
@@ -42,7 +44,7 @@ export function errorHandler(
   request: FastifyRequest,
   reply: FastifyReply,
 ) {
-  const apiError = toApiError(error);
+  const apiError = toApiError(error, request.routeOptions.config?.fieldRules);
   if (apiError.status >= 500) request.log.error({ err: error }, "request failed");
   else request.log.info({ code: apiError.code, error: apiError.message }, "request refused");
   return reply.status(apiError.status).type("application/json").send(apiError.toBody());

@@ -18,8 +18,10 @@ const coercing = new Ajv({
 export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
   (httpPart === "body" ? strict : coercing).compile(schema as object);
 
-/** Fields whose problems have their own Connect code and a readable rule. */
-const FIELD_RULES: Record<string, { kind: ErrorKind; rule?: string }> = {
+export type FieldRules = Record<string, { kind: ErrorKind; rule?: string }>;
+
+/** Environment fields whose problems have their own Connect code and a readable rule. */
+export const ENVIRONMENT_FIELD_RULES: FieldRules = {
   title: { kind: "invalidEnvironmentTitle" },
   description: { kind: "invalidEnvironmentDescription" },
   cluster_name: { kind: "invalidClusterName" },
@@ -39,7 +41,11 @@ const FIELD_RULES: Record<string, { kind: ErrorKind; rule?: string }> = {
 /** Keywords whose own message ("must match pattern ...") says less than the field's rule. */
 const RULE_KEYWORDS = new Set(["pattern", "format", "const", "enum"]);
 
-export function validationError(errors: ErrorObject[], context: string): ApiError {
+export function validationError(
+  errors: ErrorObject[],
+  context: string,
+  fieldRules: FieldRules = {},
+): ApiError {
   const first = errors[0]!;
   const segments = first.instancePath.split("/").slice(1);
   const missing = first.keyword === "required" ? String(first.params.missingProperty) : undefined;
@@ -52,7 +58,7 @@ export function validationError(errors: ErrorObject[], context: string): ApiErro
           .join("")
           .slice(1)
       : context;
-  const rule = field && context === "body" ? FIELD_RULES[field] : undefined;
+  const rule = field && context === "body" ? fieldRules[field] : undefined;
 
   let sentence: string;
   if (missing) sentence = `${where} is required`;

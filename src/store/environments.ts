@@ -137,6 +137,18 @@ export async function findEnvironment(
   return row && toEnvironment(row);
 }
 
+export async function findEnvironmentByName(
+  db: Kysely<Tables>,
+  name: string,
+): Promise<Environment | undefined> {
+  const row = await db
+    .selectFrom("environments")
+    .selectAll()
+    .where("name", "=", name)
+    .executeTakeFirst();
+  return row && toEnvironment(row);
+}
+
 export async function listEnvironments(db: Kysely<Tables>): Promise<Environment[]> {
   const rows = await db.selectFrom("environments").selectAll().orderBy("id").execute();
   return rows.map(toEnvironment);

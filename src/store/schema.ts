@@ -45,12 +45,78 @@ export interface EnvironmentsTable {
   updated_time: string;
 }
 
+export interface ContentTable {
+  guid: string;
+  name: string;
+  title: string | null;
+  description: string;
+  owner_guid: string;
+  app_mode: string | null;
+  content_category: string;
+  created_time: string;
+  last_deployed_time: string | null;
+  bundle_id: number | null;
+  default_image_name: string | null;
+  default_environment_guid: string | null;
+  default_r_environment_management: number | null;
+  default_py_environment_management: number | null;
+  image_name: string | null;
+  environment_guid: string | null;
+  cluster_name: string | null;
+  r_version: string | null;
+  py_version: string | null;
+  quarto_version: string | null;
+  /** 1 when the publisher's environment choice changed since the last build. */
+  needs_rebuild: number;
+}
+
+export interface BundlesTable {
+  id: Generated<number>;
+  content_guid: string;
+  created_time: string;
+  size: number;
+  manifest: string;
+  r_version: string | null;
+  py_version: string | null;
+  quarto_version: string | null;
+  image_name: string | null;
+  environment_guid: string | null;
+  cluster_name: string | null;
+  /** The recorded selection (environment and installations) as JSON, once deployed. */
+  pick: string | null;
+}
+
+export interface TasksTable {
+  id: string;
+  kind: string;
+  content_guid: string | null;
+  bundle_id: number | null;
+  user_guid: string | null;
+  created_time: string;
+  finished_time: string | null;
+  code: number;
+  error: string;
+  result: string | null;
+  /** The server process running the task, so a restarted server knows what it abandoned. */
+  server_id: string;
+}
+
+export interface TaskOutputTable {
+  task_id: string;
+  seq: number;
+  line: string;
+}
+
 export interface CatalogRevisionTable {
   id: number;
   revision: number;
 }
 
 export interface Tables {
+  content: ContentTable;
+  bundles: BundlesTable;
+  tasks: TasksTable;
+  task_output: TaskOutputTable;
   catalog_revision: CatalogRevisionTable;
   users: UsersTable;
   api_keys: ApiKeysTable;

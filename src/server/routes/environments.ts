@@ -3,6 +3,7 @@ import { Type } from "@sinclair/typebox";
 import type { FastifyReply } from "fastify";
 import { Environment, EnvironmentCreate, EnvironmentUpdate } from "../../environments/model.js";
 import type { EnvironmentService } from "../../environments/service.js";
+import { ENVIRONMENT_FIELD_RULES } from "../validation.js";
 import { errors, GuidParams } from "./schemas.js";
 
 export const environmentRoutes: FastifyPluginAsyncTypebox<{
@@ -36,7 +37,7 @@ export const environmentRoutes: FastifyPluginAsyncTypebox<{
         body: EnvironmentCreate,
         response: { 200: Environment, ...errors },
       },
-      config: { role: "administrator" },
+      config: { role: "administrator", fieldRules: ENVIRONMENT_FIELD_RULES },
     },
     (request) => environments.create(request.body),
   );
@@ -65,7 +66,7 @@ export const environmentRoutes: FastifyPluginAsyncTypebox<{
         body: EnvironmentUpdate,
         response: { 200: Environment, ...errors },
       },
-      config: { role: "administrator" },
+      config: { role: "administrator", fieldRules: ENVIRONMENT_FIELD_RULES },
     },
     (request) => environments.update(request.params.guid, request.body),
   );
@@ -75,14 +76,15 @@ export const environmentRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         tags,
-        summary: "Delete an execution environment",
+        summary: "Delete an execution environment; refused while content uses it unless forced",
         params: GuidParams,
+        querystring: Type.Object({ force: Type.Optional(Type.Boolean()) }),
         response: { 204: Type.Null(), ...errors },
       },
       config: { role: "administrator" },
     },
     async (request, reply) => {
-      await environments.remove(request.params.guid);
+      await environments.remove(request.params.guid, { force: request.query.force });
       return reply.status(204).send(null);
     },
   );

@@ -1,0 +1,220 @@
+/**
+ * Content items: who may see and change them, the publisher's environment choice, and how
+ * they look through the Connect API.
+ */
+import { randomUUID } from "node:crypto";
+import type { Updateable } from "kysely";
+import { ApiError } from "../errors.js";
+import {
+  type ContentRow,
+  deleteContent,
+  findContent,
+  insertContent,
+  listContent,
+  updateContent,
+} from "../store/content.js";
+import type { Store } from "../store/database.js";
+import { findEnvironment, findEnvironmentByName } from "../store/environments.js";
+import type { ContentTable } from "../store/schema.js";
+import type { UserRow } from "../store/users.js";
+import { roleAtLeast } from "../users/roles.js";
+import type { Content, ContentCreate, ContentPatch } from "./model.js";
+
+export class ContentService {
+  constructor(private readonly store: Store) {}
+
+  async create(owner: UserRow, body: ContentCreate): Promise<ContentRow> {
+    const guid = randomUUID();
+    const defaults = await this.#defaults(body);
+    try {
+      await insertContent(this.store.db, {
+        guid,
+        name: body.name,
+        title: body.title ?? null,
+        description: body.description ?? "",
+        owner_guid: owner.guid,
+        app_mode: null,
+        content_category: "",
+        created_time: new Date().toISOString(),
+        last_deployed_time: null,
+        bundle_id: null,
+        image_name: null,
+        environment_guid: null,
+        cluster_name: null,
+        r_version: null,
+        py_version: null,
+        quarto_version: null,
+        needs_rebuild: 0,
+        default_image_name: defaults.default_image_name ?? null,
+        default_environment_guid: defaults.default_environment_guid ?? null,
+        default_r_environment_management: bit(body.default_r_environment_management),
+        default_py_environment_management: bit(body.default_py_environment_management),
+      });
+    } catch (error) {
+      if (this.store.dialect.isUniqueViolation(error)) {
+        throw new ApiError("invalidParameter", `You already own content named "${body.name}".`, {
+          status: 409,
+          payload: { name: body.name },
+        });
+      }
+      throw error;
+    }
+    return this.get(owner, guid);
+  }
+
+  async get(_caller: UserRow, guid: string): Promise<ContentRow> {
+    const row = await findContent(this.store.db, guid);
+    if (!row)
+      throw new ApiError("notFound", `Content ${guid} does not exist.`, { payload: { guid } });
+    return row;
+  }
+
+  /** The content, if the caller may change it: its owner or an administrator. */
+  async getEditable(caller: UserRow, guid: string): Promise<ContentRow> {
+    const row = await this.get(caller, guid);
+    if (row.owner_guid !== caller.guid && !roleAtLeast(caller.user_role, "administrator")) {
+      throw new ApiError(
+        "permissionDenied",
+        "Only the owner or an administrator may change this content.",
+      );
+    }
+    return row;
+  }
+
+  list(filter: { name?: string; ownerGuid?: string }): Promise<ContentRow[]> {
+    return listContent(this.store.db, filter);
+  }
+
+  async patch(caller: UserRow, guid: string, body: ContentPatch): Promise<ContentRow> {
+    const row = await this.getEditable(caller, guid);
+    const fields: Updateable<ContentTable> = await this.#defaults(body);
+    if (
+      (fields.default_environment_guid !== undefined &&
+        fields.default_environment_guid !== row.default_environment_guid) ||
+      (fields.default_image_name !== undefined &&
+        fields.default_image_name !== row.default_image_name)
+    ) {
+      // The next deploy must select again and build in the newly chosen environment.
+      fields.needs_rebuild = 1;
+    }
+    if (body.name !== undefined) fields.name = body.name;
+    if (body.title !== undefined) fields.title = body.title;
+    if (body.description !== undefined) fields.description = body.description;
+    if (body.default_r_environment_management !== undefined) {
+      fields.default_r_environment_management = bit(body.default_r_environment_management);
+    }
+    if (body.default_py_environment_management !== undefined) {
+      fields.default_py_environment_management = bit(body.default_py_environment_management);
+    }
+    try {
+      await updateContent(this.store.db, guid, fields);
+    } catch (error) {
+      if (this.store.dialect.isUniqueViolation(error)) {
+        throw new ApiError("invalidParameter", `You already own content named "${body.name}".`, {
+          status: 409,
+        });
+      }
+      throw error;
+    }
+    return this.get(caller, guid);
+  }
+
+  async remove(caller: UserRow, guid: string): Promise<ContentRow> {
+    const row = await this.getEditable(caller, guid);
+    await deleteContent(this.store.db, guid);
+    return row;
+  }
+
+  /** Checks the publisher's environment choice against the catalog. */
+  async #defaults(
+    body: ContentPatch,
+  ): Promise<Pick<Updateable<ContentTable>, "default_environment_guid" | "default_image_name">> {
+    const out: Pick<
+      Updateable<ContentTable>,
+      "default_environment_guid" | "default_image_name"
+    > = {};
+    if (body.default_environment_guid !== undefined) {
+      if (body.default_environment_guid !== null) {
+        const environment = await findEnvironment(this.store.db, body.default_environment_guid);
+        if (!environment) {
+          throw new ApiError(
+            "versionMismatch",
+            `No environment ${body.default_environment_guid} exists to use as the default.`,
+            {
+              status: 400,
+              payload: { default_environment_guid: body.default_environment_guid },
+            },
+          );
+        }
+        if (environment.matching === "none") {
+          throw new ApiError(
+            "prohibitedEnvironment",
+            `Environment ${environment.name} is disabled (matching none).`,
+            { status: 400 },
+          );
+        }
+      }
+      out.default_environment_guid = body.default_environment_guid;
+    }
+    if (body.default_image_name !== undefined) {
+      if (
+        body.default_image_name !== null &&
+        !(await findEnvironmentByName(this.store.db, body.default_image_name))
+      ) {
+        throw new ApiError(
+          "invalidDefaultImage",
+          `No environment uses the image "${body.default_image_name}".`,
+          {
+            payload: { default_image_name: body.default_image_name },
+          },
+        );
+      }
+      out.default_image_name = body.default_image_name;
+    }
+    return out;
+  }
+}
+
+function bit(value: boolean | null | undefined): number | null {
+  return value === undefined || value === null ? null : value ? 1 : 0;
+}
+
+/** The Connect view of a content row; viewers do not see which environment it uses. */
+export function toContent(row: ContentRow, caller: UserRow, baseUrl: string): Content {
+  const showEnvironment = roleAtLeast(caller.user_role, "publisher");
+  const env = <T>(value: T): T | null => (showEnvironment ? value : null);
+  const flag = (value: number | null) => (value === null ? null : value === 1);
+  return {
+    id: row.guid,
+    guid: row.guid,
+    name: row.name,
+    title: row.title,
+    description: row.description,
+    access_type: "acl",
+    owner_guid: row.owner_guid,
+    app_mode: row.app_mode,
+    content_category: row.content_category,
+    parameterized: false,
+    created_time: row.created_time,
+    last_deployed_time: row.last_deployed_time,
+    bundle_id: row.bundle_id === null ? null : String(row.bundle_id),
+    default_image_name: env(row.default_image_name),
+    default_environment_guid: env(row.default_environment_guid),
+    default_r_environment_management: flag(row.default_r_environment_management),
+    default_py_environment_management: flag(row.default_py_environment_management),
+    image_name: env(row.image_name),
+    environment_guid: env(row.environment_guid),
+    cluster_name: env(row.cluster_name),
+    r_version: env(row.r_version),
+    py_version: env(row.py_version),
+    quarto_version: env(row.quarto_version),
+    app_role:
+      row.owner_guid === caller.guid
+        ? "owner"
+        : roleAtLeast(caller.user_role, "administrator")
+          ? "owner"
+          : "viewer",
+    content_url: `${baseUrl}/content/${row.guid}/`,
+    dashboard_url: `${baseUrl}/connect/#/apps/${row.guid}`,
+  };
+}

@@ -1,0 +1,121 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "@sinclair/typebox";
+import type { FastifyRequest } from "fastify";
+import type { ContentService } from "../../content/content-service.js";
+import { toContent } from "../../content/content-service.js";
+import { Content, ContentCreate, ContentPatch } from "../../content/model.js";
+import { errors, GuidParams } from "./schemas.js";
+
+export interface ContentRoutesOptions {
+  content: ContentService;
+  /** Called after content is deleted, so running processes and files go with it. */
+  onDeleted(guid: string): Promise<void>;
+}
+
+export function baseUrl(request: FastifyRequest): string {
+  return `${request.protocol}://${request.host}`;
+}
+
+export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = async (
+  app,
+  options,
+) => {
+  const { content } = options;
+  const tags = ["content"];
+
+  app.post(
+    "/v1/content",
+    {
+      schema: {
+        tags,
+        summary: "Create a content item",
+        body: ContentCreate,
+        response: { 200: Content, ...errors },
+      },
+      config: { role: "publisher" },
+    },
+    async (request) =>
+      toContent(await content.create(request.user!, request.body), request.user!, baseUrl(request)),
+  );
+
+  app.get(
+    "/v1/content",
+    {
+      schema: {
+        tags,
+        summary: "List content, optionally by name and owner",
+        querystring: Type.Object({
+          name: Type.Optional(Type.String()),
+          owner_guid: Type.Optional(Type.String()),
+        }),
+        response: { 200: Type.Array(Content), ...errors },
+      },
+      config: { role: "viewer" },
+    },
+    async (request) => {
+      const rows = await content.list({
+        name: request.query.name,
+        ownerGuid: request.query.owner_guid,
+      });
+      return rows.map((row) => toContent(row, request.user!, baseUrl(request)));
+    },
+  );
+
+  app.get(
+    "/v1/content/:guid",
+    {
+      schema: {
+        tags,
+        summary: "Get a content item",
+        params: GuidParams,
+        response: { 200: Content, ...errors },
+      },
+      config: { role: "viewer" },
+    },
+    async (request) =>
+      toContent(
+        await content.get(request.user!, request.params.guid),
+        request.user!,
+        baseUrl(request),
+      ),
+  );
+
+  app.patch(
+    "/v1/content/:guid",
+    {
+      schema: {
+        tags,
+        summary: "Change a content item; omitted fields keep their value",
+        params: GuidParams,
+        body: ContentPatch,
+        response: { 200: Content, ...errors },
+      },
+      config: { role: "publisher" },
+    },
+    async (request) =>
+      toContent(
+        await content.patch(request.user!, request.params.guid, request.body),
+        request.user!,
+        baseUrl(request),
+      ),
+  );
+
+  app.delete(
+    "/v1/content/:guid",
+    {
+      schema: {
+        tags,
+        summary: "Delete a content item with its bundles",
+        params: GuidParams,
+        response: { 204: Type.Null(), ...errors },
+      },
+      config: { role: "publisher" },
+    },
+    async (request, reply) => {
+      await content.getEditable(request.user!, request.params.guid);
+      await options.onDeleted(request.params.guid);
+      await content.remove(request.user!, request.params.guid);
+      return reply.status(204).send(null);
+    },
+  );
+};
