@@ -1,0 +1,367 @@
+/**
+ * Choosing the execution environment for a bundle (../shared/spec/selection.md). Pure: the
+ * same needs, catalog and settings always give the same answer, in any catalog order.
+ *
+ * Where the written rules leave room, Slipway decides:
+ * - Environments are compared first on the runtimes the content names a version for (R,
+ *   then Python, then Quarto), then on the others (newest installation first). Comparing a
+ *   runtime without a wanted version first could let a newer but otherwise irrelevant R beat
+ *   an environment that matches every requested version exactly.
+ * - "Fewer installations in total" counts the Python, R and Quarto installations.
+ * - A pin to an environment that does not exist is reported like a pin to an unused image
+ *   (code 106), since both mean "nothing in the catalog can serve this request".
+ * - The explanation lists every environment in the catalog, including the ones a pin left
+ *   out, so that it answers "why not that one?" too.
+ */
+import { ApiError } from "../errors.js";
+import type { ContentNeeds, RuntimeNeed } from "./manifest.js";
+import { satisfies } from "./specifiers.js";
+import { compareVersions, parseVersion, part, type Version } from "./versions.js";
+
+export type MatchingMode = "exact" | "major-minor" | "nearest";
+export type SelectionRuntime = "r" | "python" | "quarto";
+export type Modes = Record<SelectionRuntime, MatchingMode>;
+
+export const DEFAULT_MODES: Modes = { r: "nearest", python: "major-minor", quarto: "nearest" };
+
+/** R first, then Python, then Quarto: the order environments are compared in. */
+const ORDER: readonly SelectionRuntime[] = ["r", "python", "quarto"];
+const LABEL: Record<SelectionRuntime, string> = { r: "R", python: "Python", quarto: "Quarto" };
+
+interface InstallationLike {
+  readonly version: string;
+  readonly path: string;
+}
+
+export interface SelectableEnvironment {
+  readonly guid: string;
+  readonly name: string;
+  readonly title: string | null;
+  readonly matching: "any" | "exact" | "none";
+  readonly created_time: string;
+  readonly cluster_name?: string;
+  readonly supervisor?: string | null;
+  readonly python: { readonly installations: readonly InstallationLike[] } | null;
+  readonly r: { readonly installations: readonly InstallationLike[] } | null;
+  readonly quarto: { readonly installations: readonly InstallationLike[] } | null;
+}
+
+export interface SelectionInput<E extends SelectableEnvironment = SelectableEnvironment> {
+  readonly needs: ContentNeeds;
+  readonly environments: readonly E[];
+  readonly defaultEnvironmentGuid?: string | null;
+  readonly defaultImageName?: string | null;
+  readonly modes?: Partial<Modes>;
+}
+
+/** Smaller is better, compared in order; the version breaks ties, higher first. */
+export interface Rank {
+  readonly tier: 0 | 1 | 2 | 3;
+  readonly distance: number;
+  readonly older: 0 | 1;
+  readonly version: string;
+}
+
+export interface Considered {
+  readonly guid: string;
+  readonly name: string;
+  readonly title: string | null;
+  readonly verdict: "chosen" | "compatible" | "excluded";
+  /** The rank of each needed runtime's best installation, for compatible environments. */
+  readonly ranks: Partial<Record<SelectionRuntime, Rank & { path: string }>>;
+  /** Why it was left out, or how it ranked, in one sentence. */
+  readonly detail: string;
+}
+
+export interface Selection<E extends SelectableEnvironment = SelectableEnvironment> {
+  /** null when the content needs no runtime (static content). */
+  readonly environment: E | null;
+  readonly installations: Partial<Record<SelectionRuntime, { version: string; path: string }>>;
+  readonly explanation: readonly Considered[];
+  /** How the candidates were chosen: a pin, the content default, or automatic. */
+  readonly basis: string;
+}
+
+export function selectEnvironment<E extends SelectableEnvironment>(
+  input: SelectionInput<E>,
+): Selection<E> {
+  const modes = { ...DEFAULT_MODES, ...input.modes };
+  const needed = ORDER.filter((runtime) => input.needs[runtime] !== undefined);
+  const catalog = [...input.environments].sort(byAgeThenGuid);
+  if (needed.length === 0) {
+    return { environment: null, installations: {}, explanation: [], basis: "no runtime needed" };
+  }
+
+  const { pinned, basis } = candidatesOf(input, catalog);
+  const explanation: Considered[] = [];
+  const compatible: Array<{ environment: E; ranks: Record<string, Rank & { path: string }> }> = [];
+
+  for (const environment of catalog) {
+    const base = {
+      guid: environment.guid,
+      name: environment.name,
+      title: environment.title,
+      ranks: {},
+    };
+    const exclusion = pinned ? pinExclusion(environment, pinned) : automaticExclusion(environment);
+    if (exclusion) {
+      explanation.push({ ...base, verdict: "excluded", detail: exclusion });
+      continue;
+    }
+    const ranks: Record<string, Rank & { path: string }> = {};
+    let reason: string | undefined;
+    for (const runtime of needed) {
+      const result = bestInstallation(environment, runtime, input.needs[runtime]!, modes[runtime]);
+      if ("reason" in result) {
+        reason = result.reason;
+        break;
+      }
+      ranks[runtime] = result;
+    }
+    if (reason) {
+      explanation.push({ ...base, verdict: "excluded", detail: reason });
+      continue;
+    }
+    compatible.push({ environment, ranks });
+    explanation.push({
+      ...base,
+      verdict: "compatible",
+      ranks,
+      detail: describeRanks(ranks, needed),
+    });
+  }
+
+  const order = [
+    ...needed.filter((r) => input.needs[r]!.version),
+    ...needed.filter((r) => !input.needs[r]!.version),
+  ];
+  compatible.sort(
+    (a, b) =>
+      compareRanks(a.ranks, b.ranks, order) ||
+      installationCount(a.environment) - installationCount(b.environment) ||
+      byAgeThenGuid(a.environment, b.environment),
+  );
+  const winner = compatible[0];
+  if (!winner) throw noCompatible(input.needs, needed, modes, explanation, pinned);
+
+  return {
+    environment: winner.environment,
+    installations: Object.fromEntries(
+      needed.map((runtime) => [
+        runtime,
+        { version: winner.ranks[runtime]!.version, path: winner.ranks[runtime]!.path },
+      ]),
+    ),
+    explanation: explanation.map((c) =>
+      c.guid === winner.environment.guid ? { ...c, verdict: "chosen" } : c,
+    ),
+    basis,
+  };
+}
+
+type Pin = {
+  kind: "identifier" | "image" | "default environment" | "default image";
+  value: string;
+};
+
+function candidatesOf(
+  input: SelectionInput,
+  catalog: readonly SelectableEnvironment[],
+): { pinned?: Pin; basis: string } {
+  const pin: Pin | undefined = input.needs.pin.identifier
+    ? { kind: "identifier", value: input.needs.pin.identifier }
+    : input.needs.pin.image
+      ? { kind: "image", value: input.needs.pin.image }
+      : input.defaultEnvironmentGuid
+        ? { kind: "default environment", value: input.defaultEnvironmentGuid }
+        : input.defaultImageName
+          ? { kind: "default image", value: input.defaultImageName }
+          : undefined;
+  if (!pin) return { basis: "automatic: every environment with matching any" };
+
+  const matches = catalog.filter((e) => pinMatches(e, pin));
+  const where =
+    pin.kind === "identifier" || pin.kind === "image" ? "the manifest" : "the content settings";
+  if (matches.length === 0) {
+    const what = pin.kind.endsWith("image")
+      ? `the image ${pin.value}`
+      : `the environment ${pin.value}`;
+    throw new ApiError(
+      "versionMismatch",
+      `Cannot find compatible environment: ${where} asks for ${what}, which no environment in the catalog provides.`,
+      {
+        payload: { pin: pin.value, reasons: [] },
+      },
+    );
+  }
+  if (matches.every((e) => e.matching === "none")) {
+    const e = matches[0]!;
+    throw new ApiError(
+      "prohibitedEnvironment",
+      `The environment ${e.name} (${e.guid}) that ${where} asks for is disabled (matching none) and cannot be used.`,
+      {
+        payload: { guid: e.guid, name: e.name },
+      },
+    );
+  }
+  return { pinned: pin, basis: `${pin.kind} ${pin.value} from ${where}` };
+}
+
+function pinMatches(environment: SelectableEnvironment, pin: Pin): boolean {
+  return pin.kind === "identifier" || pin.kind === "default environment"
+    ? environment.guid === pin.value
+    : environment.name === pin.value;
+}
+
+function pinExclusion(environment: SelectableEnvironment, pin: Pin): string | undefined {
+  if (!pinMatches(environment, pin)) return `not requested (${pin.kind} ${pin.value} is pinned)`;
+  if (environment.matching === "none") return "matching none";
+  return undefined;
+}
+
+function automaticExclusion(environment: SelectableEnvironment): string | undefined {
+  if (environment.matching === "none") return "matching none";
+  if (environment.matching === "exact") return "exact and not requested";
+  return undefined;
+}
+
+function bestInstallation(
+  environment: SelectableEnvironment,
+  runtime: SelectionRuntime,
+  need: RuntimeNeed,
+  mode: MatchingMode,
+): (Rank & { path: string }) | { reason: string } {
+  const installations = environment[runtime]?.installations ?? [];
+  if (installations.length === 0) return { reason: `no ${LABEL[runtime]} installation` };
+  const wanted = need.version === null ? null : parseVersion(need.version);
+  const ranked: Array<Rank & { path: string }> = [];
+  const refused: string[] = [];
+  for (const installation of installations) {
+    const version = parseVersion(installation.version);
+    if (wanted && !compatibleByMode(version, wanted, mode)) {
+      refused.push(
+        `${runtime} ${installation.version} not compatible with ${need.version} (${mode})`,
+      );
+    } else if (need.constraint && !satisfies(version, need.constraint)) {
+      refused.push(`${runtime} ${installation.version} fails constraint ${need.constraint.text}`);
+    } else {
+      ranked.push({
+        ...rank(version, wanted),
+        version: installation.version,
+        path: installation.path,
+      });
+    }
+  }
+  ranked.sort(compareRank);
+  return ranked[0] ?? { reason: refused.join("; ") };
+}
+
+function compatibleByMode(version: Version, wanted: Version, mode: MatchingMode): boolean {
+  switch (mode) {
+    case "exact":
+      return compareVersions(version, wanted) === 0;
+    case "major-minor":
+      return part(version, 0) === part(wanted, 0) && part(version, 1) === part(wanted, 1);
+    case "nearest":
+      return true;
+  }
+}
+
+function rank(version: Version, wanted: Version | null): Omit<Rank, "version"> {
+  if (!wanted) return { tier: 0, distance: 0, older: 0 };
+  const length = Math.max(version.length, wanted.length);
+  let first = -1;
+  for (let i = 0; i < length && first < 0; i++) if (part(version, i) !== part(wanted, i)) first = i;
+  if (first < 0) return { tier: 0, distance: 0, older: 0 };
+  const tier = first === 0 ? 3 : first === 1 ? 2 : 1;
+  return {
+    tier,
+    distance: Math.abs(part(version, first) - part(wanted, first)),
+    older: part(version, first) < part(wanted, first) ? 1 : 0,
+  };
+}
+
+function compareRank(a: Rank, b: Rank): number {
+  return (
+    a.tier - b.tier ||
+    a.distance - b.distance ||
+    a.older - b.older ||
+    compareVersions(parseVersion(b.version), parseVersion(a.version))
+  );
+}
+
+function compareRanks(
+  a: Record<string, Rank>,
+  b: Record<string, Rank>,
+  order: readonly SelectionRuntime[],
+): number {
+  for (const runtime of order) {
+    const c = compareRank(a[runtime]!, b[runtime]!);
+    if (c !== 0) return c;
+  }
+  return 0;
+}
+
+function installationCount(environment: SelectableEnvironment): number {
+  return ORDER.reduce((sum, runtime) => sum + (environment[runtime]?.installations.length ?? 0), 0);
+}
+
+function byAgeThenGuid(a: SelectableEnvironment, b: SelectableEnvironment): number {
+  return a.created_time < b.created_time
+    ? -1
+    : a.created_time > b.created_time
+      ? 1
+      : a.guid < b.guid
+        ? -1
+        : a.guid > b.guid
+          ? 1
+          : 0;
+}
+
+const TIER = ["same version", "same major.minor", "same major", "other major"];
+
+function describeRanks(
+  ranks: Record<string, Rank & { path: string }>,
+  needed: readonly SelectionRuntime[],
+): string {
+  return needed
+    .map((runtime) => {
+      const r = ranks[runtime]!;
+      const closeness =
+        r.tier === 0 ? TIER[0] : `${TIER[r.tier]}, ${r.distance} ${r.older ? "older" : "newer"}`;
+      return `${runtime} ${r.version} (${closeness})`;
+    })
+    .join("; ");
+}
+
+function noCompatible(
+  needs: ContentNeeds,
+  needed: readonly SelectionRuntime[],
+  modes: Modes,
+  explanation: readonly Considered[],
+  pinned: Pin | undefined,
+): ApiError {
+  const wants = needed
+    .map((runtime) => {
+      const need = needs[runtime]!;
+      const version = need.version ? `version ${need.version}` : "(any version)";
+      const rules = [need.version ? modes[runtime] : undefined, need.constraint?.text]
+        .filter(Boolean)
+        .join(", ");
+      return `${LABEL[runtime]} ${version}${rules ? ` (${rules})` : ""}`;
+    })
+    .join(" and ");
+  const target = pinned
+    ? `the requested ${pinned.kind} ${pinned.value} is not compatible with `
+    : "no compatible environment with ";
+  return new ApiError("versionMismatch", `Cannot find compatible environment: ${target}${wants}`, {
+    payload: {
+      reasons: explanation.map((c) => ({ guid: c.guid, name: c.name, reason: c.detail })),
+    },
+  });
+}
+
+/** The explanation as table rows: environment, image, verdict, detail. */
+export function explanationRows(selection: Selection): string[][] {
+  return selection.explanation.map((c) => [c.title ?? "-", c.name, c.verdict, c.detail]);
+}
