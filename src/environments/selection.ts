@@ -87,75 +87,134 @@ export function selectEnvironment<E extends SelectableEnvironment>(
 ): Selection<E> {
   const modes = { ...DEFAULT_MODES, ...input.modes };
   const needed = ORDER.filter((runtime) => input.needs[runtime] !== undefined);
-  const catalog = [...input.environments].sort(byAgeThenGuid);
   if (needed.length === 0) {
     return { environment: null, installations: {}, explanation: [], basis: "no runtime needed" };
   }
-
-  const { pinned, basis } = candidatesOf(input, catalog);
-  const explanation: Considered[] = [];
-  const compatible: Array<{ environment: E; ranks: Record<string, Rank & { path: string }> }> = [];
-
-  for (const environment of catalog) {
-    const base = {
-      guid: environment.guid,
-      name: environment.name,
-      title: environment.title,
-      ranks: {},
-    };
-    const exclusion = pinned ? pinExclusion(environment, pinned) : automaticExclusion(environment);
-    if (exclusion) {
-      explanation.push({ ...base, verdict: "excluded", detail: exclusion });
-      continue;
-    }
-    const ranks: Record<string, Rank & { path: string }> = {};
-    let reason: string | undefined;
-    for (const runtime of needed) {
-      const result = bestInstallation(environment, runtime, input.needs[runtime]!, modes[runtime]);
-      if ("reason" in result) {
-        reason = result.reason;
-        break;
-      }
-      ranks[runtime] = result;
-    }
-    if (reason) {
-      explanation.push({ ...base, verdict: "excluded", detail: reason });
-      continue;
-    }
-    compatible.push({ environment, ranks });
-    explanation.push({
-      ...base,
-      verdict: "compatible",
-      ranks,
-      detail: describeRanks(ranks, needed),
-    });
-  }
-
+  const { pinned, basis } = candidatesOf(input, input.environments);
   const order = [
     ...needed.filter((r) => input.needs[r]!.version),
     ...needed.filter((r) => !input.needs[r]!.version),
   ];
-  compatible.sort(
-    (a, b) =>
-      compareRanks(a.ranks, b.ranks, order) ||
-      installationCount(a.environment) - installationCount(b.environment) ||
-      byAgeThenGuid(a.environment, b.environment),
+  const wanted = order.map((r) =>
+    input.needs[r]!.version ? parseVersion(input.needs[r]!.version!) : null,
   );
-  const winner = compatible[0];
-  if (!winner) throw noCompatible(input.needs, needed, modes, explanation, pinned);
+  const excluded = (e: SelectableEnvironment) =>
+    pinned ? pinExclusion(e, pinned) : automaticExclusion(e);
 
-  return {
-    environment: winner.environment,
-    installations: Object.fromEntries(
-      needed.map((runtime) => [
+  // Catalogs run to thousands of environments: the decision is one pass that keeps the best
+  // so far in two reused sets of slots and allocates nothing per environment. The sentences
+  // of the explanation are written by a second pass, only when someone reads them.
+  let current = order.map(emptySlot);
+  let best = order.map(emptySlot);
+  let winner: E | undefined;
+  for (const environment of input.environments) {
+    if (excluded(environment)) continue;
+    let fits = true;
+    for (let i = 0; i < order.length && fits; i++) {
+      const runtime = order[i]!;
+      fits = bestInstallation(
+        environment,
         runtime,
-        { version: winner.ranks[runtime]!.version, path: winner.ranks[runtime]!.path },
-      ]),
+        wanted[i]!,
+        input.needs[runtime]!,
+        modes[runtime],
+        current[i]!,
+      );
+    }
+    if (!fits) continue;
+    if (
+      !winner ||
+      compareSlots(current, best) < 0 ||
+      (compareSlots(current, best) === 0 && tieBreak(environment, winner) < 0)
+    ) {
+      winner = environment;
+      [current, best] = [best, current];
+    }
+  }
+
+  const explain = () =>
+    input.environments.map((e) =>
+      considered(e, e === winner, excluded(e), input.needs, needed, modes),
+    );
+  if (!winner) throw noCompatible(input.needs, needed, modes, explain(), pinned);
+  const chosen = winner;
+  let explanation: Considered[] | undefined;
+  return {
+    environment: chosen,
+    installations: Object.fromEntries(
+      order.map((runtime, i) => {
+        const { version, path } = chosen[runtime]!.installations[best[i]!.index]!;
+        return [runtime, { version, path }];
+      }),
     ),
-    explanation: explanation.map((c) =>
-      c.guid === winner.environment.guid ? { ...c, verdict: "chosen" } : c,
-    ),
+    get explanation() {
+      explanation ??= explain();
+      return explanation;
+    },
     basis,
+  };
+}
+
+/** The best installation of one runtime in one environment, as its index and rank. */
+interface Slot {
+  index: number;
+  tier: number;
+  distance: number;
+  older: number;
+  version: Version;
+}
+
+function emptySlot(): Slot {
+  return { index: -1, tier: 0, distance: 0, older: 0, version: [] };
+}
+
+function compareSlots(a: readonly Slot[], b: readonly Slot[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const c = compareRank(a[i]!, b[i]!);
+    if (c !== 0) return c;
+  }
+  return 0;
+}
+
+function tieBreak(a: SelectableEnvironment, b: SelectableEnvironment): number {
+  return installationCount(a) - installationCount(b) || byAgeThenGuid(a, b);
+}
+
+function considered(
+  environment: SelectableEnvironment,
+  chosen: boolean,
+  exclusion: string | undefined,
+  needs: ContentNeeds,
+  needed: readonly SelectionRuntime[],
+  modes: Modes,
+): Considered {
+  const { guid, name, title } = environment;
+  if (exclusion) return { guid, name, title, verdict: "excluded", ranks: {}, detail: exclusion };
+  const ranks: Partial<Record<SelectionRuntime, Rank & { path: string }>> = {};
+  for (const runtime of needed) {
+    const need = needs[runtime]!;
+    const slot = emptySlot();
+    const wanted = need.version ? parseVersion(need.version) : null;
+    if (!bestInstallation(environment, runtime, wanted, need, modes[runtime], slot)) {
+      const detail = refusals(environment, runtime, need, modes[runtime]);
+      return { guid, name, title, verdict: "excluded", ranks: {}, detail };
+    }
+    const { version, path } = environment[runtime]!.installations[slot.index]!;
+    ranks[runtime] = {
+      tier: slot.tier as Rank["tier"],
+      distance: slot.distance,
+      older: slot.older as 0 | 1,
+      version,
+      path,
+    };
+  }
+  return {
+    guid,
+    name,
+    title,
+    verdict: chosen ? "chosen" : "compatible",
+    ranks,
+    detail: describeRanks(ranks, needed),
   };
 }
 
@@ -225,35 +284,46 @@ function automaticExclusion(environment: SelectableEnvironment): string | undefi
   return undefined;
 }
 
+/** Fills `slot` with the best compatible installation; false when there is none. */
 function bestInstallation(
+  environment: SelectableEnvironment,
+  runtime: SelectionRuntime,
+  wanted: Version | null,
+  need: RuntimeNeed,
+  mode: MatchingMode,
+  slot: Slot,
+): boolean {
+  const installations = environment[runtime]?.installations ?? [];
+  const probe = emptySlot();
+  slot.index = -1;
+  for (let i = 0; i < installations.length; i++) {
+    const version = parseVersion(installations[i]!.version);
+    if (wanted && !compatibleByMode(version, wanted, mode)) continue;
+    if (need.constraint && !satisfies(version, need.constraint)) continue;
+    rank(version, wanted, probe);
+    if (slot.index < 0 || compareRank(probe, slot) < 0) Object.assign(slot, probe, { index: i });
+  }
+  return slot.index >= 0;
+}
+
+/** Why no installation of `runtime` in the environment can serve the content. */
+function refusals(
   environment: SelectableEnvironment,
   runtime: SelectionRuntime,
   need: RuntimeNeed,
   mode: MatchingMode,
-): (Rank & { path: string }) | { reason: string } {
+): string {
   const installations = environment[runtime]?.installations ?? [];
-  if (installations.length === 0) return { reason: `no ${LABEL[runtime]} installation` };
+  if (installations.length === 0) return `no ${LABEL[runtime]} installation`;
   const wanted = need.version === null ? null : parseVersion(need.version);
-  const ranked: Array<Rank & { path: string }> = [];
-  const refused: string[] = [];
-  for (const installation of installations) {
-    const version = parseVersion(installation.version);
-    if (wanted && !compatibleByMode(version, wanted, mode)) {
-      refused.push(
-        `${runtime} ${installation.version} not compatible with ${need.version} (${mode})`,
-      );
-    } else if (need.constraint && !satisfies(version, need.constraint)) {
-      refused.push(`${runtime} ${installation.version} fails constraint ${need.constraint.text}`);
-    } else {
-      ranked.push({
-        ...rank(version, wanted),
-        version: installation.version,
-        path: installation.path,
-      });
-    }
-  }
-  ranked.sort(compareRank);
-  return ranked[0] ?? { reason: refused.join("; ") };
+  return installations
+    .map((installation) => {
+      const version = parseVersion(installation.version);
+      return wanted && !compatibleByMode(version, wanted, mode)
+        ? `${runtime} ${installation.version} not compatible with ${need.version} (${mode})`
+        : `${runtime} ${installation.version} fails constraint ${need.constraint?.text}`;
+    })
+    .join("; ");
 }
 
 function compatibleByMode(version: Version, wanted: Version, mode: MatchingMode): boolean {
@@ -267,39 +337,32 @@ function compatibleByMode(version: Version, wanted: Version, mode: MatchingMode)
   }
 }
 
-function rank(version: Version, wanted: Version | null): Omit<Rank, "version"> {
-  if (!wanted) return { tier: 0, distance: 0, older: 0 };
+/** Writes the closeness of `version` to `wanted` into `slot` (selection.md, section 4). */
+function rank(version: Version, wanted: Version | null, slot: Slot): void {
+  slot.version = version;
+  slot.tier = 0;
+  slot.distance = 0;
+  slot.older = 0;
+  if (!wanted) return;
   const length = Math.max(version.length, wanted.length);
-  let first = -1;
-  for (let i = 0; i < length && first < 0; i++) if (part(version, i) !== part(wanted, i)) first = i;
-  if (first < 0) return { tier: 0, distance: 0, older: 0 };
-  const tier = first === 0 ? 3 : first === 1 ? 2 : 1;
-  return {
-    tier,
-    distance: Math.abs(part(version, first) - part(wanted, first)),
-    older: part(version, first) < part(wanted, first) ? 1 : 0,
-  };
+  for (let i = 0; i < length; i++) {
+    const have = part(version, i);
+    const want = part(wanted, i);
+    if (have === want) continue;
+    slot.tier = i === 0 ? 3 : i === 1 ? 2 : 1;
+    slot.distance = Math.abs(have - want);
+    slot.older = have < want ? 1 : 0;
+    return;
+  }
 }
 
-function compareRank(a: Rank, b: Rank): number {
+function compareRank(a: Slot, b: Slot): number {
   return (
     a.tier - b.tier ||
     a.distance - b.distance ||
     a.older - b.older ||
-    compareVersions(parseVersion(b.version), parseVersion(a.version))
+    compareVersions(b.version, a.version)
   );
-}
-
-function compareRanks(
-  a: Record<string, Rank>,
-  b: Record<string, Rank>,
-  order: readonly SelectionRuntime[],
-): number {
-  for (const runtime of order) {
-    const c = compareRank(a[runtime]!, b[runtime]!);
-    if (c !== 0) return c;
-  }
-  return 0;
 }
 
 function installationCount(environment: SelectableEnvironment): number {
