@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { didYouMean } from "../util/did-you-mean.js";
 import { parseGcfg } from "./gcfg.js";
 
 interface Option<T> {
@@ -276,21 +277,6 @@ function assign(
 }
 
 function hint(word: string, candidates: string[]): string {
-  const lower = word.toLowerCase();
-  const close = candidates.find((c) => editDistance(c.toLowerCase(), lower) <= 2);
+  const close = didYouMean(word, candidates);
   return close ? ` (did you mean ${close}?)` : "";
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length]!;
 }

@@ -120,7 +120,9 @@ export const EnvironmentUpdate = Type.Object({
 export type EnvironmentUpdate = Static<typeof EnvironmentUpdate>;
 
 const InstallationList = Nullable(
-  Type.Object({ installations: Type.Array(Type.Object({ version: Type.String(), path: Type.String() })) }),
+  Type.Object({
+    installations: Type.Array(Type.Object({ version: Type.String(), path: Type.String() })),
+  }),
 );
 
 export const Environment = Type.Object({
@@ -135,7 +137,11 @@ export const Environment = Type.Object({
   environment_type: Type.String(),
   matching: Type.Unsafe<Matching>(Type.String({ enum: [...MATCHING] })),
   supervisor: Nullable(Type.String()),
-  managed_by: Nullable(Type.String({ description: "What manages this environment, such as a file path; null when the API does." })),
+  managed_by: Nullable(
+    Type.String({
+      description: "What manages this environment, such as a file path; null when the API does.",
+    }),
+  ),
   python: InstallationList,
   quarto: InstallationList,
   r: InstallationList,
@@ -146,3 +152,12 @@ export const Environment = Type.Object({
 export type Environment = Static<typeof Environment>;
 
 export const DEFAULT_CLUSTER_NAME = "Kubernetes";
+
+/** Readable rules for the fields whose schema patterns say little to a person. */
+export const FIELD_RULES = {
+  name: "must be a container image name such as ghcr.io/org/image:tag",
+  matching: "must be one of any, exact, none",
+  path: "must be an absolute path without '..'",
+  version: "must be a dotted numeric version such as 3.11.3",
+  supervisor: "must be an absolute path without '..'",
+} as const;

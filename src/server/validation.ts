@@ -5,6 +5,7 @@
  */
 import { Ajv, type ErrorObject } from "ajv";
 import type { FastifySchemaCompiler } from "fastify";
+import { FIELD_RULES } from "../environments/model.js";
 import { ApiError, type ErrorKind } from "../errors.js";
 
 const strict = new Ajv({ allErrors: false, coerceTypes: false, useDefaults: false, strict: false });
@@ -25,17 +26,11 @@ export const ENVIRONMENT_FIELD_RULES: FieldRules = {
   title: { kind: "invalidEnvironmentTitle" },
   description: { kind: "invalidEnvironmentDescription" },
   cluster_name: { kind: "invalidClusterName" },
-  name: {
-    kind: "invalidEnvironmentName",
-    rule: "must be a container image name such as ghcr.io/org/image:tag",
-  },
-  matching: { kind: "unknownMatching", rule: "must be one of any, exact, none" },
-  path: { kind: "invalidInstallationPath", rule: "must be an absolute path without '..'" },
-  version: {
-    kind: "invalidInstallationVersion",
-    rule: "must be a dotted numeric version such as 3.11.3",
-  },
-  supervisor: { kind: "invalidSupervisor", rule: "must be an absolute path without '..'" },
+  name: { kind: "invalidEnvironmentName", rule: FIELD_RULES.name },
+  matching: { kind: "unknownMatching", rule: FIELD_RULES.matching },
+  path: { kind: "invalidInstallationPath", rule: FIELD_RULES.path },
+  version: { kind: "invalidInstallationVersion", rule: FIELD_RULES.version },
+  supervisor: { kind: "invalidSupervisor", rule: FIELD_RULES.supervisor },
 };
 
 /** Keywords whose own message ("must match pattern ...") says less than the field's rule. */
