@@ -143,31 +143,30 @@ function nonEmpty(value: Installations | undefined): Installations {
 
 /** The plan as terraform-style lines, then a count. */
 export function summarizePlan(plan: readonly ReconcileAction[]): string[] {
-  const lines = plan.flatMap((action): string[] => {
-    switch (action.kind) {
-      case "create":
-        return [`+ create ${action.name}`];
-      case "update":
-        return [`~ update ${action.name} (${action.diff.join("; ")})`];
-      case "adopt": {
-        const from = action.from ? `managed by ${action.from}` : "made through the API";
-        return [
-          `~ adopt ${action.name} (${from}${action.diff.length > 0 ? `; ${action.diff.join("; ")}` : ""})`,
-        ];
-      }
-      case "retire":
-        return [
-          `! retire ${action.name} (still used by ${action.users} content item${action.users === 1 ? "" : "s"}; matching → none)`,
-        ];
-      case "delete":
-        return [`- delete ${action.name}`];
-      case "noop":
-        return [];
-    }
-  });
+  const lines = plan.map(describeAction).filter((line) => line !== undefined);
   const count = (kind: ReconcileAction["kind"]) => plan.filter((a) => a.kind === kind).length;
   lines.push(
     `Plan: ${count("create")} to create, ${count("update") + count("adopt")} to change (${count("adopt")} adopted), ${count("retire")} to retire, ${count("delete")} to delete, ${count("noop")} unchanged.`,
   );
   return lines;
+}
+
+function describeAction(action: ReconcileAction): string | undefined {
+  switch (action.kind) {
+    case "create":
+      return `+ create ${action.name}`;
+    case "update":
+      return `~ update ${action.name} (${action.diff.join("; ")})`;
+    case "adopt": {
+      const from = action.from ? `managed by ${action.from}` : "made through the API";
+      const diff = action.diff.length > 0 ? `; ${action.diff.join("; ")}` : "";
+      return `~ adopt ${action.name} (${from}${diff})`;
+    }
+    case "retire":
+      return `! retire ${action.name} (still used by ${action.users} content item${action.users === 1 ? "" : "s"}; matching → none)`;
+    case "delete":
+      return `- delete ${action.name}`;
+    case "noop":
+      return undefined;
+  }
 }
