@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { SLIPWAY_VERSION } from "../version.js";
 import { registerEnvironmentCommands } from "./commands/environments.js";
+import { registerSelectCommand } from "./commands/select.js";
 import { registerServerCommand } from "./commands/server.js";
 import { registerUserCommands } from "./commands/users.js";
 
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
   registerServerCommand(program);
   registerUserCommands(program);
   registerEnvironmentCommands(program);
+  registerSelectCommand(program);
   return program;
 }
 

@@ -6,23 +6,30 @@ import { randomUUID } from "node:crypto";
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import type { Settings } from "../config/settings.js";
 import { ContentService } from "../content/content-service.js";
+import type { DeclarativeFile } from "../environments/declarative.js";
 import { EnvironmentService } from "../environments/service.js";
 import { ApiError } from "../errors.js";
 import type { Store } from "../store/database.js";
 import { registerAuth } from "./auth.js";
 import { errorHandler } from "./error-handler.js";
 import { contentRoutes } from "./routes/content.js";
+import { environmentFileRoutes } from "./routes/environment-files.js";
 import { environmentRoutes } from "./routes/environments.js";
 import { pingRoutes } from "./routes/ping.js";
+import { selectionRoutes } from "./routes/selection.js";
 import { serverSettingsRoutes } from "./routes/server-settings.js";
 import { userRoutes } from "./routes/users.js";
 import { validatorCompiler } from "./validation.js";
 
 export interface AppDeps {
   store: Store;
+  settings: Settings;
   logger: FastifyBaseLogger;
   slipwayVersion: string;
+  /** The declarative environments file this server applies, when one is configured. */
+  declarative?: DeclarativeFile;
   executionType?: "Local" | "Kubernetes";
   bodyLimitBytes?: number;
 }
@@ -81,6 +88,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(userRoutes);
       await api.register(environmentRoutes, { environments });
       await api.register(contentRoutes, { content, onDeleted: async () => {} });
+      await api.register(selectionRoutes, { store: deps.store, settings: deps.settings, content });
+      await api.register(environmentFileRoutes, {
+        store: deps.store,
+        declarative: deps.declarative,
+      });
       api.get("/openapi.json", { schema: { hide: true }, config: { role: null } }, async () =>
         app.swagger(),
       );

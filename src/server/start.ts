@@ -1,7 +1,9 @@
 /** Wires the real dependencies together and listens. Contains no logic of its own. */
+import path from "node:path";
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import type { Settings } from "../config/settings.js";
+import { bootstrapEnvironments, DeclarativeFile } from "../environments/declarative.js";
 import { openStore, type Store } from "../store/database.js";
 import { countUsers } from "../store/users.js";
 import { createUser } from "../users/accounts.js";
@@ -25,7 +27,20 @@ export async function startServer(
     if (settings.Server.BootstrapAdministrator) {
       await bootstrapAdministrator(store, options.announce ?? ((t) => process.stderr.write(t)));
     }
-    const app = await buildApp({ store, logger, slipwayVersion: SLIPWAY_VERSION });
+    await bootstrapEnvironments(store, settings.Launcher.ClusterDefinition, logger);
+    const file = settings.ExecutionEnvironments.ConfigFilePath;
+    const declarative = file ? new DeclarativeFile(store, path.resolve(file), logger) : undefined;
+    if (declarative) {
+      await declarative.sync();
+      declarative.watch();
+    }
+    const app = await buildApp({
+      store,
+      settings,
+      logger,
+      slipwayVersion: SLIPWAY_VERSION,
+      declarative,
+    });
     const [host, port] = splitAddress(settings.Server.Address);
     await app.listen({ host, port });
     const address = app.server.address();
@@ -40,6 +55,7 @@ export async function startServer(
       store,
       url,
       async close() {
+        await declarative?.close();
         await app.close();
         await store.close();
       },

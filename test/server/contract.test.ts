@@ -14,7 +14,12 @@ describe("API contract", () => {
   beforeAll(async () => {
     database = await freshDatabase("sqlite");
     store = await openStore(database.settings);
-    app = await buildApp({ store, logger: pino({ level: "silent" }), slipwayVersion: "test" });
+    app = await buildApp({
+      store,
+      settings: database.settings,
+      logger: pino({ level: "silent" }),
+      slipwayVersion: "test",
+    });
     await app.ready();
   });
   afterAll(async () => {

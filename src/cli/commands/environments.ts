@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import path from "node:path";
 import type { Command } from "commander";
 import type { Environment, EnvironmentCreate, Installations } from "../../environments/model.js";
 import { ApiClient, type ServerOptions } from "../api-client.js";
@@ -134,12 +135,35 @@ export function registerEnvironmentCommands(program: Command): void {
   );
 
   addServerOptions(
-    environments.command("remove <guid>").alias("rm").description("Delete an environment"),
+    environments
+      .command("plan <file>")
+      .description(
+        "Show what applying a declarative environments file would change, without applying it",
+      ),
   ).action(
-    action(async (guid: string, options: EditOptions) => {
+    action(async (file: string, options: EditOptions) => {
+      const text = await readFile(file, "utf8");
+      const result = await new ApiClient(options).request<{ summary: string[] }>(
+        "POST",
+        `/slipway/v1/environments/plan?source=${encodeURIComponent(path.resolve(file))}`,
+        { text },
+      );
+      if (options.json) return printJson(result);
+      console.log(result.summary.join("\n"));
+    }),
+  );
+
+  addServerOptions(
+    environments
+      .command("remove <guid>")
+      .alias("rm")
+      .description("Delete an environment; refused while content uses it unless --force")
+      .option("--force", "delete even though content uses it"),
+  ).action(
+    action(async (guid: string, options: EditOptions & { force?: boolean }) => {
       await new ApiClient(options).request(
         "DELETE",
-        `/v1/environments/${encodeURIComponent(guid)}`,
+        `/v1/environments/${encodeURIComponent(guid)}${options.force ? "?force=true" : ""}`,
       );
       console.log(`Removed ${guid}.`);
     }),

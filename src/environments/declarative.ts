@@ -1,0 +1,258 @@
+/**
+ * Environments that come from files: the bootstrap file read once into an empty catalog, and
+ * the declarative file applied at every start and whenever it changes, like a controller's
+ * sync loop: read desired state, read observed state, plan, apply only the difference.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { type FSWatcher, watch } from "node:fs";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { FastifyBaseLogger } from "fastify";
+import type { Kysely } from "kysely";
+import { ApiError } from "../errors.js";
+import { contentUsingEnvironment } from "../store/content.js";
+import type { Store } from "../store/database.js";
+import {
+  deleteEnvironment,
+  insertEnvironment,
+  listEnvironments,
+  updateEnvironment,
+} from "../store/environments.js";
+import type { Tables } from "../store/schema.js";
+import { formatProblems, parseEnvironmentFile } from "./environment-file.js";
+import type { Environment, EnvironmentCreate } from "./model.js";
+import { planReconcile, type ReconcileAction, summarizePlan } from "./reconcile-plan.js";
+
+export interface DeclarativeStatus {
+  file: string;
+  ok: boolean;
+  /** file:line:column problems of the last read, empty when it was valid. */
+  problems: string[];
+  last_checked: string | null;
+  last_applied: string | null;
+  /** What the last apply changed, one line per action that wrote something. */
+  last_changes: string[];
+}
+
+/** Creates every environment of the bootstrap files when, and only when, the catalog is empty. */
+export async function bootstrapEnvironments(
+  store: Store,
+  files: string[],
+  logger: FastifyBaseLogger,
+): Promise<number> {
+  if (files.length === 0) return 0;
+  const desired: EnvironmentCreate[] = [];
+  const problems: string[] = [];
+  for (const file of files) {
+    const parsed = parseEnvironmentFile(await readText(file), file, "bootstrap");
+    if (parsed.ok) desired.push(...parsed.environments);
+    else problems.push(...formatProblems(parsed.problems));
+  }
+  if (problems.length > 0) {
+    throw new ApiError("badRequest", `Invalid bootstrap file:\n  ${problems.join("\n  ")}`);
+  }
+  return store.dialect.withLock(store.db as Kysely<unknown>, "slipway-bootstrap", async (trx) => {
+    const db = trx as Kysely<Tables>;
+    if ((await listEnvironments(db)).length > 0) {
+      logger.info({ files }, "Environments exist already: the bootstrap file is ignored");
+      return 0;
+    }
+    const now = new Date().toISOString();
+    for (const environment of desired) {
+      await insertEnvironment(db, randomUUID(), fieldsOf(environment, null), now);
+    }
+    logger.info({ files, created: desired.length }, "Created the bootstrap environments");
+    return desired.length;
+  });
+}
+
+/** Plans the file against the catalog without changing anything. */
+export async function planFile(store: Store, text: string, source: string) {
+  const parsed = parseEnvironmentFile(text, source, "declarative");
+  if (!parsed.ok) {
+    throw new ApiError(
+      "badRequest",
+      `Invalid environments file:\n  ${formatProblems(parsed.problems).join("\n  ")}`,
+      {
+        payload: { problems: formatProblems(parsed.problems) },
+      },
+    );
+  }
+  const actual = await listEnvironments(store.db);
+  const plan = planReconcile(parsed.environments, actual, {
+    source,
+    inUse: await inUse(store.db, actual),
+  });
+  return { plan, summary: summarizePlan(plan) };
+}
+
+/** Keeps the catalog in step with one declarative file. */
+export class DeclarativeFile {
+  readonly #status: DeclarativeStatus;
+  #watcher: FSWatcher | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #lastHash = "";
+  #queue = Promise.resolve();
+
+  constructor(
+    private readonly store: Store,
+    readonly file: string,
+    private readonly logger: FastifyBaseLogger,
+  ) {
+    this.#status = {
+      file,
+      ok: true,
+      problems: [],
+      last_checked: null,
+      last_applied: null,
+      last_changes: [],
+    };
+  }
+
+  status(): DeclarativeStatus {
+    return structuredClone(this.#status);
+  }
+
+  /** Reads the file and applies it if its content changed since the last good apply. */
+  sync(): Promise<void> {
+    this.#queue = this.#queue
+      .then(() => this.#sync())
+      .catch((error) => {
+        this.logger.error({ err: error, file: this.file }, "Applying the environments file failed");
+      });
+    return this.#queue;
+  }
+
+  /**
+   * Watches the file's folder, not the file: a Kubernetes ConfigMap volume replaces the file
+   * by swapping its `..data` symlink, which a watch on the file itself never sees.
+   */
+  watch(debounceMs = 200): void {
+    this.#watcher = watch(path.dirname(this.file), () => {
+      clearTimeout(this.#timer);
+      this.#timer = setTimeout(() => void this.sync(), debounceMs);
+    });
+    this.#watcher.on("error", (error) =>
+      this.logger.warn({ err: error }, "Cannot watch the environments file"),
+    );
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#watcher?.close();
+    await this.#queue;
+  }
+
+  async #sync(): Promise<void> {
+    this.#status.last_checked = new Date().toISOString();
+    let text: string;
+    try {
+      text = await readFile(this.file, "utf8");
+    } catch (error) {
+      this.#fail([`${this.file}: cannot read: ${(error as Error).message}`]);
+      return;
+    }
+    const hash = createHash("sha256").update(text).digest("hex");
+    if (hash === this.#lastHash && this.#status.ok) return;
+    const parsed = parseEnvironmentFile(text, this.file, "declarative");
+    if (!parsed.ok) {
+      this.#fail(formatProblems(parsed.problems));
+      return;
+    }
+    const changes = await this.store.dialect.withLock(
+      this.store.db as Kysely<unknown>,
+      "slipway-declarative-environments",
+      async (trx) => {
+        const db = trx as Kysely<Tables>;
+        const actual = await listEnvironments(db);
+        const plan = planReconcile(parsed.environments, actual, {
+          source: this.file,
+          inUse: await inUse(db, actual),
+        });
+        const now = new Date().toISOString();
+        for (const action of plan) await apply(db, action, this.file, now);
+        return summarizePlan(plan);
+      },
+    );
+    this.#lastHash = hash;
+    Object.assign(this.#status, {
+      ok: true,
+      problems: [],
+      last_applied: new Date().toISOString(),
+      last_changes: changes,
+    });
+    this.logger.info({ file: this.file, changes }, "Applied the environments file");
+  }
+
+  #fail(problems: string[]): void {
+    Object.assign(this.#status, { ok: false, problems });
+    this.logger.error(
+      { file: this.file, problems },
+      "The environments file is invalid: keeping the last good state",
+    );
+  }
+}
+
+async function apply(
+  db: Kysely<Tables>,
+  action: ReconcileAction,
+  source: string,
+  now: string,
+): Promise<void> {
+  switch (action.kind) {
+    case "create":
+      await insertEnvironment(db, randomUUID(), fieldsOf(action.environment, source), now);
+      return;
+    case "update":
+    case "adopt":
+      await updateEnvironment(db, action.guid, { ...action.changes, managed_by: source }, now);
+      return;
+    case "retire":
+      await updateEnvironment(db, action.guid, { matching: "none" }, now);
+      return;
+    case "delete":
+      await deleteEnvironment(db, action.guid);
+      return;
+    case "noop":
+      return;
+  }
+}
+
+function fieldsOf(environment: EnvironmentCreate, managedBy: string | null) {
+  return {
+    name: environment.name,
+    cluster_name: environment.cluster_name ?? "Kubernetes",
+    title: environment.title ?? null,
+    description: environment.description ?? null,
+    matching: environment.matching ?? "any",
+    supervisor: environment.supervisor ?? null,
+    managed_by: managedBy,
+    python: environment.python ?? null,
+    quarto: environment.quarto ?? null,
+    r: environment.r ?? null,
+    tensorflow: environment.tensorflow ?? null,
+    nodejs: environment.nodejs ?? null,
+    volume_mounts: environment.volume_mounts ?? [],
+  };
+}
+
+async function inUse(
+  db: Kysely<Tables>,
+  environments: Environment[],
+): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const environment of environments) {
+    if (!environment.managed_by) continue;
+    const users = await contentUsingEnvironment(db, environment.guid, environment.name);
+    if (users.length > 0) counts.set(environment.guid, users.length);
+  }
+  return counts;
+}
+
+async function readText(file: string): Promise<string> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (error) {
+    throw new ApiError("badRequest", `${file}: cannot read: ${(error as Error).message}`);
+  }
+}

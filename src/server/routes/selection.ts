@@ -1,0 +1,132 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "@sinclair/typebox";
+import type { Settings } from "../../config/settings.js";
+import type { ContentService } from "../../content/content-service.js";
+import { contentNeeds, parseManifest } from "../../environments/manifest.js";
+import { selectEnvironment } from "../../environments/selection.js";
+import { ApiError, isApiError } from "../../errors.js";
+import { findBundle } from "../../store/bundles.js";
+import type { Store } from "../../store/database.js";
+import { listEnvironments } from "../../store/environments.js";
+import { errors } from "./schemas.js";
+
+const Installation = Type.Object({ version: Type.String(), path: Type.String() });
+
+export const SelectionResult = Type.Object({
+  ok: Type.Boolean(),
+  environment: Type.Union([
+    Type.Object({
+      guid: Type.String(),
+      name: Type.String(),
+      title: Type.Union([Type.String(), Type.Null()]),
+    }),
+    Type.Null(),
+  ]),
+  installations: Type.Object({
+    python: Type.Optional(Installation),
+    r: Type.Optional(Installation),
+    quarto: Type.Optional(Installation),
+  }),
+  basis: Type.String(),
+  explanation: Type.Array(
+    Type.Object({
+      environment_guid: Type.String(),
+      image: Type.String(),
+      title: Type.Union([Type.String(), Type.Null()]),
+      verdict: Type.String(),
+      detail: Type.String(),
+    }),
+  ),
+  error: Type.Union([Type.Object({ code: Type.Integer(), error: Type.String() }), Type.Null()]),
+});
+
+export const selectionRoutes: FastifyPluginAsyncTypebox<{
+  store: Store;
+  settings: Settings;
+  content: ContentService;
+}> = async (app, { store, settings, content }) => {
+  app.post(
+    "/slipway/v1/selection",
+    {
+      schema: {
+        tags: ["slipway"],
+        summary: "Where would this content run, and why? Selects an environment without deploying",
+        description:
+          "Give a manifest, a content guid (its default environment applies, and its active bundle's manifest when no manifest is given), or both.",
+        body: Type.Object({
+          manifest: Type.Optional(Type.Unknown()),
+          content_guid: Type.Optional(Type.String()),
+        }),
+        response: { 200: SelectionResult, ...errors },
+      },
+      config: { role: "publisher" },
+    },
+    async (request) => {
+      const item = request.body.content_guid
+        ? await content.get(request.user!, request.body.content_guid)
+        : undefined;
+      let manifest = request.body.manifest;
+      if (manifest === undefined && item?.bundle_id)
+        manifest = (await findBundle(store.db, item.bundle_id))?.manifest;
+      if (manifest === undefined) {
+        throw new ApiError(
+          "parameterMissing",
+          "Give a manifest, or the guid of content that has a deployed bundle.",
+        );
+      }
+      const needs = contentNeeds(parseManifest(manifest));
+      const environments = await listEnvironments(store.db);
+      const input = {
+        needs,
+        environments,
+        defaultEnvironmentGuid: item?.default_environment_guid,
+        defaultImageName: item?.default_image_name,
+        modes: {
+          r: settings.Server.RVersionMatching,
+          python: settings.Python.VersionMatching,
+          quarto: settings.Quarto.VersionMatching,
+        },
+      };
+      try {
+        const selection = selectEnvironment(input);
+        return {
+          ok: true,
+          environment: selection.environment && {
+            guid: selection.environment.guid,
+            name: selection.environment.name,
+            title: selection.environment.title,
+          },
+          installations: selection.installations,
+          basis: selection.basis,
+          explanation: selection.explanation.map((c) => ({
+            environment_guid: c.guid,
+            image: c.name,
+            title: c.title,
+            verdict: c.verdict,
+            detail: c.detail,
+          })),
+          error: null,
+        };
+      } catch (error) {
+        if (!isApiError(error) || (error.code !== 106 && error.code !== 108)) throw error;
+        const reasons =
+          (error.payload?.reasons as Array<{ guid: string; name: string; reason: string }>) ?? [];
+        const byGuid = new Map(environments.map((e) => [e.guid, e]));
+        return {
+          ok: false,
+          environment: null,
+          installations: {},
+          basis: "",
+          explanation: reasons.map((r) => ({
+            environment_guid: r.guid,
+            image: r.name,
+            title: byGuid.get(r.guid)?.title ?? null,
+            verdict: "excluded",
+            detail: r.reason,
+          })),
+          error: { code: error.code, error: error.message },
+        };
+      }
+    },
+  );
+};
