@@ -56,6 +56,16 @@ const bool = (fallback: boolean, help: string): Option<boolean> => ({
   },
 });
 
+const integer = (fallback: number, help: string): Option<number> => ({
+  default: fallback,
+  help,
+  repeatable: false,
+  parse(raw) {
+    if (!/^\d+$/.test(raw)) throw new Error(`must be a whole number, not "${raw}"`);
+    return Number(raw);
+  },
+});
+
 const address = (fallback: string, help: string): Option<string> => ({
   default: fallback,
   help,
@@ -101,6 +111,45 @@ export const SCHEMA = {
       VERSION_MATCHING,
       "major-minor",
       "How a Python installation is judged compatible with the Python version a bundle asks for.",
+    ),
+    EnvironmentManagement: bool(
+      true,
+      "Build a virtual environment with the bundle's packages; false runs content with the image's Python as it is. A manifest or content setting overrides it.",
+    ),
+    PackageIndexURL: text(
+      "",
+      "pip's index URL for content builds; empty uses pip's default. With FindLinks and no index, builds run offline.",
+    ),
+    FindLinks: list(
+      "A folder or URL of wheels pip may install from (pip --find-links). May repeat.",
+    ),
+    SystemSitePackages: bool(
+      false,
+      "Let content virtual environments see the interpreter's own site-packages (packages the image installed system-wide).",
+    ),
+  },
+  R: {
+    EnvironmentManagement: bool(
+      true,
+      "Install the bundle's R packages into the environment's package library; false uses the image's R library as it is.",
+    ),
+    RepositoryURL: text("https://cloud.r-project.org", "Where R packages are installed from."),
+  },
+  Bundles: {
+    MaxBytes: integer(
+      2 * 1024 * 1024 * 1024,
+      "Largest bundle accepted, compressed and once unpacked, in bytes.",
+    ),
+    MaxFiles: integer(100_000, "Most files a bundle may hold."),
+  },
+  Applications: {
+    StartTimeoutSeconds: integer(
+      60,
+      "How long an application may take to answer on its port after it starts.",
+    ),
+    HostEnvironment: bool(
+      true,
+      "On a first start with an empty catalog and the local runner, register this machine's own Python, R and Quarto as an environment.",
     ),
   },
   Quarto: {

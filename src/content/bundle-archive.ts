@@ -67,7 +67,8 @@ async function write(entry: ReadEntry, root: string): Promise<void> {
   switch (entry.type) {
     case "Directory":
       await mkdir(target, { recursive: true });
-      return entry.resume() as unknown as void;
+      entry.resume();
+      return;
     case "File":
     case "OldFile":
     case "ContiguousFile":
@@ -85,13 +86,15 @@ async function write(entry: ReadEntry, root: string): Promise<void> {
       inside(root, path.join(path.dirname(entry.path), linkpath), entry.path);
       await mkdir(path.dirname(target), { recursive: true });
       await symlink(linkpath, target);
-      return entry.resume() as unknown as void;
+      entry.resume();
+      return;
     }
     case "Link": {
       const source = inside(root, entry.linkpath ?? "", entry.path);
       await mkdir(path.dirname(target), { recursive: true });
       await link(source, target);
-      return entry.resume() as unknown as void;
+      entry.resume();
+      return;
     }
     default:
       throw refuse(

@@ -3,23 +3,34 @@
  * with `inject()` or a loopback socket and only `start.ts` binds a port.
  */
 import { randomUUID } from "node:crypto";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Settings } from "../config/settings.js";
+import { AppManager } from "../content/app-manager.js";
+import { BundleService } from "../content/bundle-service.js";
+import { ContentBuilder } from "../content/content-builder.js";
 import { ContentService } from "../content/content-service.js";
+import { DeployService } from "../content/deploy-service.js";
+import { TaskRunner } from "../content/task-runner.js";
 import type { DeclarativeFile } from "../environments/declarative.js";
 import { EnvironmentService } from "../environments/service.js";
 import { ApiError } from "../errors.js";
+import type { Runner } from "../runners/runner.js";
 import type { Store } from "../store/database.js";
 import { registerAuth } from "./auth.js";
 import { errorHandler } from "./error-handler.js";
+import { bundleRoutes } from "./routes/bundles.js";
 import { contentRoutes } from "./routes/content.js";
+import { contentServingRoutes } from "./routes/content-serving.js";
 import { environmentFileRoutes } from "./routes/environment-files.js";
 import { environmentRoutes } from "./routes/environments.js";
 import { pingRoutes } from "./routes/ping.js";
 import { selectionRoutes } from "./routes/selection.js";
 import { serverSettingsRoutes } from "./routes/server-settings.js";
+import { taskRoutes } from "./routes/tasks.js";
 import { userRoutes } from "./routes/users.js";
 import { validatorCompiler } from "./validation.js";
 
@@ -30,9 +41,16 @@ export interface AppDeps {
   slipwayVersion: string;
   /** The declarative environments file this server applies, when one is configured. */
   declarative?: DeclarativeFile;
+  /** Where builds and runs happen. */
+  runner: Runner;
+  /** Identifies this server process's tasks, so a restart can tell which it abandoned. */
+  serverId: string;
   executionType?: "Local" | "Kubernetes";
   bodyLimitBytes?: number;
 }
+
+/** Slipway's runtime helpers (the Python launcher), beside src/ and dist/ alike. */
+const RUNTIME_DIR = fileURLToPath(new URL("../../runtime", import.meta.url));
 
 const CORRELATION_ID = /^[\w.:-]{1,128}$/;
 
@@ -74,8 +92,32 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   registerAuth(app, deps.store);
-  const environments = new EnvironmentService(deps.store);
-  const content = new ContentService(deps.store);
+  const { store, settings, runner } = deps;
+  const dataDir = settings.Server.DataDir;
+  const environments = new EnvironmentService(store);
+  const content = new ContentService(store);
+  const tasks = new TaskRunner(store, deps.serverId, deps.logger);
+  await tasks.failAbandoned();
+  const bundles = new BundleService(store, dataDir, {
+    maxBytes: settings.Bundles.MaxBytes,
+    maxFiles: settings.Bundles.MaxFiles,
+  });
+  const apps = new AppManager(
+    store,
+    runner,
+    bundles,
+    RUNTIME_DIR,
+    settings.Applications.StartTimeoutSeconds * 1000,
+    deps.logger,
+  );
+  const builder = new ContentBuilder(runner, settings, path.join(dataDir, "cache"), (b) =>
+    bundles.filesPath(b),
+  );
+  const deploy = new DeployService({ store, settings, content, bundles, tasks, builder, apps });
+  app.addHook("onClose", async () => {
+    await apps.stopAll();
+    await tasks.drain();
+  });
 
   await app.register(pingRoutes);
   await app.register(
@@ -87,7 +129,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       });
       await api.register(userRoutes);
       await api.register(environmentRoutes, { environments });
-      await api.register(contentRoutes, { content, onDeleted: async () => {} });
+      await api.register(contentRoutes, {
+        content,
+        onDeleted: async (guid) => {
+          await apps.remove(guid);
+          await bundles.removeAll(guid);
+        },
+      });
+      await api.register(bundleRoutes, { content, bundles });
+      await api.register(taskRoutes, { deploy, tasks });
       await api.register(selectionRoutes, { store: deps.store, settings: deps.settings, content });
       await api.register(environmentFileRoutes, {
         store: deps.store,
@@ -99,5 +149,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     { prefix: "/__api__" },
   );
+  await app.register(contentServingRoutes, { apps, store });
   return app;
 }

@@ -3,7 +3,8 @@
  * (`config: { role }`, null for public routes); one hook enforces it before the body is read.
  * A key carries exactly its owner's current role, so it can never exceed it.
  */
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { IncomingHttpHeaders } from "node:http";
+import type { FastifyInstance } from "fastify";
 import { ApiError } from "../errors.js";
 import { findApiKeyByHash, touchApiKey } from "../store/api-keys.js";
 import type { Store } from "../store/database.js";
@@ -29,7 +30,7 @@ export function registerAuth(app: FastifyInstance, store: Store): void {
   app.addHook("onRequest", async (request) => {
     const role = request.routeOptions.config.role;
     if (role === undefined || role === null) return;
-    request.user = await authenticate(request, store);
+    request.user = await authenticate(request.headers, store);
     if (!roleAtLeast(request.user.user_role, role)) {
       throw new ApiError(
         "permissionDenied",
@@ -39,8 +40,9 @@ export function registerAuth(app: FastifyInstance, store: Store): void {
   });
 }
 
-async function authenticate(request: FastifyRequest, store: Store): Promise<UserRow> {
-  const header = request.headers.authorization;
+/** The user the request's credentials belong to; throws 401 errors when there is none. */
+export async function authenticate(headers: IncomingHttpHeaders, store: Store): Promise<UserRow> {
+  const header = headers.authorization;
   if (!header)
     throw new ApiError(
       "authenticationRequired",

@@ -1,10 +1,17 @@
 /** Wires the real dependencies together and listens. Contains no logic of its own. */
+
+import { hostname } from "node:os";
 import path from "node:path";
-import type { FastifyInstance } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { pino } from "pino";
 import type { Settings } from "../config/settings.js";
 import { bootstrapEnvironments, DeclarativeFile } from "../environments/declarative.js";
+import { hostEnvironment } from "../environments/host-environment.js";
+import { EnvironmentService } from "../environments/service.js";
+import { isApiError } from "../errors.js";
+import { LocalRunner } from "../runners/local/local-backend.js";
 import { openStore, type Store } from "../store/database.js";
+import { listEnvironments } from "../store/environments.js";
 import { countUsers } from "../store/users.js";
 import { createUser } from "../users/accounts.js";
 import { SLIPWAY_VERSION } from "../version.js";
@@ -28,18 +35,22 @@ export async function startServer(
       await bootstrapAdministrator(store, options.announce ?? ((t) => process.stderr.write(t)));
     }
     await bootstrapEnvironments(store, settings.Launcher.ClusterDefinition, logger);
+    if (settings.Applications.HostEnvironment) await registerHostEnvironment(store, logger);
     const file = settings.ExecutionEnvironments.ConfigFilePath;
     const declarative = file ? new DeclarativeFile(store, path.resolve(file), logger) : undefined;
     if (declarative) {
       await declarative.sync();
       declarative.watch();
     }
+    const runner = new LocalRunner({ logDir: path.join(settings.Server.DataDir, "logs") });
     const app = await buildApp({
       store,
       settings,
       logger,
       slipwayVersion: SLIPWAY_VERSION,
       declarative,
+      runner,
+      serverId: `${hostname()}:${settings.Server.Address}:${settings.Server.DataDir}`,
     });
     const [host, port] = splitAddress(settings.Server.Address);
     await app.listen({ host, port });
@@ -63,6 +74,22 @@ export async function startServer(
   } catch (error) {
     await store.close();
     throw error;
+  }
+}
+
+/** An empty catalog on the local runner gets this machine's interpreters as an environment. */
+async function registerHostEnvironment(store: Store, logger: FastifyBaseLogger): Promise<void> {
+  if ((await listEnvironments(store.db)).length > 0) return;
+  const host = await hostEnvironment();
+  try {
+    await new EnvironmentService(store).create(host);
+    logger.info(
+      { environment: host },
+      "Registered this machine's interpreters as the environment 'host'",
+    );
+  } catch (error) {
+    // Another server sharing this database registered it at the same moment.
+    if (!isApiError(error) || error.code !== 175) throw error;
   }
 }
 

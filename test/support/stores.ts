@@ -29,6 +29,7 @@ export async function freshDatabase(dialect: DialectName): Promise<TestDatabase>
   settings.Server.Address = "127.0.0.1:0";
   settings.Server.LogLevel = "silent";
   settings.Server.BootstrapAdministrator = false;
+  settings.Applications.HostEnvironment = false;
   if (dialect === "sqlite") {
     return { settings, drop: () => rm(dataDir, { recursive: true, force: true }) };
   }

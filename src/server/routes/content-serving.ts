@@ -1,0 +1,82 @@
+/**
+ * Serves deployed content at its content_url: files for static and rendered content, and a
+ * reverse proxy (HTTP and WebSocket) to the process of an application, started on demand.
+ */
+import { connect } from "node:net";
+import path from "node:path";
+import replyFrom from "@fastify/reply-from";
+import fastifyStatic from "@fastify/static";
+import type { FastifyInstance, FastifyPluginAsync } from "fastify";
+import type { AppManager } from "../../content/app-manager.js";
+import { ApiError } from "../../errors.js";
+import type { Store } from "../../store/database.js";
+import { authenticate } from "../auth.js";
+
+const PREFIX = /^\/content\/([0-9a-f-]{36})(\/.*)?$/;
+
+export const contentServingRoutes: FastifyPluginAsync<{ apps: AppManager; store: Store }> = async (
+  app,
+  { apps, store },
+) => {
+  await app.register(replyFrom, { undici: { connections: 64, pipelining: 1 } });
+  await app.register(fastifyStatic, { root: path.resolve("/"), serve: false });
+
+  app.all(
+    "/content/:guid/*",
+    { schema: { hide: true }, config: { role: "viewer" } },
+    async (request, reply) => {
+      const { guid } = request.params as { guid: string };
+      const rest = `/${(request.params as { "*": string })["*"] ?? ""}`;
+      const target = await apps.resolve(guid);
+      if (target.kind === "files") {
+        if (request.method !== "GET" && request.method !== "HEAD") {
+          throw new ApiError("badRequest", "Static content only answers GET and HEAD.", {
+            status: 405,
+          });
+        }
+        const file = rest.endsWith("/") ? `${rest}${target.index}` : rest;
+        return reply.sendFile(file.slice(1), target.root);
+      }
+      const query = request.url.includes("?") ? request.url.slice(request.url.indexOf("?")) : "";
+      return reply.from(`http://127.0.0.1:${target.port}${rest}${query}`, {
+        rewriteRequestHeaders: (_, headers) => ({
+          ...headers,
+          "x-forwarded-prefix": `/content/${guid}`,
+          "x-rsc-request": request.url,
+        }),
+      });
+    },
+  );
+
+  app.get("/content/:guid", { schema: { hide: true }, config: { role: null } }, (request, reply) =>
+    reply.redirect(`/content/${(request.params as { guid: string }).guid}/`),
+  );
+
+  proxyWebSockets(app, apps, store);
+};
+
+/** Hands WebSocket upgrades under /content/<guid>/ to the application's own socket. */
+function proxyWebSockets(app: FastifyInstance, apps: AppManager, store: Store): void {
+  app.server.on("upgrade", async (request, socket, head) => {
+    const match = PREFIX.exec(request.url ?? "");
+    if (!match) return socket.destroy();
+    try {
+      await authenticate(request.headers, store);
+      const target = await apps.resolve(match[1]!);
+      if (target.kind !== "app") return socket.destroy();
+      const upstream = connect(target.port, "127.0.0.1", () => {
+        const lines = [`${request.method} ${match[2] ?? "/"} HTTP/${request.httpVersion}`];
+        for (let i = 0; i < request.rawHeaders.length; i += 2) {
+          lines.push(`${request.rawHeaders[i]}: ${request.rawHeaders[i + 1]}`);
+        }
+        upstream.write(`${lines.join("\r\n")}\r\n\r\n`);
+        if (head.length > 0) upstream.write(head);
+        socket.pipe(upstream).pipe(socket);
+      });
+      upstream.on("error", () => socket.destroy());
+      socket.on("error", () => upstream.destroy());
+    } catch {
+      socket.destroy();
+    }
+  });
+}

@@ -1,0 +1,225 @@
+import { existsSync } from "node:fs";
+import { mkdtemp, readdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tarGz } from "../support/bundles.js";
+import { createContent, deploy, manifestEntry, upload } from "../support/deploy.js";
+import { startTestServer, type TestServer } from "../support/server.js";
+
+const PYTHON = "/usr/bin/python3.11";
+const hasFlask = existsSync("/usr/lib/python3/dist-packages/flask");
+if (!hasFlask)
+  console.warn(
+    `Python deploy tests skipped: ${PYTHON} with Debian's python3-flask is not installed.`,
+  );
+
+const FLASK_APP = `from flask import Flask, request
+app = Flask(__name__)
+
+@app.get("/")
+def hello():
+    return {"hello": "slipway", "root": request.script_root}
+`;
+
+const pythonManifest = (extra: object = {}) =>
+  manifestEntry({
+    metadata: { appmode: "python-api", entrypoint: "app:app" },
+    python: {
+      version: "3.11.2",
+      package_manager: { name: "pip", package_file: "requirements.txt" },
+    },
+    ...extra,
+  });
+
+describe.skipIf(!hasFlask)("deploying on the local runner", () => {
+  let server: TestServer;
+  let environment: string;
+  beforeAll(async () => {
+    const wheels = await mkdtemp(path.join(tmpdir(), "slipway-wheels-"));
+    server = await startTestServer("sqlite", (s) => {
+      s.Python.FindLinks = [wheels];
+      s.Python.SystemSitePackages = true;
+    });
+    const python = { installations: [{ version: "3.11.2", path: PYTHON }] };
+    environment = (
+      await server.call("POST", "/__api__/v1/environments", {
+        body: { name: "debian-python:3.11", python },
+      })
+    ).body.guid;
+    await server.call("POST", "/__api__/v1/environments", {
+      body: { name: "special:1", matching: "exact", python },
+    });
+    await server.call("POST", "/__api__/v1/environments", {
+      body: { name: "retired:1", matching: "none", python },
+    });
+  });
+  afterAll(() => server?.close());
+
+  it("deploys a Python API that answers at its content URL, recording the pick", async () => {
+    const item = await createContent(server, "flask-api");
+    const { task, bundleId } = await deploy(server, item.guid, [
+      pythonManifest(),
+      { path: "app.py", content: FLASK_APP },
+      { path: "requirements.txt", content: "flask\n" },
+    ]);
+    expect(task.code).toBe(0);
+    const log = task.output.join("\n");
+    for (const phase of [
+      "Reading manifest.json",
+      "Selecting an execution environment",
+      "Building",
+      "Starting",
+    ]) {
+      expect(log).toMatch(new RegExp(`==> ${phase}[\\s\\S]*<== ${phase} \\(\\d+\\.\\d\\d s\\)`));
+    }
+    expect(log).toContain("chosen  python 3.11.2 (same version)");
+    expect(log).toContain("Package cache miss");
+
+    const answer = await fetch(item.content_url, {
+      headers: { Authorization: `Key ${server.keys.viewer}` },
+    });
+    expect((await answer.json()) as object).toEqual({
+      hello: "slipway",
+      root: `/content/${item.guid}`,
+    });
+
+    const content = (await server.call("GET", `/__api__/v1/content/${item.guid}`)).body;
+    expect(content).toMatchObject({
+      bundle_id: bundleId,
+      app_mode: "python-api",
+      image_name: "debian-python:3.11",
+      environment_guid: environment,
+      py_version: "3.11.2",
+    });
+    const bundle = (
+      await server.call("GET", `/__api__/v1/content/${item.guid}/bundles/${bundleId}`)
+    ).body;
+    expect(bundle).toMatchObject({
+      active: true,
+      image_name: "debian-python:3.11",
+      py_version: "3.11.2",
+    });
+
+    // Same dependencies again: the cache answers and pip never runs.
+    const again = await deploy(server, item.guid, [
+      pythonManifest(),
+      { path: "app.py", content: FLASK_APP.replace("slipway", "again") },
+      { path: "requirements.txt", content: "# same set\nflask\n\n" },
+    ]);
+    expect(again.task.code).toBe(0);
+    expect(again.task.output.join("\n")).toContain("Package cache hit");
+    expect(again.task.output.join("\n")).not.toContain("pip install");
+    const second = await fetch(item.content_url, {
+      headers: { Authorization: `Key ${server.keys.viewer}` },
+    });
+    expect(((await second.json()) as { hello: string }).hello).toBe("again");
+  });
+
+  it("ends a failing build with the installer's output and a clear error", async () => {
+    const item = await createContent(server, "broken-build");
+    const { task } = await deploy(server, item.guid, [
+      pythonManifest(),
+      { path: "app.py", content: FLASK_APP },
+      { path: "requirements.txt", content: "package-that-is-nowhere==9.9\n" },
+    ]);
+    expect(task.finished).toBe(true);
+    expect(task.code).not.toBe(0);
+    expect(task.error).toContain("The build failed: pip exited with code 1");
+    expect(task.output.join("\n")).toContain("package-that-is-nowhere");
+  });
+
+  it("uses an exact environment only when the manifest pins it, and refuses a none one", async () => {
+    const item = await createContent(server, "pinned-api");
+    const pinned = await deploy(server, item.guid, [
+      pythonManifest({ environment: { image: "special:1" } }),
+      { path: "app.py", content: FLASK_APP },
+    ]);
+    expect(pinned.task.code).toBe(0);
+    expect((await server.call("GET", `/__api__/v1/content/${item.guid}`)).body.image_name).toBe(
+      "special:1",
+    );
+
+    const refused = await deploy(server, item.guid, [
+      pythonManifest({ environment: { image: "retired:1" } }),
+      { path: "app.py", content: FLASK_APP },
+    ]);
+    expect(refused.task.code).toBe(108);
+    expect(refused.task.error).toContain("retired:1");
+    expect((await server.call("GET", `/__api__/v1/content/${item.guid}`)).body.image_name).toBe(
+      "special:1",
+    );
+  });
+
+  it("serves static content without any environment", async () => {
+    const item = await createContent(server, "static-site");
+    const { task } = await deploy(server, item.guid, [
+      manifestEntry({ metadata: { appmode: "static", primary_html: "index.html" } }),
+      { path: "index.html", content: "<h1>static</h1>" },
+    ]);
+    expect(task.code).toBe(0);
+    const page = await fetch(item.content_url, {
+      headers: { Authorization: `Key ${server.keys.viewer}` },
+    });
+    expect(await page.text()).toBe("<h1>static</h1>");
+    const anonymous = await fetch(item.content_url);
+    expect(anonymous.status).toBe(401);
+  });
+
+  it("refuses a bundle with ../ paths and leaves nothing on disk", async () => {
+    const item = await createContent(server, "evil-bundle");
+    const refused = await upload(
+      server,
+      item.guid,
+      tarGz([pythonManifest(), { path: "../../escape.txt", content: "x" }]),
+    );
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toContain("points outside the bundle");
+    expect((await server.call("GET", `/__api__/v1/content/${item.guid}/bundles`)).body).toEqual([]);
+    const staging = path.join(server.settings.Server.DataDir, "staging");
+    expect(existsSync(staging) ? await readdir(staging) : []).toEqual([]);
+  });
+
+  it("accepts uploads chunked without a length or type, and checks X-Content-Checksum", async () => {
+    const item = await createContent(server, "chunked");
+    const archive = tarGz([
+      manifestEntry({ metadata: { appmode: "static" } }),
+      { path: "index.html", content: "hi" },
+    ]);
+    const chunked = await fetch(`${server.url}/__api__/v1/content/${item.guid}/bundles`, {
+      method: "POST",
+      headers: { Authorization: `Key ${server.keys.publisher}` },
+      body: new ReadableStream({
+        start(controller) {
+          controller.enqueue(archive.subarray(0, 10));
+          controller.enqueue(archive.subarray(10));
+          controller.close();
+        },
+      }),
+      duplex: "half",
+    } as RequestInit);
+    expect(chunked.status).toBe(200);
+    const { createHash } = await import("node:crypto");
+    const bad = await fetch(`${server.url}/__api__/v1/content/${item.guid}/bundles`, {
+      method: "POST",
+      headers: {
+        Authorization: `Key ${server.keys.publisher}`,
+        "X-Content-Checksum": "AAAAAAAAAAAAAAAAAAAAAA==",
+      },
+      body: archive,
+    });
+    expect(bad.status).toBe(400);
+    const good = await fetch(`${server.url}/__api__/v1/content/${item.guid}/bundles`, {
+      method: "POST",
+      headers: {
+        Authorization: `Key ${server.keys.publisher}`,
+        "X-Content-Checksum": createHash("md5").update(archive).digest("base64"),
+      },
+      body: archive,
+    });
+    expect(good.status).toBe(200);
+    const list = (await server.call("GET", `/__api__/v1/content/${item.guid}/bundles`)).body;
+    const id = async (r: Response) => ((await r.json()) as { id: string }).id;
+    expect(list.map((b: { id: string }) => b.id)).toEqual([await id(good), await id(chunked)]);
+  });
+});

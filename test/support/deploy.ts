@@ -1,0 +1,59 @@
+/** Upload-and-deploy helpers used the way clients use the API. */
+import { type TarEntry, tarGz } from "./bundles.js";
+import type { TestServer } from "./server.js";
+
+export interface DeployResult {
+  task: { id: string; output: string[]; finished: boolean; code: number; error: string };
+  bundleId: string;
+}
+
+export async function createContent(server: TestServer, name: string, key = server.keys.publisher) {
+  const created = await server.call("POST", "/__api__/v1/content", { key, body: { name } });
+  if (created.status !== 200) throw new Error(`create failed: ${JSON.stringify(created.body)}`);
+  return created.body as { guid: string; content_url: string };
+}
+
+export async function upload(
+  server: TestServer,
+  guid: string,
+  archive: Buffer,
+  key = server.keys.publisher,
+) {
+  const response = await fetch(`${server.url}/__api__/v1/content/${guid}/bundles`, {
+    method: "POST",
+    headers: { Authorization: `Key ${key}`, "Content-Type": "application/gzip" },
+    body: archive,
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
+}
+
+export async function waitForTask(server: TestServer, id: string, key = server.keys.publisher) {
+  let first = 0;
+  const output: string[] = [];
+  for (;;) {
+    const task = await server.call("GET", `/__api__/v1/tasks/${id}?first=${first}&wait=1`, { key });
+    output.push(...task.body.output);
+    first = task.body.last;
+    if (task.body.finished) return { ...task.body, output };
+  }
+}
+
+export async function deploy(
+  server: TestServer,
+  guid: string,
+  entries: TarEntry[],
+  key = server.keys.publisher,
+): Promise<DeployResult> {
+  const bundle = await upload(server, guid, tarGz(entries), key);
+  if (bundle.status !== 200) throw new Error(`upload failed: ${JSON.stringify(bundle.body)}`);
+  const started = await server.call("POST", `/__api__/v1/content/${guid}/deploy`, {
+    key,
+    body: { bundle_id: bundle.body.id },
+  });
+  if (started.status !== 202) throw new Error(`deploy failed: ${JSON.stringify(started.body)}`);
+  return { task: await waitForTask(server, started.body.task_id, key), bundleId: bundle.body.id };
+}
+
+export function manifestEntry(manifest: object): TarEntry {
+  return { path: "manifest.json", content: JSON.stringify({ version: 1, ...manifest }) };
+}
