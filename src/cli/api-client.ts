@@ -23,18 +23,21 @@ export class ApiClient {
   }
 
   /** Calls `/__api__{path}` and returns the parsed JSON body (undefined for 204). */
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return body === undefined
+      ? this.#send<T>(method, path)
+      : this.#send<T>(method, path, JSON.stringify(body), "application/json");
+  }
+
+  /** Uploads a gzip tar bundle. */
+  upload<T>(path: string, archive: Buffer): Promise<T> {
+    return this.#send<T>("POST", path, archive, "application/gzip");
+  }
+
+  async #send<T>(method: string, path: string, body?: string | Buffer, type?: string): Promise<T> {
     const headers: Record<string, string> = { Authorization: `Key ${this.#apiKey}` };
-    let payload: string | undefined;
-    if (body !== undefined) {
-      headers["Content-Type"] = "application/json";
-      payload = JSON.stringify(body);
-    }
-    const response = await fetch(`${this.baseUrl}/__api__${path}`, {
-      method,
-      headers,
-      body: payload,
-    });
+    if (type) headers["Content-Type"] = type;
+    const response = await fetch(`${this.baseUrl}/__api__${path}`, { method, headers, body });
     if (response.status === 204) return undefined as T;
     const text = await response.text();
     const parsed = text ? safeJson(text) : undefined;

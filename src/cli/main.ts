@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { SLIPWAY_VERSION } from "../version.js";
+import { registerDeployCommand } from "./commands/deploy.js";
 import { registerEnvironmentCommands } from "./commands/environments.js";
 import { registerSelectCommand } from "./commands/select.js";
 import { registerServerCommand } from "./commands/server.js";
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
   registerUserCommands(program);
   registerEnvironmentCommands(program);
   registerSelectCommand(program);
+  registerDeployCommand(program);
   return program;
 }
 

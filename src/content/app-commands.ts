@@ -26,7 +26,18 @@ export interface CommandInput {
   rootPath: string;
 }
 
-const R_APP = (expression: string) => ["--no-save", "--no-restore", "-s", "-e", expression];
+const R_APP = (expression: string) => ["-e", expression];
+
+const RENDERED = new Set(["jupyter-static", "rmd-static", "quarto-static"]);
+
+/** The name of the deploy's last phase, for the task log. */
+export function activationPhase(appMode: string): string {
+  return appMode === "static"
+    ? "Publishing files"
+    : RENDERED.has(appMode)
+      ? "Rendering"
+      : "Starting";
+}
 
 export function runPlan(input: CommandInput): RunPlan {
   const { appMode, port } = input;

@@ -98,7 +98,7 @@ export class AppManager {
       await log.line(`Serving the bundle's files; index ${served.index}`);
     } else if (plan.kind === "render") {
       await mkdir(output, { recursive: true });
-      await log.line(`Rendering: ${plan.argv.join(" ")}`);
+      await log.line(`Running: ${plan.argv.join(" ")}`);
       const code = await runToEnd(
         this.runner,
         { ...job, name: `render-${content.guid}`, argv: plan.argv, env: { ...plan.env, ...env } },

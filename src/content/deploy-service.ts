@@ -17,6 +17,7 @@ import { type ContentRow, updateContent } from "../store/content.js";
 import type { Store } from "../store/database.js";
 import { findEnvironment, listEnvironments } from "../store/environments.js";
 import type { UserRow } from "../store/users.js";
+import { activationPhase } from "./app-commands.js";
 import type { AppManager } from "./app-manager.js";
 import type { BundleService } from "./bundle-service.js";
 import type { ContentBuilder } from "./content-builder.js";
@@ -108,7 +109,7 @@ export class DeployService {
 
     if (!options.buildOnly) {
       await this.deps.apps.stop(content.guid);
-      await log.phase(manifest.needs.appMode === "static" ? "Publishing files" : "Starting", () =>
+      await log.phase(activationPhase(manifest.needs.appMode), () =>
         this.deps.apps.activate({
           log,
           content,

@@ -214,7 +214,7 @@ function considered(
     title,
     verdict: chosen ? "chosen" : "compatible",
     ranks,
-    detail: describeRanks(ranks, needed),
+    detail: describeRanks(ranks, needed, needs),
   };
 }
 
@@ -384,14 +384,18 @@ function byAgeThenGuid(a: SelectableEnvironment, b: SelectableEnvironment): numb
 const TIER = ["same version", "same major.minor", "same major", "other major"];
 
 function describeRanks(
-  ranks: Record<string, Rank & { path: string }>,
+  ranks: Partial<Record<SelectionRuntime, Rank & { path: string }>>,
   needed: readonly SelectionRuntime[],
+  needs: ContentNeeds,
 ): string {
   return needed
     .map((runtime) => {
       const r = ranks[runtime]!;
-      const closeness =
-        r.tier === 0 ? TIER[0] : `${TIER[r.tier]}, ${r.distance} ${r.older ? "older" : "newer"}`;
+      const closeness = !needs[runtime]!.version
+        ? "newest installation"
+        : r.tier === 0
+          ? TIER[0]
+          : `${TIER[r.tier]}, ${r.distance} ${r.older ? "older" : "newer"}`;
       return `${runtime} ${r.version} (${closeness})`;
     })
     .join("; ");

@@ -56,12 +56,12 @@ export async function finishTask(
     .execute();
 }
 
-/** Tasks another server process started and never finished. */
-export function unfinishedTasks(db: Kysely<Tables>, exceptServer: string) {
+/** Tasks the server with this id started and never finished. */
+export function unfinishedTasks(db: Kysely<Tables>, serverId: string) {
   return db
     .selectFrom("tasks")
     .selectAll()
     .where("finished_time", "is", null)
-    .where("server_id", "!=", exceptServer)
+    .where("server_id", "=", serverId)
     .execute();
 }
