@@ -116,6 +116,26 @@ describe.skipIf(!hasFlask)("deploying on the local runner", () => {
     expect(((await second.json()) as { hello: string }).hello).toBe("again");
   });
 
+  it("runs an ASGI (FastAPI) application under uvicorn", async () => {
+    const item = await createContent(server, "fastapi-app");
+    const { task } = await deploy(server, item.guid, [
+      manifestEntry({
+        metadata: { appmode: "python-fastapi", entrypoint: "main:app" },
+        python: { version: "3.11.2" },
+      }),
+      {
+        path: "main.py",
+        content:
+          'from fastapi import FastAPI\napp = FastAPI()\n@app.get("/items/{n}")\ndef item(n: int):\n    return {"n": n * 2}\n',
+      },
+    ]);
+    expect(task.code).toBe(0);
+    const answer = await fetch(`${item.content_url}items/21`, {
+      headers: { Authorization: `Key ${server.keys.viewer}` },
+    });
+    expect((await answer.json()) as object).toEqual({ n: 42 });
+  });
+
   it("ends a failing build with the installer's output and a clear error", async () => {
     const item = await createContent(server, "broken-build");
     const { task } = await deploy(server, item.guid, [
