@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { SLIPWAY_VERSION } from "../version.js";
 import { registerDeployCommand } from "./commands/deploy.js";
 import { registerEnvironmentCommands } from "./commands/environments.js";
+import { registerInspectCommand } from "./commands/inspect.js";
 import { registerSelectCommand } from "./commands/select.js";
 import { registerServerCommand } from "./commands/server.js";
 import { registerUserCommands } from "./commands/users.js";
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerEnvironmentCommands(program);
   registerSelectCommand(program);
   registerDeployCommand(program);
+  registerInspectCommand(program);
   return program;
 }
 

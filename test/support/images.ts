@@ -1,0 +1,146 @@
+/**
+ * Real container images for tests, built offline: a busybox rootfs plus the host's own
+ * Python 3.11 (binary, shared libraries, standard library) and small R / Quarto launchers
+ * that print version strings, imported into the local engine under localhost/slipway-test/.
+ */
+import { execFileSync } from "node:child_process";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+export const HOST_PYTHON = "/usr/bin/python3.11";
+const BUSYBOX = "/bin/busybox";
+
+export type TestImage = "full" | "symlinked" | "empty" | "path-python";
+
+export function engineAvailable(): string | undefined {
+  try {
+    execFileSync("docker", ["info"], { stdio: "ignore" });
+  } catch {
+    return "no Docker engine is reachable (bash .ci/install-container-engine.sh starts one)";
+  }
+  if (!existsSync(BUSYBOX)) return "busybox-static is not installed";
+  if (!existsSync(HOST_PYTHON)) return `${HOST_PYTHON} is not installed`;
+  return undefined;
+}
+
+export function hostPythonVersion(): string {
+  return execFileSync(HOST_PYTHON, ["-c", "import platform; print(platform.python_version())"])
+    .toString()
+    .trim();
+}
+
+export function imageName(kind: TestImage): string {
+  return `localhost/slipway-test/${kind}:1`;
+}
+
+/** Builds the image if the engine lacks it; returns its name. */
+export function ensureImage(kind: TestImage): string {
+  const name = imageName(kind);
+  try {
+    execFileSync("docker", ["image", "inspect", name], { stdio: "ignore" });
+    return name;
+  } catch {
+    // Not there yet: build it below.
+  }
+  const root = mkdtempSync(path.join(tmpdir(), `slipway-rootfs-${kind}-`));
+  try {
+    busybox(root);
+    const pythonVersion = hostPythonVersion();
+    if (kind === "full") {
+      python(root, `/opt/python/${pythonVersion}`, "python3");
+      script(
+        root,
+        "/opt/R/4.2.2/bin/R",
+        'echo "R version 4.2.2 (2022-10-31) -- \\"Innocent and Trusting\\""',
+      );
+      script(root, "/opt/quarto/1.4.550/bin/quarto", "echo 1.4.550");
+    } else if (kind === "symlinked") {
+      script(
+        root,
+        "/usr/lib/R/bin/R",
+        'echo "R version 4.3.1 (2023-06-16) -- \\"Beagle Scouts\\""',
+      );
+      mkdirSync(path.join(root, "opt/R"), { recursive: true });
+      symlinkSync("/usr/lib/R", path.join(root, "opt/R/4.3.1"));
+      script(root, "/opt/quarto/bin/quarto", "echo 1.3.340");
+      mkdirSync(path.join(root, "opt/quarto/share"), { recursive: true });
+      writeFileSync(path.join(root, "opt/quarto/share/version"), "1.3.340\n");
+    } else if (kind === "path-python") {
+      python(root, "/usr/local", `python${pythonVersion.split(".").slice(0, 2).join(".")}`);
+      symlinkSync(
+        `python${pythonVersion.split(".").slice(0, 2).join(".")}`,
+        path.join(root, "usr/local/bin/python3"),
+      );
+    }
+    const archive = path.join(root, "..", `${path.basename(root)}.tar`);
+    execFileSync("tar", ["-C", root, "-cf", archive, "."]);
+    execFileSync(
+      "docker",
+      ["import", "--change", "ENV PATH=/usr/local/bin:/usr/bin:/bin", archive, name],
+      { stdio: "ignore" },
+    );
+    rmSync(archive, { force: true });
+    return name;
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** `docker save` of the image, as a docker-archive tar for static inspection. */
+export function saveImage(kind: TestImage): string {
+  const name = ensureImage(kind);
+  const file = path.join(tmpdir(), `slipway-test-${kind}.tar`);
+  if (!existsSync(file)) execFileSync("docker", ["save", "-o", file, name]);
+  return file;
+}
+
+function busybox(root: string): void {
+  mkdirSync(path.join(root, "bin"), { recursive: true });
+  mkdirSync(path.join(root, "tmp"), { recursive: true });
+  copyFileSync(BUSYBOX, path.join(root, "bin/busybox"));
+  chmodSync(path.join(root, "bin/busybox"), 0o755);
+  for (const applet of ["sh", "tr", "head", "cat", "echo", "ls", "sleep", "env"]) {
+    symlinkSync("busybox", path.join(root, "bin", applet));
+  }
+}
+
+function script(root: string, file: string, body: string): void {
+  mkdirSync(path.join(root, path.dirname(file)), { recursive: true });
+  writeFileSync(path.join(root, file), `#!/bin/sh\n${body}\n`);
+  chmodSync(path.join(root, file), 0o755);
+}
+
+/** The host's Python under `prefix`, with the libraries its binary loads and its stdlib. */
+function python(root: string, prefix: string, binary: string): void {
+  const bin = path.join(root, prefix, "bin");
+  mkdirSync(bin, { recursive: true });
+  copyFileSync(HOST_PYTHON, path.join(bin, binary));
+  chmodSync(path.join(bin, binary), 0o755);
+  const libraries = execFileSync("ldd", [HOST_PYTHON])
+    .toString()
+    .split("\n")
+    .map((line) => /(\/\S+)/.exec(line.includes("=>") ? line.split("=>")[1]! : line)?.[1])
+    .filter((p): p is string => Boolean(p));
+  for (const library of libraries) {
+    mkdirSync(path.join(root, path.dirname(library)), { recursive: true });
+    copyFileSync(library, path.join(root, library));
+  }
+  const lib = path.join(root, prefix, "lib");
+  mkdirSync(lib, { recursive: true });
+  execFileSync("sh", [
+    "-c",
+    'tar -C /usr/lib --exclude=test --exclude=__pycache__ --exclude=idlelib --exclude=tkinter --exclude=ensurepip -cf - python3.11 | tar -C "$1" -xf -',
+    "sh",
+    lib,
+  ]);
+}
