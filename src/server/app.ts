@@ -25,11 +25,13 @@ import { errorHandler } from "./error-handler.js";
 import { bundleRoutes } from "./routes/bundles.js";
 import { contentRoutes } from "./routes/content.js";
 import { contentServingRoutes } from "./routes/content-serving.js";
+import { dashboardRoutes } from "./routes/dashboard.js";
 import { environmentFileRoutes } from "./routes/environment-files.js";
 import { environmentRoutes } from "./routes/environments.js";
 import { pingRoutes } from "./routes/ping.js";
 import { selectionRoutes } from "./routes/selection.js";
 import { serverSettingsRoutes } from "./routes/server-settings.js";
+import { sessionRoutes } from "./routes/session.js";
 import { taskRoutes } from "./routes/tasks.js";
 import { userRoutes } from "./routes/users.js";
 import { validatorCompiler } from "./validation.js";
@@ -51,6 +53,8 @@ export interface AppDeps {
 
 /** Slipway's runtime helpers (the Python launcher), beside src/ and dist/ alike. */
 const RUNTIME_DIR = fileURLToPath(new URL("../../runtime", import.meta.url));
+/** The built dashboard, beside src/ and dist/ alike. */
+const DASHBOARD_DIR = fileURLToPath(new URL("../../dist/web", import.meta.url));
 
 const CORRELATION_ID = /^[\w.:-]{1,128}$/;
 
@@ -138,6 +142,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       });
       await api.register(bundleRoutes, { content, bundles });
       await api.register(taskRoutes, { deploy, tasks });
+      await api.register(sessionRoutes, { store });
       await api.register(selectionRoutes, { store: deps.store, settings: deps.settings, content });
       await api.register(environmentFileRoutes, {
         store: deps.store,
@@ -150,5 +155,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     { prefix: "/__api__" },
   );
   await app.register(contentServingRoutes, { apps, store });
+  await app.register(dashboardRoutes, { root: DASHBOARD_DIR });
   return app;
 }

@@ -8,6 +8,7 @@ import type { FastifyInstance } from "fastify";
 import { ApiError } from "../errors.js";
 import { findApiKeyByHash, touchApiKey } from "../store/api-keys.js";
 import type { Store } from "../store/database.js";
+import { findSession } from "../store/sessions.js";
 import type { UserRow } from "../store/users.js";
 import { hashApiKey } from "../users/api-key.js";
 import { type Role, roleAtLeast } from "../users/roles.js";
@@ -25,12 +26,14 @@ declare module "fastify" {
   }
 }
 
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
 export function registerAuth(app: FastifyInstance, store: Store): void {
   app.decorateRequest("user", null);
   app.addHook("onRequest", async (request) => {
     const role = request.routeOptions.config.role;
     if (role === undefined || role === null) return;
-    request.user = await authenticate(request.headers, store);
+    request.user = await authenticate(request.headers, store, request.method);
     if (!roleAtLeast(request.user.user_role, role)) {
       throw new ApiError(
         "permissionDenied",
@@ -40,14 +43,47 @@ export function registerAuth(app: FastifyInstance, store: Store): void {
   });
 }
 
-/** The user the request's credentials belong to; throws 401 errors when there is none. */
-export async function authenticate(headers: IncomingHttpHeaders, store: Store): Promise<UserRow> {
+export const SESSION_COOKIE = "slipway_session";
+
+/** The dashboard's session id from a Cookie header, if it carries one. */
+export function sessionId(headers: IncomingHttpHeaders): string | undefined {
+  for (const part of (headers.cookie ?? "").split(";")) {
+    const [name, ...value] = part.trim().split("=");
+    if (name === SESSION_COOKIE) return decodeURIComponent(value.join("="));
+  }
+  return undefined;
+}
+
+/**
+ * The user the request's credentials belong to: an API key, or the dashboard's session
+ * cookie. A cookie alone never authorizes a change: writes must also carry the session's
+ * CSRF token, which another site's page cannot read.
+ */
+export async function authenticate(
+  headers: IncomingHttpHeaders,
+  store: Store,
+  method = "GET",
+): Promise<UserRow> {
   const header = headers.authorization;
-  if (!header)
+  const session = sessionId(headers);
+  if (!header && session) {
+    const found = await findSession(store.db, hashApiKey(session));
+    if (!found || found.user.locked)
+      throw new ApiError("authenticationRequired", "Your session has ended: sign in again.");
+    if (!SAFE_METHODS.has(method) && headers["x-csrf-token"] !== found.csrf_token) {
+      throw new ApiError(
+        "permissionDenied",
+        "This change needs the session's X-CSRF-Token header.",
+      );
+    }
+    return found.user;
+  }
+  if (!header) {
     throw new ApiError(
       "authenticationRequired",
-      "Authentication required: send 'Authorization: Key <api key>'.",
+      "Authentication required: send 'Authorization: Key <api key>' or sign in.",
     );
+  }
   const match = /^Key\s+(\S+)\s*$/i.exec(header);
   if (!match)
     throw new ApiError(

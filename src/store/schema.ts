@@ -107,12 +107,22 @@ export interface TaskOutputTable {
   line: string;
 }
 
+export interface SessionsTable {
+  /** SHA-256 of the cookie's random id: the id itself is never stored. */
+  id_hash: string;
+  user_guid: string;
+  csrf_token: string;
+  created_time: string;
+  expires_time: string;
+}
+
 export interface CatalogRevisionTable {
   id: number;
   revision: number;
 }
 
 export interface Tables {
+  sessions: SessionsTable;
   content: ContentTable;
   bundles: BundlesTable;
   tasks: TasksTable;

@@ -1,7 +1,9 @@
 import type { Command } from "commander";
 import { listApiKeys, revokeApiKey } from "../../store/api-keys.js";
+import { setPasswordHash } from "../../store/sessions.js";
 import { findUserByName, listUsers } from "../../store/users.js";
 import { createApiKey, createUser } from "../../users/accounts.js";
+import { hashPassword } from "../../users/passwords.js";
 import { ROLES } from "../../users/roles.js";
 import { action, printJson } from "../run-command.js";
 import { renderTable } from "../table.js";
@@ -17,13 +19,36 @@ export function registerUserCommands(program: Command): void {
     .command("add <name>")
     .description("Create a user and print a new API key alone on standard output")
     .requiredOption("-r, --role <role>", `one of ${ROLES.join(", ")}`)
+    .option("--password-stdin", "also set a dashboard password, read from standard input")
     .option(...CONFIG)
     .action(
-      action(async (name: string, options: { role: string; config?: string }) => {
-        const { apiKey } = await withStore(options.config, (store) =>
-          createUser(store, name, options.role),
+      action(
+        async (
+          name: string,
+          options: { role: string; config?: string; passwordStdin?: boolean },
+        ) => {
+          const password = options.passwordStdin ? await readPassword() : undefined;
+          const { apiKey } = await withStore(options.config, async (store) => {
+            const created = await createUser(store, name, options.role);
+            if (password) await setPasswordHash(store.db, name, await hashPassword(password));
+            return created;
+          });
+          process.stdout.write(`${apiKey}\n`);
+        },
+      ),
+    );
+  users
+    .command("password <name>")
+    .description("Set a user's dashboard password, read from standard input")
+    .option(...CONFIG)
+    .action(
+      action(async (name: string, options: { config?: string }) => {
+        const hash = await hashPassword(await readPassword());
+        const found = await withStore(options.config, (store) =>
+          setPasswordHash(store.db, name, hash),
         );
-        process.stdout.write(`${apiKey}\n`);
+        if (!found) throw new Error(`No user named "${name}".`);
+        process.stderr.write(`Password set for ${name}.\n`);
       }),
     );
   users
@@ -99,4 +124,13 @@ export function registerUserCommands(program: Command): void {
         process.stderr.write(`Revoked ${guid}.\n`);
       }),
     );
+}
+
+/** The first line of standard input; at least 8 characters. */
+async function readPassword(): Promise<string> {
+  let text = "";
+  for await (const chunk of process.stdin) text += chunk;
+  const password = text.split(/\r?\n/)[0] ?? "";
+  if (password.length < 8) throw new Error("The password must have at least 8 characters.");
+  return password;
 }

@@ -2,11 +2,13 @@ import type { Migration } from "kysely";
 import type { StoreDialect } from "../dialect/dialect.js";
 import { initial } from "./0001-initial.js";
 import { content } from "./0002-content.js";
+import { sessions } from "./0003-sessions.js";
 
 /** Every migration, in order. Names are permanent: never rename or edit one that shipped. */
 export function migrations(dialect: StoreDialect): Record<string, Migration> {
   return {
     "0001-initial": initial(dialect),
     "0002-content": content(dialect),
+    "0003-sessions": sessions,
   };
 }
