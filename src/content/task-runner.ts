@@ -13,6 +13,7 @@ import {
   findTask,
   finishTask,
   insertTask,
+  latestTask,
   taskOutput,
   unfinishedTasks,
 } from "../store/tasks.js";
@@ -132,6 +133,10 @@ export class TaskRunner {
       last: first + output.length,
       user_id: 0,
     };
+  }
+
+  latestFor(contentGuid: string): Promise<string | undefined> {
+    return latestTask(this.store.db, contentGuid);
   }
 
   /** Marks tasks this server left unfinished when it last stopped as failed, with the reason. */

@@ -65,3 +65,16 @@ export function unfinishedTasks(db: Kysely<Tables>, serverId: string) {
     .where("server_id", "=", serverId)
     .execute();
 }
+
+export async function latestTask(
+  db: Kysely<Tables>,
+  contentGuid: string,
+): Promise<string | undefined> {
+  const row = await db
+    .selectFrom("tasks")
+    .select("id")
+    .where("content_guid", "=", contentGuid)
+    .orderBy("created_time", "desc")
+    .executeTakeFirst();
+  return row?.id;
+}

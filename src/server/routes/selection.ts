@@ -2,8 +2,9 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
 import type { Settings } from "../../config/settings.js";
 import type { ContentService } from "../../content/content-service.js";
-import { contentNeeds, parseManifest } from "../../environments/manifest.js";
-import { selectEnvironment } from "../../environments/selection.js";
+import { type ContentNeeds, contentNeeds, parseManifest } from "../../environments/manifest.js";
+import type { Environment } from "../../environments/model.js";
+import { type Modes, selectEnvironment } from "../../environments/selection.js";
 import { ApiError, isApiError } from "../../errors.js";
 import { findBundle } from "../../store/bundles.js";
 import type { Store } from "../../store/database.js";
@@ -56,6 +57,12 @@ export const selectionRoutes: FastifyPluginAsyncTypebox<{
         body: Type.Object({
           manifest: Type.Optional(Type.Unknown()),
           content_guid: Type.Optional(Type.String()),
+          each: Type.Optional(
+            Type.Boolean({
+              description:
+                "Judge every environment on its own, as if the publisher chose it: what the environment picker shows.",
+            }),
+          ),
         }),
         response: { 200: SelectionResult, ...errors },
       },
@@ -76,6 +83,7 @@ export const selectionRoutes: FastifyPluginAsyncTypebox<{
       }
       const needs = contentNeeds(parseManifest(manifest));
       const environments = await listEnvironments(store.db);
+      if (request.body.each) return eachOnItsOwn(needs, environments, modesOf(settings));
       const input = {
         needs,
         environments,
@@ -130,3 +138,44 @@ export const selectionRoutes: FastifyPluginAsyncTypebox<{
     },
   );
 };
+
+function modesOf(settings: Settings) {
+  return {
+    r: settings.Server.RVersionMatching,
+    python: settings.Python.VersionMatching,
+    quarto: settings.Quarto.VersionMatching,
+  };
+}
+
+/** Every environment judged alone, as a publisher's explicit choice (pins and defaults aside). */
+function eachOnItsOwn(needs: ContentNeeds, environments: Environment[], modes: Partial<Modes>) {
+  const unpinned = { ...needs, pin: {} };
+  return {
+    ok: true,
+    environment: null,
+    installations: {},
+    basis: "each environment on its own",
+    explanation: environments.map((e) => {
+      const base = { environment_guid: e.guid, image: e.name, title: e.title };
+      try {
+        const selection = selectEnvironment({
+          needs: unpinned,
+          environments: [e],
+          defaultEnvironmentGuid: e.guid,
+          modes,
+        });
+        return {
+          ...base,
+          verdict: "compatible",
+          detail: selection.explanation[0]?.detail ?? "no runtime needed",
+        };
+      } catch (error) {
+        if (!isApiError(error)) throw error;
+        const reason = (error.payload?.reasons as Array<{ reason: string }> | undefined)?.[0]
+          ?.reason;
+        return { ...base, verdict: "excluded", detail: reason ?? error.message };
+      }
+    }),
+    error: null,
+  };
+}

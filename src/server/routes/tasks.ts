@@ -54,6 +54,20 @@ export const taskRoutes: FastifyPluginAsyncTypebox<{
   }
 
   app.get(
+    "/slipway/v1/content/:guid/last-task",
+    {
+      schema: {
+        tags: ["slipway"],
+        summary: "The newest deploy or build task of a content item, to follow its log",
+        params: GuidParams,
+        response: { 200: Type.Object({ id: Type.Union([Type.String(), Type.Null()]) }), ...errors },
+      },
+      config: { role: "publisher" },
+    },
+    async (request) => ({ id: (await tasks.latestFor(request.params.guid)) ?? null }),
+  );
+
+  app.get(
     "/v1/tasks/:id",
     {
       schema: {

@@ -1,0 +1,102 @@
+/** The dashboard's only way to the server: the public API, with the session's CSRF token. */
+
+export interface ApiErrorBody {
+  code: number;
+  error: string;
+  payload: { field?: string } | null;
+}
+
+export class ApiFailure extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: ApiErrorBody,
+  ) {
+    super(body.error);
+  }
+}
+
+export function describeFailure(error: unknown): string {
+  return error instanceof ApiFailure ? error.body.error : String(error);
+}
+
+let csrfToken: string | null = null;
+const KEY = "slipway.apiKey";
+
+export function setCsrfToken(token: string | null): void {
+  csrfToken = token;
+}
+
+export function apiKey(): string | null {
+  return sessionStorage.getItem(KEY);
+}
+
+export function setApiKey(key: string | null): void {
+  if (key) sessionStorage.setItem(KEY, key);
+  else sessionStorage.removeItem(KEY);
+}
+
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {};
+  const key = apiKey();
+  if (key) headers.Authorization = `Key ${key}`;
+  else if (csrfToken && method !== "GET") headers["X-CSRF-Token"] = csrfToken;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(`/__api__${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: "same-origin",
+  });
+  if (response.status === 204) return undefined as T;
+  const parsed = await response
+    .json()
+    .catch(() => ({ code: 1, error: response.statusText, payload: null }));
+  if (!response.ok) throw new ApiFailure(response.status, parsed as ApiErrorBody);
+  return parsed as T;
+}
+
+export interface User {
+  guid: string;
+  username: string;
+  user_role: "administrator" | "publisher" | "viewer";
+}
+
+export interface Installation {
+  version: string;
+  path: string;
+}
+
+export type Runtime = "python" | "r" | "quarto";
+export const RUNTIMES: Runtime[] = ["python", "r", "quarto"];
+export const RUNTIME_LABEL: Record<Runtime, string> = {
+  python: "Python",
+  r: "R",
+  quarto: "Quarto",
+};
+
+export interface Environment {
+  guid: string;
+  name: string;
+  title: string | null;
+  description: string | null;
+  matching: "any" | "exact" | "none";
+  supervisor: string | null;
+  managed_by: string | null;
+  created_time: string;
+  python: { installations: Installation[] } | null;
+  r: { installations: Installation[] } | null;
+  quarto: { installations: Installation[] } | null;
+}
+
+export interface Content {
+  guid: string;
+  name: string;
+  title: string | null;
+  app_mode: string | null;
+  last_deployed_time: string | null;
+  bundle_id: string | null;
+  default_environment_guid: string | null;
+  environment_guid: string | null;
+  image_name: string | null;
+  content_url: string;
+}

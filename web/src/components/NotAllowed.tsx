@@ -1,0 +1,10 @@
+export function NotAllowed(props: { what: string }) {
+  return (
+    <section>
+      <h1>Not available to you</h1>
+      <p>
+        {props.what} is for publishers and administrators. Ask an administrator if you need access.
+      </p>
+    </section>
+  );
+}
