@@ -20,7 +20,7 @@ import {
 } from "../store/environments.js";
 import type { Tables } from "../store/schema.js";
 import { formatProblems, parseEnvironmentFile } from "./environment-file.js";
-import type { Environment, EnvironmentCreate } from "./model.js";
+import { type Environment, type EnvironmentCreate, fieldsWithDefaults } from "./model.js";
 import { planReconcile, type ReconcileAction, summarizePlan } from "./reconcile-plan.js";
 
 export interface DeclarativeStatus {
@@ -59,7 +59,7 @@ export async function bootstrapEnvironments(
     }
     const now = new Date().toISOString();
     for (const environment of desired) {
-      await insertEnvironment(db, randomUUID(), fieldsOf(environment, null), now);
+      await insertEnvironment(db, randomUUID(), fieldsWithDefaults(environment, null), now);
     }
     logger.info({ files, created: desired.length }, "Created the bootstrap environments");
     return desired.length;
@@ -201,7 +201,12 @@ async function apply(
 ): Promise<void> {
   switch (action.kind) {
     case "create":
-      await insertEnvironment(db, randomUUID(), fieldsOf(action.environment, source), now);
+      await insertEnvironment(
+        db,
+        randomUUID(),
+        fieldsWithDefaults(action.environment, source),
+        now,
+      );
       return;
     case "update":
     case "adopt":
@@ -216,24 +221,6 @@ async function apply(
     case "noop":
       return;
   }
-}
-
-function fieldsOf(environment: EnvironmentCreate, managedBy: string | null) {
-  return {
-    name: environment.name,
-    cluster_name: environment.cluster_name ?? "Kubernetes",
-    title: environment.title ?? null,
-    description: environment.description ?? null,
-    matching: environment.matching ?? "any",
-    supervisor: environment.supervisor ?? null,
-    managed_by: managedBy,
-    python: environment.python ?? null,
-    quarto: environment.quarto ?? null,
-    r: environment.r ?? null,
-    tensorflow: environment.tensorflow ?? null,
-    nodejs: environment.nodejs ?? null,
-    volume_mounts: environment.volume_mounts ?? [],
-  };
 }
 
 async function inUse(

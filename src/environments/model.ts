@@ -161,3 +161,31 @@ export const FIELD_RULES = {
   version: "must be a dotted numeric version such as 3.11.3",
   supervisor: "must be an absolute path without '..'",
 } as const;
+
+/** Everything stored for an environment except what the server assigns. */
+export type EnvironmentFields = Omit<
+  Environment,
+  "id" | "guid" | "created_time" | "updated_time" | "environment_type"
+>;
+
+/** A create body (from the API or a file) with the API's defaults for what it leaves out. */
+export function fieldsWithDefaults(
+  body: EnvironmentCreate,
+  managedBy: string | null,
+): EnvironmentFields {
+  return {
+    name: body.name,
+    cluster_name: body.cluster_name ?? DEFAULT_CLUSTER_NAME,
+    title: body.title ?? null,
+    description: body.description ?? null,
+    matching: body.matching ?? "any",
+    supervisor: body.supervisor ?? null,
+    managed_by: managedBy,
+    python: body.python ?? null,
+    quarto: body.quarto ?? null,
+    r: body.r ?? null,
+    tensorflow: body.tensorflow ?? null,
+    nodejs: body.nodejs ?? null,
+    volume_mounts: body.volume_mounts ?? [],
+  };
+}

@@ -9,7 +9,6 @@ import type { Store } from "../store/database.js";
 import {
   catalogRevision,
   deleteEnvironment,
-  type EnvironmentFields,
   findEnvironment,
   insertEnvironment,
   listEnvironments,
@@ -19,7 +18,9 @@ import {
   DEFAULT_CLUSTER_NAME,
   type Environment,
   type EnvironmentCreate,
+  type EnvironmentFields,
   type EnvironmentUpdate,
+  fieldsWithDefaults,
 } from "./model.js";
 
 export class EnvironmentService {
@@ -63,7 +64,7 @@ export class EnvironmentService {
     }
     const guid = randomUUID();
     try {
-      await insertEnvironment(this.store.db, guid, withDefaults(body, clusterName), now());
+      await insertEnvironment(this.store.db, guid, fieldsWithDefaults(body, null), now());
     } catch (error) {
       if (this.store.dialect.isUniqueViolation(error)) {
         throw new ApiError(
@@ -133,24 +134,6 @@ const EDITABLE = {
   nodejs: true,
   volume_mounts: true,
 } as const;
-
-function withDefaults(body: EnvironmentCreate, clusterName: string): EnvironmentFields {
-  return {
-    name: body.name,
-    cluster_name: clusterName,
-    title: body.title ?? null,
-    description: body.description ?? null,
-    matching: body.matching ?? "any",
-    supervisor: body.supervisor ?? null,
-    managed_by: null,
-    python: body.python ?? null,
-    quarto: body.quarto ?? null,
-    r: body.r ?? null,
-    tensorflow: body.tensorflow ?? null,
-    nodejs: body.nodejs ?? null,
-    volume_mounts: body.volume_mounts ?? [],
-  };
-}
 
 function refuseManaged(environment: Environment, verb: string): void {
   if (environment.managed_by) {

@@ -3,6 +3,7 @@ import type { Insertable, Kysely, Selectable } from "kysely";
 import {
   DEFAULT_CLUSTER_NAME,
   type Environment,
+  type EnvironmentFields,
   INSTALLATION_FIELDS,
   type Installations,
   type Matching,
@@ -10,10 +11,6 @@ import {
 import type { EnvironmentsTable, Tables } from "./schema.js";
 
 type Row = Selectable<EnvironmentsTable>;
-export type EnvironmentFields = Omit<
-  Environment,
-  "id" | "guid" | "created_time" | "updated_time" | "environment_type"
->;
 
 export function toEnvironment(row: Row): Environment {
   const installations = (text: string | null): Installations => {

@@ -1,29 +1,8 @@
-import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../support/cli.js";
 import { startTestServer, type TestServer } from "../support/server.js";
-
-const root = fileURLToPath(new URL("../..", import.meta.url));
-
-/** `slipway users ...` with the password on standard input, as an operator would pipe it. */
-function cliWithStdin(
-  args: string[],
-  input: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", `${root}src/cli/main.ts`, ...args], {
-      cwd: root,
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
 
 describe("dashboard sessions", () => {
   let server: TestServer;
@@ -43,8 +22,9 @@ describe("dashboard sessions", () => {
     });
 
   it("signs in with a password set from standard input, and needs the CSRF token for changes", async () => {
-    const added = await cliWithStdin(
+    const added = await runCli(
       ["users", "add", "sam", "--role", "administrator", "--password-stdin", "--config", config],
+      {},
       "s3cret-password\n",
     );
     expect(added.code).toBe(0);
@@ -92,13 +72,14 @@ describe("dashboard sessions", () => {
   });
 
   it("changes a password with slipway users password", async () => {
-    const changed = await cliWithStdin(
+    const changed = await runCli(
       ["users", "password", "pat", "--config", config],
+      {},
       "another-password\n",
     );
     expect(changed.code).toBe(0);
     expect((await signIn("pat", "another-password")).status).toBe(200);
-    const short = await cliWithStdin(["users", "password", "pat", "--config", config], "short\n");
+    const short = await runCli(["users", "password", "pat", "--config", config], {}, "short\n");
     expect(short.code).toBe(1);
     expect(short.stderr).toContain("at least 8 characters");
   });

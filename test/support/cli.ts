@@ -12,9 +12,14 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+/** Runs `slipway ARGS`; `input`, when given, is written to its standard input. */
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  input?: string,
+): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       tsx,
       [main, ...args],
       { env: { ...process.env, ...env }, cwd: root },

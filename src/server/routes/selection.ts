@@ -2,10 +2,9 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
 import type { Settings } from "../../config/settings.js";
 import type { ContentService } from "../../content/content-service.js";
-import { type ContentNeeds, contentNeeds, parseManifest } from "../../environments/manifest.js";
-import type { Environment } from "../../environments/model.js";
-import { type Modes, selectEnvironment } from "../../environments/selection.js";
-import { ApiError, isApiError } from "../../errors.js";
+import { contentNeeds, parseManifest } from "../../environments/manifest.js";
+import { answerEach, answerSelection } from "../../environments/selection-answer.js";
+import { ApiError } from "../../errors.js";
 import { findBundle } from "../../store/bundles.js";
 import type { Store } from "../../store/database.js";
 import { listEnvironments } from "../../store/environments.js";
@@ -83,58 +82,14 @@ export const selectionRoutes: FastifyPluginAsyncTypebox<{
       }
       const needs = contentNeeds(parseManifest(manifest));
       const environments = await listEnvironments(store.db);
-      if (request.body.each) return eachOnItsOwn(needs, environments, modesOf(settings));
-      const input = {
+      if (request.body.each) return answerEach(needs, environments, modesOf(settings));
+      return answerSelection({
         needs,
         environments,
         defaultEnvironmentGuid: item?.default_environment_guid,
         defaultImageName: item?.default_image_name,
-        modes: {
-          r: settings.Server.RVersionMatching,
-          python: settings.Python.VersionMatching,
-          quarto: settings.Quarto.VersionMatching,
-        },
-      };
-      try {
-        const selection = selectEnvironment(input);
-        return {
-          ok: true,
-          environment: selection.environment && {
-            guid: selection.environment.guid,
-            name: selection.environment.name,
-            title: selection.environment.title,
-          },
-          installations: selection.installations,
-          basis: selection.basis,
-          explanation: selection.explanation.map((c) => ({
-            environment_guid: c.guid,
-            image: c.name,
-            title: c.title,
-            verdict: c.verdict,
-            detail: c.detail,
-          })),
-          error: null,
-        };
-      } catch (error) {
-        if (!isApiError(error) || (error.code !== 106 && error.code !== 108)) throw error;
-        const reasons =
-          (error.payload?.reasons as Array<{ guid: string; name: string; reason: string }>) ?? [];
-        const byGuid = new Map(environments.map((e) => [e.guid, e]));
-        return {
-          ok: false,
-          environment: null,
-          installations: {},
-          basis: "",
-          explanation: reasons.map((r) => ({
-            environment_guid: r.guid,
-            image: r.name,
-            title: byGuid.get(r.guid)?.title ?? null,
-            verdict: "excluded",
-            detail: r.reason,
-          })),
-          error: { code: error.code, error: error.message },
-        };
-      }
+        modes: modesOf(settings),
+      });
     },
   );
 };
@@ -144,38 +99,5 @@ function modesOf(settings: Settings) {
     r: settings.Server.RVersionMatching,
     python: settings.Python.VersionMatching,
     quarto: settings.Quarto.VersionMatching,
-  };
-}
-
-/** Every environment judged alone, as a publisher's explicit choice (pins and defaults aside). */
-function eachOnItsOwn(needs: ContentNeeds, environments: Environment[], modes: Partial<Modes>) {
-  const unpinned = { ...needs, pin: {} };
-  return {
-    ok: true,
-    environment: null,
-    installations: {},
-    basis: "each environment on its own",
-    explanation: environments.map((e) => {
-      const base = { environment_guid: e.guid, image: e.name, title: e.title };
-      try {
-        const selection = selectEnvironment({
-          needs: unpinned,
-          environments: [e],
-          defaultEnvironmentGuid: e.guid,
-          modes,
-        });
-        return {
-          ...base,
-          verdict: "compatible",
-          detail: selection.explanation[0]?.detail ?? "no runtime needed",
-        };
-      } catch (error) {
-        if (!isApiError(error)) throw error;
-        const reason = (error.payload?.reasons as Array<{ reason: string }> | undefined)?.[0]
-          ?.reason;
-        return { ...base, verdict: "excluded", detail: reason ?? error.message };
-      }
-    }),
-    error: null,
   };
 }
