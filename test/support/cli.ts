@@ -28,5 +28,6 @@ export function runCli(
         resolve({ code, stdout, stderr });
       },
     );
+    if (input !== undefined) child.stdin?.end(input);
   });
 }

@@ -16,7 +16,10 @@ export function Dialog(props: { title: string; onClose(): void; children: ReactN
     <dialog
       ref={ref}
       aria-labelledby="dialog-title"
-      onCancel={(event) => (event.preventDefault(), props.onClose())}
+      onCancel={(event) => {
+        event.preventDefault();
+        props.onClose();
+      }}
     >
       <h2 id="dialog-title">{props.title}</h2>
       {props.children}

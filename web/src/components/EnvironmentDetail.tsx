@@ -97,7 +97,10 @@ export function EnvironmentDetail(props: {
           <button
             type="button"
             className="danger"
-            onClick={() => (setRefusal(""), setConfirming(true))}
+            onClick={() => {
+              setRefusal("");
+              setConfirming(true);
+            }}
           >
             Remove
           </button>

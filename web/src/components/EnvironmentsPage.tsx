@@ -48,7 +48,10 @@ export function EnvironmentsPage(props: { user: User; route: Route }) {
             <EnvironmentForm
               environment={editing}
               onClose={() => setEditing(null)}
-              onSaved={async () => (setEditing(null), await load())}
+              onSaved={async () => {
+                setEditing(null);
+                await load();
+              }}
             />
           ) : null
         }
