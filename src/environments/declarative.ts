@@ -10,7 +10,7 @@ import path from "node:path";
 import type { FastifyBaseLogger } from "fastify";
 import type { Kysely } from "kysely";
 import { ApiError } from "../errors.js";
-import { contentUsingEnvironment } from "../store/content.js";
+import { environmentReferences } from "../store/content.js";
 import type { Store } from "../store/database.js";
 import {
   deleteEnvironment,
@@ -223,15 +223,22 @@ async function apply(
   }
 }
 
+/** How many content items use each environment, as current, default environment or default image. */
 async function inUse(
   db: Kysely<Tables>,
   environments: Environment[],
 ): Promise<Map<string, number>> {
+  const byName = new Map(environments.map((e) => [e.name, e.guid]));
   const counts = new Map<string, number>();
-  for (const environment of environments) {
-    if (!environment.managed_by) continue;
-    const users = await contentUsingEnvironment(db, environment.guid, environment.name);
-    if (users.length > 0) counts.set(environment.guid, users.length);
+  for (const content of await environmentReferences(db)) {
+    const guids = new Set(
+      [
+        content.environment_guid,
+        content.default_environment_guid,
+        byName.get(content.default_image_name ?? ""),
+      ].filter((g): g is string => Boolean(g)),
+    );
+    for (const guid of guids) counts.set(guid, (counts.get(guid) ?? 0) + 1);
   }
   return counts;
 }

@@ -49,3 +49,18 @@ export function contentUsingEnvironment(db: Kysely<Tables>, guid: string, imageN
     .orderBy("name")
     .execute();
 }
+
+/** Every content item's references to environments, for counting users of each in one read. */
+export function environmentReferences(db: Kysely<Tables>) {
+  return db
+    .selectFrom("content")
+    .select(["environment_guid", "default_environment_guid", "default_image_name"])
+    .where((eb) =>
+      eb.or([
+        eb("environment_guid", "is not", null),
+        eb("default_environment_guid", "is not", null),
+        eb("default_image_name", "is not", null),
+      ]),
+    )
+    .execute();
+}
