@@ -4,7 +4,7 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, readFile, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -141,10 +141,6 @@ export class BundleService {
 
   async removeAll(contentGuid: string): Promise<void> {
     await rm(this.contentDir(contentGuid), { recursive: true, force: true });
-  }
-
-  async archiveSize(bundle: BundleRow): Promise<number> {
-    return (await stat(this.archivePath(bundle))).size;
   }
 }
 

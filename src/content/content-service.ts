@@ -59,10 +59,10 @@ export class ContentService {
       }
       throw error;
     }
-    return this.get(owner, guid);
+    return this.get(guid);
   }
 
-  async get(_caller: UserRow, guid: string): Promise<ContentRow> {
+  async get(guid: string): Promise<ContentRow> {
     const row = await findContent(this.store.db, guid);
     if (!row)
       throw new ApiError("notFound", `Content ${guid} does not exist.`, { payload: { guid } });
@@ -71,7 +71,7 @@ export class ContentService {
 
   /** The content, if the caller may change it: its owner or an administrator. */
   async getEditable(caller: UserRow, guid: string): Promise<ContentRow> {
-    const row = await this.get(caller, guid);
+    const row = await this.get(guid);
     if (row.owner_guid !== caller.guid && !roleAtLeast(caller.user_role, "administrator")) {
       throw new ApiError(
         "permissionDenied",
@@ -116,7 +116,7 @@ export class ContentService {
       }
       throw error;
     }
-    return this.get(caller, guid);
+    return this.get(guid);
   }
 
   async remove(caller: UserRow, guid: string): Promise<ContentRow> {

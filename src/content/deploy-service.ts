@@ -4,12 +4,7 @@
  * render the document or start the application.
  */
 import type { Settings } from "../config/settings.js";
-import {
-  type ContentNeeds,
-  contentNeeds,
-  type Manifest,
-  parseManifest,
-} from "../environments/manifest.js";
+import { type ContentNeeds, contentNeeds, parseManifest } from "../environments/manifest.js";
 import { explanationRows, type Selection, selectEnvironment } from "../environments/selection.js";
 import { ApiError } from "../errors.js";
 import { type BundleRow, updateBundle } from "../store/bundles.js";
@@ -212,5 +207,3 @@ function describeNeeds(needs: ContentNeeds): string {
   });
   return parts.length > 0 ? parts.join(", ") : "no runtime";
 }
-
-export type { Manifest };

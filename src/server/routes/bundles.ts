@@ -61,7 +61,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox<{
       config: { role: "publisher" },
     },
     async (request) => {
-      const item = await content.get(request.user!, request.params.guid);
+      const item = await content.get(request.params.guid);
       return (await bundles.list(item.guid)).map((b) => toBundle(b, item.bundle_id));
     },
   );
@@ -78,7 +78,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox<{
       config: { role: "publisher" },
     },
     async (request) => {
-      const item = await content.get(request.user!, request.params.guid);
+      const item = await content.get(request.params.guid);
       return toBundle(await bundles.get(item.guid, Number(request.params.id)), item.bundle_id);
     },
   );

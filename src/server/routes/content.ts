@@ -73,11 +73,7 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
       config: { role: "viewer" },
     },
     async (request) =>
-      toContent(
-        await content.get(request.user!, request.params.guid),
-        request.user!,
-        baseUrl(request),
-      ),
+      toContent(await content.get(request.params.guid), request.user!, baseUrl(request)),
   );
 
   app.patch(

@@ -69,7 +69,7 @@ export const selectionRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) => {
       const item = request.body.content_guid
-        ? await content.get(request.user!, request.body.content_guid)
+        ? await content.get(request.body.content_guid)
         : undefined;
       let manifest = request.body.manifest;
       if (manifest === undefined && item?.bundle_id)
