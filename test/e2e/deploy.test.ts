@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { mkdtemp, readdir } from "node:fs/promises";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,6 +21,10 @@ app = Flask(__name__)
 @app.get("/")
 def hello():
     return {"hello": "slipway", "root": request.script_root}
+
+@app.get("/headers")
+def headers():
+    return {"authorization": request.headers.get("Authorization"), "cookie": request.headers.get("Cookie")}
 `;
 
 const pythonManifest = (extra: object = {}) =>
@@ -184,6 +189,31 @@ describe.skipIf(!hasFlask)("deploying on the local runner", () => {
     expect(await page.text()).toBe("<h1>static</h1>");
     const anonymous = await fetch(item.content_url);
     expect(anonymous.status).toBe(401);
+    // Paths sent as they are, not tidied by a client, must not climb out of the bundle.
+    for (const escape of [
+      "../../../../../../etc/passwd",
+      "..%2f..%2f..%2f..%2f..%2f..%2fetc%2fpasswd",
+    ]) {
+      const body = await new Promise<string>((resolve, reject) => {
+        const url = new URL(server.url);
+        request(
+          {
+            host: url.hostname,
+            port: url.port,
+            path: `/content/${item.guid}/${escape}`,
+            headers: { Authorization: `Key ${server.keys.viewer}` },
+          },
+          (response) => {
+            let text = "";
+            response.on("data", (chunk) => (text += chunk));
+            response.on("end", () => resolve(`${response.statusCode} ${text}`));
+          },
+        )
+          .on("error", reject)
+          .end();
+      });
+      expect(body).not.toContain("root:");
+    }
   });
 
   it("refuses a bundle with ../ paths and leaves nothing on disk", async () => {

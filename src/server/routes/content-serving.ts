@@ -2,6 +2,7 @@
  * Serves deployed content at its content_url: files for static and rendered content, and a
  * reverse proxy (HTTP and WebSocket) to the process of an application, started on demand.
  */
+import type { IncomingHttpHeaders } from "node:http";
 import { connect } from "node:net";
 import path from "node:path";
 import replyFrom from "@fastify/reply-from";
@@ -10,7 +11,7 @@ import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import type { AppManager } from "../../content/app-manager.js";
 import { ApiError } from "../../errors.js";
 import type { Store } from "../../store/database.js";
-import { authenticate } from "../auth.js";
+import { authenticate, SESSION_COOKIE } from "../auth.js";
 
 const PREFIX = /^\/content\/([0-9a-f-]{36})(\/.*)?$/;
 
@@ -40,7 +41,7 @@ export const contentServingRoutes: FastifyPluginAsync<{ apps: AppManager; store:
       const query = request.url.includes("?") ? request.url.slice(request.url.indexOf("?")) : "";
       return reply.from(`http://127.0.0.1:${target.port}${rest}${query}`, {
         rewriteRequestHeaders: (_, headers) => ({
-          ...headers,
+          ...withoutCredentials(headers),
           "x-forwarded-prefix": `/content/${guid}`,
           "x-rsc-request": request.url,
         }),
@@ -55,6 +56,19 @@ export const contentServingRoutes: FastifyPluginAsync<{ apps: AppManager; store:
   proxyWebSockets(app, apps, store);
 };
 
+/**
+ * The caller's API key and Slipway session are for Slipway alone: content is code that
+ * publishers wrote, so it never sees them.
+ */
+function withoutCredentials(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const { authorization: _, cookie, ...rest } = headers;
+  const kept = (cookie ?? "")
+    .split(";")
+    .map((c) => c.trim())
+    .filter((c) => c && !c.startsWith(`${SESSION_COOKIE}=`));
+  return kept.length > 0 ? { ...rest, cookie: kept.join("; ") } : rest;
+}
+
 /** Hands WebSocket upgrades under /content/<guid>/ to the application's own socket. */
 function proxyWebSockets(app: FastifyInstance, apps: AppManager, store: Store): void {
   app.server.on("upgrade", async (request, socket, head) => {
@@ -66,8 +80,8 @@ function proxyWebSockets(app: FastifyInstance, apps: AppManager, store: Store): 
       if (target.kind !== "app") return socket.destroy();
       const upstream = connect(target.port, "127.0.0.1", () => {
         const lines = [`${request.method} ${match[2] ?? "/"} HTTP/${request.httpVersion}`];
-        for (let i = 0; i < request.rawHeaders.length; i += 2) {
-          lines.push(`${request.rawHeaders[i]}: ${request.rawHeaders[i + 1]}`);
+        for (const [name, value] of Object.entries(withoutCredentials(request.headers))) {
+          for (const one of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${one}`);
         }
         upstream.write(`${lines.join("\r\n")}\r\n\r\n`);
         if (head.length > 0) upstream.write(head);
