@@ -190,7 +190,7 @@ describe.skipIf(!hasFlask)("deploying on the local runner", () => {
     const anonymous = await fetch(item.content_url);
     expect(anonymous.status).toBe(401);
     // Paths sent as they are, not tidied by a client, must not climb out of the bundle.
-    for (const escape of [
+    for (const climb of [
       "../../../../../../etc/passwd",
       "..%2f..%2f..%2f..%2f..%2f..%2fetc%2fpasswd",
     ]) {
@@ -200,7 +200,7 @@ describe.skipIf(!hasFlask)("deploying on the local runner", () => {
           {
             host: url.hostname,
             port: url.port,
-            path: `/content/${item.guid}/${escape}`,
+            path: `/content/${item.guid}/${climb}`,
             headers: { Authorization: `Key ${server.keys.viewer}` },
           },
           (response) => {
