@@ -9,8 +9,7 @@ describe("slipway CLI", () => {
   let config: string;
   beforeAll(async () => {
     server = await startTestServer();
-    config = path.join(server.settings.Server.DataDir, "slipway.gcfg");
-    writeFileSync(config, `[Server]\nDataDir = ${server.settings.Server.DataDir}\n`);
+    config = server.configFile;
   });
   afterAll(() => server?.close());
 

@@ -1,5 +1,3 @@
-import { writeFileSync } from "node:fs";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.js";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -9,8 +7,7 @@ describe("dashboard sessions", () => {
   let config: string;
   beforeAll(async () => {
     server = await startTestServer();
-    config = path.join(server.settings.Server.DataDir, "slipway.gcfg");
-    writeFileSync(config, `[Server]\nDataDir = ${server.settings.Server.DataDir}\n`);
+    config = server.configFile;
   });
   afterAll(() => server?.close());
 

@@ -1,4 +1,6 @@
 /** A real Slipway server on a loopback port, over a real store, with one user per role. */
+import { writeFileSync } from "node:fs";
+import path from "node:path";
 import type { Settings } from "../../src/config/settings.js";
 import { type RunningServer, startServer } from "../../src/server/start.js";
 import { revokeApiKey } from "../../src/store/api-keys.js";
@@ -9,6 +11,8 @@ export interface TestServer {
   url: string;
   server: RunningServer;
   settings: Settings;
+  /** A .gcfg file naming this server's store, for `slipway ... --config`. */
+  configFile: string;
   keys: { administrator: string; publisher: string; viewer: string; revoked: string };
   /** Calls the API with a key and a JSON body; returns status, headers and parsed body. */
   call(method: string, path: string, options?: CallOptions): Promise<CallResult>;
@@ -47,10 +51,13 @@ export async function startTestServer(
   await revokeApiKey(server.store.db, revoked.guid);
   keys.revoked = revoked.apiKey;
 
+  const configFile = path.join(database.settings.Server.DataDir, "slipway.gcfg");
+  writeFileSync(configFile, `[Server]\nDataDir = ${database.settings.Server.DataDir}\n`);
   const test: TestServer = {
     url: server.url,
     server,
     settings: database.settings,
+    configFile,
     keys,
     async call(method, path, options = {}) {
       const headers: Record<string, string> = { ...options.headers };
