@@ -42,6 +42,35 @@ const ENDPOINTS: Endpoint[] = [
     least: "administrator",
     ok: 204,
   },
+  { method: "GET", path: () => "/__api__/v1/content", least: "viewer", ok: 200 },
+  {
+    method: "POST",
+    path: () => "/__api__/v1/content",
+    least: "publisher",
+    ok: 200,
+    body: (n) => ({ name: `matrix-${n}` }),
+  },
+  {
+    method: "POST",
+    path: () => "/__api__/slipway/v1/selection",
+    least: "publisher",
+    ok: 200,
+    body: () => ({ manifest: { metadata: { appmode: "static" } } }),
+  },
+  { method: "GET", path: () => "/__api__/slipway/v1/session", least: "viewer", ok: 200 },
+  {
+    method: "GET",
+    path: () => "/__api__/slipway/v1/environments/file",
+    least: "publisher",
+    ok: 200,
+  },
+  {
+    method: "POST",
+    path: () => "/__api__/slipway/v1/environments/plan",
+    least: "administrator",
+    ok: 200,
+    body: () => ({ text: "[]" }),
+  },
 ];
 
 const RANK = { viewer: 0, publisher: 1, administrator: 2 } as const;
