@@ -141,6 +141,33 @@ describe.skipIf(!hasFlask)("deploying on the local runner", () => {
     expect((await answer.json()) as object).toEqual({ n: 42 });
   });
 
+  it("runs with the interpreter as it is when the manifest turns environment management off", async () => {
+    const item = await createContent(server, "unmanaged");
+    const { task } = await deploy(server, item.guid, [
+      pythonManifest({ environment: { environment_management: { python: false } } }),
+      { path: "app.py", content: FLASK_APP },
+      { path: "requirements.txt", content: "package-that-is-nowhere==9.9\n" },
+    ]);
+    expect(task.code).toBe(0);
+    expect(task.output.join("\n")).toContain(
+      `Python environment management is off: running with ${PYTHON} as it is.`,
+    );
+  });
+
+  it("says clearly at deploy when an app mode cannot be run", async () => {
+    const item = await createContent(server, "tensorflow");
+    const { task } = await deploy(server, item.guid, [
+      manifestEntry({
+        metadata: { appmode: "tensorflow-saved-model" },
+        python: { version: "3.11.2" },
+      }),
+    ]);
+    expect(task.code).toBe(38);
+    expect(task.error).toContain(
+      'Slipway cannot run content of app mode "tensorflow-saved-model" yet',
+    );
+  });
+
   it("ends a failing build with the installer's output and a clear error", async () => {
     const item = await createContent(server, "broken-build");
     const { task } = await deploy(server, item.guid, [

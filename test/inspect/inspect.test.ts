@@ -7,6 +7,7 @@ import {
   engineAvailable,
   ensureImage,
   hostPythonVersion,
+  ociLayout,
   saveImage,
   type TestImage,
 } from "../support/images.js";
@@ -37,10 +38,12 @@ describe.skipIf(Boolean(unavailable))("slipway inspect on real images", () => {
     const probed = await probeImage(docker, image, options);
     const scanned = await staticImage({ docker, image }, options);
     const fromArchive = await staticImage({ archive: saveImage(kind) }, options);
+    const fromLayout = await staticImage({ archive: ociLayout(kind) }, options);
     expect(versions(probed)).toEqual(expected);
     expect({ python: scanned.python, r: scanned.r, quarto: scanned.quarto }).toEqual(probed);
     expect(fromArchive.name).toBe(image);
     expect(versions(fromArchive)).toEqual(expected);
+    expect(fromLayout).toEqual(fromArchive);
   });
 
   it("falls back to the PATH unless told not to", async () => {

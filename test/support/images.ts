@@ -4,12 +4,14 @@
  * that print version strings, imported into the local engine under localhost/slipway-test/.
  */
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import {
   chmodSync,
   copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -143,4 +145,48 @@ function python(root: string, prefix: string, binary: string): void {
     "sh",
     lib,
   ]);
+}
+
+/** The image as an OCI image layout folder, made from its docker-archive with no other tool. */
+export function ociLayout(kind: TestImage): string {
+  const archive = saveImage(kind);
+  const dir = mkdtempSync(path.join(tmpdir(), `slipway-oci-${kind}-`));
+  const unpacked = path.join(dir, "archive");
+  mkdirSync(unpacked);
+  execFileSync("tar", ["-C", unpacked, "-xf", archive]);
+  const layout = path.join(dir, "layout");
+  mkdirSync(path.join(layout, "blobs", "sha256"), { recursive: true });
+  const blob = (bytes: Buffer, mediaType: string) => {
+    const digest = createHash("sha256").update(bytes).digest("hex");
+    writeFileSync(path.join(layout, "blobs", "sha256", digest), bytes);
+    return { mediaType, digest: `sha256:${digest}`, size: bytes.length };
+  };
+  const [entry] = JSON.parse(readFileSync(path.join(unpacked, "manifest.json"), "utf8"));
+  const config = blob(
+    readFileSync(path.join(unpacked, entry.Config)),
+    "application/vnd.oci.image.config.v1+json",
+  );
+  const layers = (entry.Layers as string[]).map((l) =>
+    blob(readFileSync(path.join(unpacked, l)), "application/vnd.oci.image.layer.v1.tar"),
+  );
+  const manifest = blob(
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        config,
+        layers,
+      }),
+    ),
+    "application/vnd.oci.image.manifest.v1+json",
+  );
+  writeFileSync(
+    path.join(layout, "index.json"),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ ...manifest, annotations: { "io.containerd.image.name": imageName(kind) } }],
+    }),
+  );
+  writeFileSync(path.join(layout, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+  return layout;
 }
