@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chmod, mkdtemp, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -42,6 +42,31 @@ const manifest = (extra: object = {}) =>
 const viewerGet = (server: TestServer, url: string) =>
   fetch(url, { headers: { Authorization: `Key ${server.keys.viewer}` } });
 
+/** A CRAN-like repository on disk, holding one tiny package built by the test. */
+const rRepository = path.join(tmpdir(), `slipway-cran-${process.pid}`);
+async function buildRPackage(): Promise<void> {
+  const source = await mkdtemp(path.join(tmpdir(), "slipway-rpkg-"));
+  const pkg = path.join(source, "slipwaytestpkg");
+  await mkdir(path.join(pkg, "R"), { recursive: true });
+  await writeFile(
+    path.join(pkg, "DESCRIPTION"),
+    "Package: slipwaytestpkg\nVersion: 0.1.0\nTitle: Test\nDescription: A package for Slipway's tests.\nAuthor: Slipway\nMaintainer: Slipway <dev@slipway.invalid>\nLicense: MIT\n",
+  );
+  await writeFile(path.join(pkg, "NAMESPACE"), "export(answer)\n");
+  await writeFile(path.join(pkg, "R", "answer.R"), "answer <- function() 42\n");
+  const contrib = path.join(rRepository, "src", "contrib");
+  await mkdir(contrib, { recursive: true });
+  execFileSync("R", ["CMD", "build", "--no-build-vignettes", "--no-manual", pkg], {
+    cwd: contrib,
+    stdio: "ignore",
+  });
+  execFileSync(
+    "Rscript",
+    ["-e", `tools::write_PACKAGES(${JSON.stringify(contrib)}, type = "source")`],
+    { stdio: "ignore" },
+  );
+}
+
 describe.skipIf(!hasFlask)("content lifecycle on the local runner", () => {
   let server: TestServer;
   let first: string;
@@ -50,6 +75,7 @@ describe.skipIf(!hasFlask)("content lifecycle on the local runner", () => {
     server = await startTestServer("sqlite", (s) => {
       s.Python.SystemSitePackages = true;
       s.Python.FindLinks = [tmpdir()];
+      s.R.RepositoryURL = `file://${rRepository}`;
     });
     const python = { installations: [{ version: "3.11.2", path: PYTHON }] };
     first = (
@@ -175,6 +201,40 @@ describe.skipIf(!hasFlask)("content lifecycle on the local runner", () => {
     expect(page).toContain("Slipway report");
     expect(page).toContain("The answer is 42.");
   });
+
+  it.skipIf(!hasRmarkdown)(
+    "installs a bundle's R packages from the repository into the image's library, once",
+    async () => {
+      await buildRPackage();
+      const entries = [
+        manifestEntry({
+          metadata: { appmode: "rmd-static", primary_rmd: "uses.Rmd" },
+          packages: {
+            slipwaytestpkg: {
+              Source: "CRAN",
+              description: { Package: "slipwaytestpkg", Version: "0.1.0" },
+            },
+          },
+        }),
+        {
+          path: "uses.Rmd",
+          content:
+            "---\ntitle: Uses a package\n---\n\nFrom the package: `r slipwaytestpkg::answer()`.\n",
+        },
+      ];
+      const item = await createContent(server, "uses-package");
+      const first = await deploy(server, item.guid, entries);
+      expect(first.task.output.join("\n")).toContain("Package cache miss");
+      expect(first.task.code).toBe(0);
+      expect(await (await viewerGet(server, item.content_url)).text()).toContain(
+        "From the package: 42.",
+      );
+      const again = await deploy(server, item.guid, entries);
+      expect(again.task.code).toBe(0);
+      expect(again.task.output.join("\n")).toContain("Package cache hit");
+      expect(again.task.output.join("\n")).not.toContain("installing");
+    },
+  );
 
   it("deploys a folder with slipway deploy, writing its manifest", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "slipway-cli-deploy-"));
