@@ -12,23 +12,26 @@ import { startTestServer, type TestServer } from "../support/server.js";
 
 const PYTHON = "/usr/bin/python3.11";
 const hasFlask = existsSync("/usr/lib/python3/dist-packages/flask");
-const hasRmarkdown = (() => {
+/** True when Rscript runs the expression without error. */
+function rCan(expression: string): boolean {
   try {
-    execFileSync(
-      "Rscript",
-      ["-e", "library(rmarkdown); stopifnot(rmarkdown::pandoc_available())"],
-      { stdio: "ignore" },
-    );
+    execFileSync("Rscript", ["-e", expression], { stdio: "ignore" });
     return true;
   } catch {
     return false;
   }
-})();
+}
+const hasRmarkdown = rCan("library(rmarkdown); stopifnot(rmarkdown::pandoc_available())");
+const hasRApps = rCan("library(shiny); library(plumber)");
 if (!hasFlask)
   console.warn("Deploy lifecycle tests skipped: Debian's python3-flask is not installed.");
 if (!hasRmarkdown)
   console.warn(
     "R Markdown rendering test skipped: Rscript with rmarkdown and pandoc is not installed.",
+  );
+if (!hasRApps)
+  console.warn(
+    "R application tests skipped: Debian's r-cran-shiny and r-cran-plumber are not installed.",
   );
 
 const APP =
@@ -235,6 +238,34 @@ describe.skipIf(!hasFlask)("content lifecycle on the local runner", () => {
       expect(again.task.output.join("\n")).not.toContain("installing");
     },
   );
+
+  it.skipIf(!hasRApps)("runs a plumber API and a Shiny app with R", async () => {
+    const api = await createContent(server, "plumber-api");
+    const plumbed = await deploy(server, api.guid, [
+      manifestEntry({ metadata: { appmode: "api", entrypoint: "plumber.R" } }),
+      {
+        path: "plumber.R",
+        content:
+          "#* @get /sum\n#* @serializer unboxedJSON\nfunction(a, b) list(sum = as.numeric(a) + as.numeric(b))\n",
+      },
+    ]);
+    expect(plumbed.task.code).toBe(0);
+    expect(await (await viewerGet(server, `${api.content_url}sum?a=40&b=2`)).json()).toEqual({
+      sum: 42,
+    });
+
+    const app = await createContent(server, "shiny-app");
+    const shiny = await deploy(server, app.guid, [
+      manifestEntry({ metadata: { appmode: "shiny" } }),
+      {
+        path: "app.R",
+        content:
+          'library(shiny)\nshinyApp(fluidPage(titlePanel("Slipway Shiny")), function(input, output) {})\n',
+      },
+    ]);
+    expect(shiny.task.code).toBe(0);
+    expect(await (await viewerGet(server, app.content_url)).text()).toContain("Slipway Shiny");
+  });
 
   it("deploys a folder with slipway deploy, writing its manifest", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "slipway-cli-deploy-"));
