@@ -4,14 +4,9 @@
  * or host (run the script on this machine).
  */
 import { execFile } from "node:child_process";
-import { createWriteStream } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
 import type Docker from "dockerode";
-import { readImageArchive } from "./image-archive.js";
+import { readImageArchive, readImageStream } from "./image-archive.js";
 import { findInstallations } from "./layers.js";
 import type { Findings } from "./locations.js";
 import { parseProbeOutput } from "./parse-probe.js";
@@ -21,6 +16,8 @@ export interface InspectOptions {
   pathLookups: boolean;
   /** Called with a short line for each step, for progress on standard error. */
   progress?: (line: string) => void;
+  /** How long the probe may run before its container is killed (default 60 s). */
+  probeTimeoutMs?: number;
 }
 
 /** Runs the probe script in a throwaway container of the image, pulling it only if absent. */
@@ -30,22 +27,7 @@ export async function probeImage(
   options: InspectOptions,
 ): Promise<Findings> {
   const progress = options.progress ?? (() => {});
-  const present = await docker
-    .getImage(image)
-    .inspect()
-    .then(
-      () => true,
-      () => false,
-    );
-  if (!present) {
-    progress(`pulling ${image}`);
-    const stream = await docker.pull(image);
-    await new Promise<void>((resolve, reject) =>
-      docker.modem.followProgress(stream, (error: Error | null) =>
-        error ? reject(error) : resolve(),
-      ),
-    );
-  }
+  await pullIfAbsent(docker, image, progress);
   progress(`probing ${image}`);
   const container = await docker.createContainer({
     Image: image,
@@ -55,39 +37,86 @@ export async function probeImage(
     NetworkDisabled: true,
     HostConfig: { NetworkMode: "none" },
   });
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await container.start();
-    await container.wait();
-    const logs = (await container.logs({ stdout: true, stderr: true, follow: false })) as Buffer;
+    await container.start().catch((error: Error) => {
+      throw /\/bin\/sh|no such file/i.test(error.message)
+        ? new Error("the image has no /bin/sh to run the probe with; inspect it with --static")
+        : error;
+    });
+    const timeoutMs = options.probeTimeoutMs ?? 60_000;
+    await Promise.race([
+      container.wait(),
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`the probe did not finish within ${timeoutMs / 1000} s`)),
+          timeoutMs,
+        );
+      }),
+    ]);
+    const logs = (await container.logs({ stdout: true, stderr: false, follow: false })) as Buffer;
     return parseProbeOutput(demultiplex(logs));
   } finally {
+    clearTimeout(timer);
     await container.remove({ force: true }).catch(() => {});
   }
 }
 
+/**
+ * Pulls the image unless the engine has it (a present image is never re-pulled), reporting
+ * layers as they complete; an error inside the pull's stream fails it.
+ */
+async function pullIfAbsent(docker: Docker, image: string, progress: (line: string) => void) {
+  const present = await docker
+    .getImage(image)
+    .inspect()
+    .then(
+      () => true,
+      () => false,
+    );
+  if (present) return;
+  progress(`pulling ${image}`);
+  const layers = new Set<string>();
+  const done = new Set<string>();
+  const stream = await docker.pull(image);
+  await new Promise<void>((resolve, reject) => {
+    let failure: Error | undefined;
+    docker.modem.followProgress(
+      stream,
+      (error: Error | null) => (error || failure ? reject(error ?? failure) : resolve()),
+      (event: { id?: string; status?: string; error?: string }) => {
+        if (event.error) failure = new Error(event.error);
+        if (!event.id || !event.status || !/layer|exists|complete|waiting/i.test(event.status))
+          return;
+        layers.add(event.id);
+        if (/Pull complete|Already exists/.test(event.status) && !done.has(event.id)) {
+          done.add(event.id);
+          progress(`pulling ${image}: ${done.size}/${layers.size} layers`);
+        }
+      },
+    );
+  });
+}
+
 /** Reads the image's layers from the engine's save stream, or from an archive or layout. */
 export async function staticImage(
-  source: { docker?: Docker; image?: string; archive?: string },
+  source: { docker: Docker; image: string } | { archive: string },
   options: InspectOptions,
 ): Promise<Findings & { name: string | undefined }> {
   const progress = options.progress ?? (() => {});
-  let archive = source.archive;
-  let scratch: string | undefined;
-  try {
-    if (!archive) {
-      if (!source.docker || !source.image)
-        throw new Error("static inspection needs an engine or an archive");
-      scratch = await mkdtemp(path.join(tmpdir(), "slipway-save-"));
-      archive = path.join(scratch, "image.tar");
-      progress(`saving ${source.image}`);
-      await pipeline(await source.docker.getImage(source.image).get(), createWriteStream(archive));
-    }
-    progress(`reading the layers of ${source.image ?? archive}`);
-    const { tree, searchPath, name } = await readImageArchive(archive);
-    return { ...findInstallations(tree, searchPath, options.pathLookups), name };
-  } finally {
-    if (scratch) await rm(scratch, { recursive: true, force: true });
+  let files: Awaited<ReturnType<typeof readImageArchive>>;
+  if ("archive" in source) {
+    progress(`reading the layers of ${source.archive}`);
+    files = await readImageArchive(source.archive);
+  } else {
+    await pullIfAbsent(source.docker, source.image, progress);
+    progress(`reading the layers of ${source.image}`);
+    files = await readImageStream(await source.docker.getImage(source.image).get());
   }
+  return {
+    ...findInstallations(files.tree, files.searchPath, options.pathLookups),
+    name: files.name,
+  };
 }
 
 /** Runs the probe script on this machine. */
@@ -95,7 +124,7 @@ export async function inspectHost(options: InspectOptions): Promise<Findings> {
   const { stdout } = await promisify(execFile)(
     "/bin/sh",
     ["-c", probeScript(options.pathLookups)],
-    { timeout: 60_000 },
+    { timeout: options.probeTimeoutMs ?? 60_000 },
   );
   return parseProbeOutput(stdout);
 }

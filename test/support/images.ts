@@ -12,6 +12,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  renameSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -22,7 +23,17 @@ import path from "node:path";
 export const HOST_PYTHON = "/usr/bin/python3.11";
 const BUSYBOX = "/bin/busybox";
 
-export type TestImage = "full" | "symlinked" | "empty" | "path-python";
+/**
+ * full: Python (real), R and Quarto under /opt/<runtime>/<version>. symlinked: /opt/R/4.3.1 is
+ * a link to /usr/lib/R, Quarto unversioned in /opt/quarto. empty: busybox only. path-python:
+ * Python only on the PATH (/usr/local/bin/python3 -> python3.11). no-shell: an R launcher
+ * and no /bin/sh, so only static inspection can read it. layered: full plus a layer made by
+ * the engine that deletes R 4.2.2, Quarto and Python (whiteouts, an opaque folder) and adds R 4.4.1.
+ */
+export type TestImage = "full" | "symlinked" | "empty" | "path-python" | "no-shell" | "layered";
+
+/** Bumped whenever what an image holds changes, so cached images are rebuilt. */
+const RECIPE = 2;
 
 export function engineAvailable(): string | undefined {
   try {
@@ -42,21 +53,46 @@ export function hostPythonVersion(): string {
 }
 
 export function imageName(kind: TestImage): string {
-  return `localhost/slipway-test/${kind}:1`;
+  return `localhost/slipway-test/${kind}:${RECIPE}`;
 }
 
-/** Builds the image if the engine lacks it; returns its name. */
+function imageId(name: string): string | undefined {
+  try {
+    return execFileSync("docker", ["image", "inspect", "--format", "{{.Id}}", name], {
+      stdio: ["ignore", "pipe", "ignore"],
+    })
+      .toString()
+      .trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Builds the image if the engine lacks it (a second call costs one `docker image inspect`). */
 export function ensureImage(kind: TestImage): string {
   const name = imageName(kind);
-  try {
-    execFileSync("docker", ["image", "inspect", name], { stdio: "ignore" });
+  if (imageId(name)) return name;
+  if (kind === "layered") {
+    // A real engine-made layer: `docker build` runs busybox in a container of the full image.
+    execFileSync("docker", ["build", "--network", "none", "-q", "-t", name, "-"], {
+      input: [
+        `FROM ${ensureImage("full")}`,
+        "RUN rm -rf /opt/R/4.2.2 /opt/quarto /opt/python && mkdir -p /opt/python /opt/R/4.4.1/bin" +
+          ` && printf '#!/bin/sh\\necho "R version 4.4.1 (2024-06-14)"\\n' > /opt/R/4.4.1/bin/R` +
+          " && chmod 755 /opt/R/4.4.1/bin/R",
+      ].join("\n"),
+      env: { ...process.env, DOCKER_BUILDKIT: "0" },
+      stdio: ["pipe", "ignore", "inherit"],
+    });
     return name;
-  } catch {
-    // Not there yet: build it below.
   }
   const root = mkdtempSync(path.join(tmpdir(), `slipway-rootfs-${kind}-`));
   try {
-    busybox(root);
+    if (kind === "no-shell") {
+      script(root, "/opt/R/4.2.2/bin/R", 'echo "R version 4.2.2 (2022-10-31)"');
+    } else {
+      busybox(root);
+    }
     const pythonVersion = hostPythonVersion();
     if (kind === "full") {
       python(root, `/opt/python/${pythonVersion}`, "python3");
@@ -98,12 +134,36 @@ export function ensureImage(kind: TestImage): string {
   }
 }
 
-/** `docker save` of the image, as a docker-archive tar for static inspection. */
+/** `docker save` of the image, as a docker-archive tar for static inspection; cached by id. */
 export function saveImage(kind: TestImage): string {
   const name = ensureImage(kind);
-  const file = path.join(tmpdir(), `slipway-test-${kind}.tar`);
-  if (!existsSync(file)) execFileSync("docker", ["save", "-o", file, name]);
+  const id = imageId(name)!.replace("sha256:", "").slice(0, 12);
+  const file = path.join(tmpdir(), `slipway-test-${kind}-${id}.tar`);
+  if (!existsSync(file)) {
+    // Saved aside then renamed, so a test file running at the same time never reads half of it.
+    const partial = `${file}.${process.pid}.partial`;
+    execFileSync("docker", ["save", "-o", partial, name]);
+    renameSync(partial, file);
+  }
   return file;
+}
+
+/**
+ * The image pushed to the loopback registry that .ci/install-container-engine.sh starts,
+ * and removed from the engine, so that using it means pulling it. Undefined with no registry.
+ */
+export function registryImage(kind: TestImage, registry = "127.0.0.1:5000"): string | undefined {
+  const local = ensureImage(kind);
+  const remote = `${registry}/slipway-test/${kind}:${RECIPE}`;
+  try {
+    execFileSync("docker", ["tag", local, remote]);
+    execFileSync("docker", ["push", "-q", remote], { stdio: "ignore", timeout: 60_000 });
+    execFileSync("docker", ["rmi", remote], { stdio: "ignore" });
+    return remote;
+  } catch {
+    execFileSync("docker", ["rmi", "-f", remote], { stdio: "ignore" });
+    return undefined;
+  }
 }
 
 function busybox(root: string): void {
@@ -111,7 +171,20 @@ function busybox(root: string): void {
   mkdirSync(path.join(root, "tmp"), { recursive: true });
   copyFileSync(BUSYBOX, path.join(root, "bin/busybox"));
   chmodSync(path.join(root, "bin/busybox"), 0o755);
-  for (const applet of ["sh", "tr", "head", "cat", "echo", "ls", "sleep", "env"]) {
+  const applets = [
+    "sh",
+    "tr",
+    "head",
+    "cat",
+    "echo",
+    "ls",
+    "sleep",
+    "env",
+    "rm",
+    "mkdir",
+    "printf",
+  ];
+  for (const applet of [...applets, "chmod"]) {
     symlinkSync("busybox", path.join(root, "bin", applet));
   }
 }
@@ -188,5 +261,6 @@ export function ociLayout(kind: TestImage): string {
     }),
   );
   writeFileSync(path.join(layout, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+  rmSync(unpacked, { recursive: true, force: true });
   return layout;
 }
