@@ -1,13 +1,14 @@
 /**
- * Inspecting an image by probe (a container runs a script) and by static scan (its layers
- * are read from the engine's save stream), median of several runs per image, as a ratio.
+ * Inspecting an image by probe (a container runs a script, the baseline) and by static scan
+ * (its layers read from the engine's save stream, and from a docker-archive file with no
+ * engine), median of several runs per image, each as a ratio to the probe.
  *
  *   npx tsx bench/inspect.ts [--runs 5]
  */
 import { parseArgs } from "node:util";
 import { engine } from "../src/inspect/engine.js";
 import { probeImage, staticImage } from "../src/inspect/inspect.js";
-import { engineAvailable, ensureImage, type TestImage } from "../test/support/images.js";
+import { engineAvailable, ensureImage, saveImage, type TestImage } from "../test/support/images.js";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "5" } } });
 const runs = Number(values.runs);
@@ -30,12 +31,17 @@ async function median(work: () => Promise<unknown>): Promise<number> {
 }
 
 console.log(`slipway inspect, median of ${runs} runs per image`);
-for (const kind of ["full", "empty"] as TestImage[]) {
+for (const kind of ["full", "layered", "empty"] as TestImage[]) {
   const image = ensureImage(kind);
-  const probe = await median(() => probeImage(docker, image, { pathLookups: true }));
-  const scan = await median(() => staticImage({ docker, image }, { pathLookups: true }));
+  const archive = saveImage(kind);
+  const options = { pathLookups: true };
+  const probe = await median(() => probeImage(docker, image, options));
+  const scan = await median(() => staticImage({ docker, image }, options));
+  const file = await median(() => staticImage({ archive }, options));
   const size = (await docker.getImage(image).inspect()).Size / 1e6;
   console.log(
-    `  ${image} (${size.toFixed(0)} MB): probe ${probe.toFixed(0)} ms, static ${scan.toFixed(0)} ms; static/probe ${(scan / probe).toFixed(2)}x`,
+    `  ${image} (${size.toFixed(0)} MB): probe ${probe.toFixed(0)} ms; ` +
+      `static from engine ${scan.toFixed(0)} ms (${(scan / probe).toFixed(2)}x probe); ` +
+      `static from archive ${file.toFixed(0)} ms (${(file / probe).toFixed(2)}x probe)`,
   );
 }

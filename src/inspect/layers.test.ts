@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { applyLayer, type FileTree, findInstallations, resolve } from "./layers.js";
-import { parseProbeOutput } from "./parse-probe.js";
 
 const file = (path: string, content?: string) => ({ path, type: "file" as const, content });
 const link = (path: string, linkpath: string) => ({ path, type: "symlink" as const, linkpath });
@@ -53,19 +52,5 @@ describe("image layers", () => {
       { runtime: "python", version: "3.11", path: "/usr/bin/python3" },
     ]);
     expect(findInstallations(tree, "/usr/bin", false).python).toEqual([]);
-  });
-
-  it("reads the probe's output lines", () => {
-    const output = [
-      'r\t/opt/R/4.2.2/bin/R\tR version 4.2.2 (2022-10-31) -- "Innocent and Trusting" Copyright',
-      "python\t/opt/python/3.11.2/bin/python3\tPython 3.11.2 ",
-      "quarto\t/opt/quarto/bin/quarto\t1.4.550 ",
-      "python\t/usr/bin/python2\tbash: broken",
-      "garbage line",
-    ].join("\n");
-    const found = parseProbeOutput(output);
-    expect(
-      [...found.r, ...found.python, ...found.quarto].map((f) => `${f.runtime} ${f.version}`),
-    ).toEqual(["r 4.2.2", "python 3.11.2", "quarto 1.4.550"]);
   });
 });

@@ -8,9 +8,13 @@ import { EXECUTABLES, PATH_NAMES, VERSIONED_ROOTS } from "./locations.js";
 const RUNTIMES = ["r", "python", "quarto"] as const;
 
 export function probeScript(pathLookups: boolean): string {
+  // Only shell built-ins besides the interpreters themselves: an image may lack tr or head.
+  // Every version line wanted is the first line printed (Python 2 prints it on stderr).
   const lines = [
     "#!/bin/sh",
-    'report() { out=$("$2" --version 2>&1 | tr \'\\n\\t\' \'  \' | head -c 300); printf \'%s\\t%s\\t%s\\n\' "$1" "$2" "$out"; }',
+    "nl='",
+    "'",
+    `report() { out=$("$2" --version 2>&1 </dev/null); printf '%s\\t%s\\t%s\\n' "$1" "$2" "\${out%%"$nl"*}"; }`,
   ];
   for (const runtime of RUNTIMES) {
     lines.push(`found_${runtime}=0`);
