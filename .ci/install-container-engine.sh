@@ -42,4 +42,8 @@ YAML
   done
 fi
 docker info --format 'Docker {{.ServerVersion}} ready ({{.Driver}})'
-curl -fsS -m 2 http://127.0.0.1:5000/v2/ >/dev/null && echo "registry ready at 127.0.0.1:5000"
+if curl -fsS -m 2 http://127.0.0.1:5000/v2/ >/dev/null 2>&1; then
+  echo "registry ready at 127.0.0.1:5000"
+else
+  echo "no registry at 127.0.0.1:5000 (see /tmp/slipway-registry.log): pull tests will skip"
+fi

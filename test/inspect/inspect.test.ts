@@ -91,6 +91,16 @@ describe.skipIf(Boolean(unavailable))("slipway inspect on real images", () => {
     expect(versions(await staticImage({ docker, image }, options)).r).toEqual(["4.2.2"]);
   });
 
+  it("kills a probe that does not finish in time, leaving no container behind", async () => {
+    const image = ensureImage("hanging");
+    const docker = engine()!;
+    await expect(probeImage(docker, image, { ...options, probeTimeoutMs: 1000 })).rejects.toThrow(
+      "the probe did not finish within 1 s",
+    );
+    const left = await docker.listContainers({ all: true, filters: { ancestor: [image] } });
+    expect(left).toEqual([]);
+  });
+
   it("prints YAML that Slipway reads back as what --format json prints", async () => {
     const image = ensureImage("full");
     const json = JSON.parse((await runCli(["inspect", image, "--format", "json"])).stdout);
@@ -153,7 +163,7 @@ describe.skipIf(Boolean(unavailable))("slipway inspect on real images", () => {
       // The second time the server refuses the duplicate: reported, exit status 1.
       const again = await runCli(["inspect", image, "--apply"], env);
       expect(again.code).toBe(1);
-      expect(again.stderr).toContain(`error: ${image}: `);
+      expect(again.stderr).toContain(`error (code 175): ${image}: `);
     } finally {
       await server.close();
     }

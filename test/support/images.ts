@@ -29,8 +29,16 @@ const BUSYBOX = "/bin/busybox";
  * Python only on the PATH (/usr/local/bin/python3 -> python3.11). no-shell: an R launcher
  * and no /bin/sh, so only static inspection can read it. layered: full plus a layer made by
  * the engine that deletes R 4.2.2, Quarto and Python (whiteouts, an opaque folder) and adds R 4.4.1.
+ * hanging: an R launcher that never answers, for timeouts.
  */
-export type TestImage = "full" | "symlinked" | "empty" | "path-python" | "no-shell" | "layered";
+export type TestImage =
+  | "full"
+  | "symlinked"
+  | "empty"
+  | "path-python"
+  | "no-shell"
+  | "layered"
+  | "hanging";
 
 /** Bumped whenever what an image holds changes, so cached images are rebuilt. */
 const RECIPE = 2;
@@ -113,6 +121,8 @@ export function ensureImage(kind: TestImage): string {
       script(root, "/opt/quarto/bin/quarto", "echo 1.3.340");
       mkdirSync(path.join(root, "opt/quarto/share"), { recursive: true });
       writeFileSync(path.join(root, "opt/quarto/share/version"), "1.3.340\n");
+    } else if (kind === "hanging") {
+      script(root, "/opt/R/4.2.2/bin/R", "exec sleep 600");
     } else if (kind === "path-python") {
       python(root, "/usr/local", `python${pythonVersion.split(".").slice(0, 2).join(".")}`);
       symlinkSync(

@@ -3,6 +3,7 @@ import { type Command, Option } from "commander";
 import type Docker from "dockerode";
 import { HOST_ENVIRONMENT_NAME } from "../../environments/host-environment.js";
 import type { EnvironmentCreate } from "../../environments/model.js";
+import { isApiError } from "../../errors.js";
 import { connectEngine, engineMessage } from "../../inspect/engine.js";
 import {
   type InspectOptions,
@@ -109,7 +110,8 @@ export function registerInspectCommand(program: Command): void {
               progress(`created ${environment.name} as ${created.guid}`);
             } catch (error) {
               failed++;
-              process.stderr.write(`error: ${environment.name}: ${(error as Error).message}\n`);
+              const code = isApiError(error) ? ` (code ${error.code})` : "";
+              process.stderr.write(`error${code}: ${environment.name}: ${engineMessage(error)}\n`);
             }
           }
         } else if (found.length > 0) {
