@@ -1,9 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Environment, EnvironmentCreate } from "./model.js";
+import type { Environment, EnvironmentCreate, VolumeMount } from "./model.js";
 import { planReconcile, type ReconcileAction, summarizePlan } from "./reconcile-plan.js";
 
 const SOURCE = "/etc/slipway/environments.yaml";
+const NAMES = ["a:1", "b:1", "c:1", "d:1", "e:1", "f:1"];
 
 function environment(name: string, extra: Partial<Environment> = {}): Environment {
   return {
@@ -30,19 +31,11 @@ function environment(name: string, extra: Partial<Environment> = {}): Environmen
 }
 
 /** Applies a plan to a catalog the way the store does, for the properties below. */
-function applyPlanInMemory(actual: Environment[], plan: ReconcileAction[]): Environment[] {
+function applyPlanInMemory(actual: readonly Environment[], plan: ReconcileAction[]): Environment[] {
   let next = [...actual];
   for (const action of plan) {
     if (action.kind === "create") {
-      const e = action.environment;
-      next.push(
-        environment(action.name, {
-          title: e.title ?? null,
-          matching: e.matching ?? "any",
-          python: e.python ?? null,
-          managed_by: SOURCE,
-        }),
-      );
+      next.push({ ...environment(action.name), ...action.environment });
     } else if (action.kind === "update" || action.kind === "adopt") {
       next = next.map((e) =>
         e.guid === action.guid ? { ...e, ...action.changes, managed_by: SOURCE } : e,
@@ -59,6 +52,9 @@ function applyPlanInMemory(actual: Environment[], plan: ReconcileAction[]): Envi
 const py = (...versions: string[]) => ({
   installations: versions.map((v) => ({ version: v, path: `/opt/python/${v}/bin/python3` })),
 });
+const plan = (desired: EnvironmentCreate[], actual: Environment[], inUse = new Map()) =>
+  planReconcile(desired, actual, { source: SOURCE, inUse });
+const kinds = (actions: ReconcileAction[]) => actions.map((a) => `${a.kind} ${a.name}`);
 
 describe("reconcile plan", () => {
   it("creates, updates, adopts, retires, deletes and leaves alone", () => {
@@ -76,11 +72,8 @@ describe("reconcile plan", () => {
       { name: "api-made", matching: "exact" },
       { name: "new", description: "fresh" },
     ];
-    const plan = planReconcile(desired, actual, {
-      source: SOURCE,
-      inUse: new Map([["guid-dropped-used", 2]]),
-    });
-    expect(plan.map((a) => `${a.kind} ${a.name}`)).toEqual([
+    const actions = plan(desired, actual, new Map([["guid-dropped-used", 2]]));
+    expect(kinds(actions)).toEqual([
       "adopt api-made",
       "update changed",
       "delete dropped",
@@ -88,7 +81,7 @@ describe("reconcile plan", () => {
       "create new",
       "noop same",
     ]);
-    expect(summarizePlan(plan)).toEqual([
+    expect(summarizePlan(actions)).toEqual([
       '~ adopt api-made (made through the API; matching: "any" → "exact")',
       '~ update changed (title: "Old" → "New"; python: 3.11.3 → 3.11.4)',
       "- delete dropped",
@@ -98,26 +91,107 @@ describe("reconcile plan", () => {
     ]);
   });
 
-  it("treats installations as a set and a retired, still-used entry as settled", () => {
-    const actual = [
-      environment("a", { python: py("3.11.3", "3.12.1") }),
-      environment("gone", { matching: "none" }),
-    ];
-    const plan = planReconcile([{ name: "a", python: py("3.12.1", "3.11.3") }], actual, {
-      source: SOURCE,
-      inUse: new Map([["guid-gone", 1]]),
+  it("creates the full row, defaults applied and managed by the file", () => {
+    const [create] = plan([{ name: "new:1", python: py("3.12.1") }], []);
+    expect(create).toEqual({
+      kind: "create",
+      name: "new:1",
+      environment: {
+        name: "new:1",
+        cluster_name: "Kubernetes",
+        title: null,
+        description: null,
+        matching: "any",
+        supervisor: null,
+        managed_by: SOURCE,
+        python: py("3.12.1"),
+        quarto: null,
+        r: null,
+        tensorflow: null,
+        nodejs: null,
+        volume_mounts: [],
+      },
     });
-    expect(plan.map((a) => a.kind)).toEqual(["noop", "noop"]);
   });
 
+  it("updates only the fields that differ", () => {
+    const [update] = plan(
+      [{ name: "a:1", title: "T", supervisor: "/s", python: py("3.11.3") }],
+      [environment("a:1", { title: "T", python: py("3.11.3") })],
+    );
+    expect(update).toMatchObject({ kind: "update", changes: { supervisor: "/s" } });
+    expect(Object.keys((update as { changes: object }).changes)).toEqual(["supervisor"]);
+  });
+
+  it("treats installations as a set and volume mounts by content, not key order", () => {
+    const mount = {
+      target: { read_only: true, path: "/data" },
+      source: { pvc_name: "data", nfs_host: null, volume_type: "pvc" },
+    } as VolumeMount;
+    const actual = [environment("a:1", { python: py("3.11.3", "3.12.1"), volume_mounts: [mount] })];
+    const desired: EnvironmentCreate[] = [
+      {
+        name: "a:1",
+        python: py("3.12.1", "3.11.3"),
+        volume_mounts: [
+          {
+            source: { volume_type: "pvc", pvc_name: "data" },
+            target: { path: "/data", read_only: true },
+          },
+        ],
+      },
+    ];
+    expect(kinds(plan(desired, actual))).toEqual(["noop a:1"]);
+    expect(kinds(plan([{ name: "a:1", python: py("3.11.3") }], actual))).toEqual(["update a:1"]);
+  });
+
+  it("keeps a retired environment until its last user leaves, and brings it back when listed", () => {
+    const retired = [environment("gone:1", { matching: "none" })];
+    expect(kinds(plan([], retired, new Map([["guid-gone:1", 1]])))).toEqual(["noop gone:1"]);
+    expect(kinds(plan([], retired))).toEqual(["delete gone:1"]);
+    const [back] = plan([{ name: "gone:1" }], retired);
+    expect(back).toMatchObject({ kind: "update", changes: { matching: "any" } });
+  });
+
+  it("takes over an environment another file managed, and names it", () => {
+    const actions = plan([{ name: "a:1" }], [environment("a:1", { managed_by: "/old/envs.yaml" })]);
+    expect(summarizePlan(actions)[0]).toBe("~ adopt a:1 (managed by /old/envs.yaml)");
+  });
+
+  it("with an empty file, removes only its own environments", () => {
+    const actual = [environment("mine:1"), environment("api:1", { managed_by: null })];
+    expect(kinds(plan([], actual))).toEqual(["delete mine:1"]);
+    expect(summarizePlan(plan([], [])).at(-1)).toBe(
+      "Plan: 0 to create, 0 to change (0 adopted), 0 to retire, 0 to delete, 0 unchanged.",
+    );
+  });
+});
+
+describe("reconcile plan properties", () => {
+  const installations = fc.option(
+    fc.constantFrom(py("3.11.3"), py("3.12.1", "3.11.3"), py("3.11.3", "3.12.1"), py()),
+    { nil: undefined },
+  );
+  const mounts = fc.option(
+    fc.constantFrom<VolumeMount[][]>(
+      [],
+      [{ source: { volume_type: "pvc", pvc_name: "x" }, target: { path: "/x" } }],
+      [{ target: { path: "/x" }, source: { pvc_name: "x", volume_type: "pvc", nfs_host: null } }],
+    ),
+    { nil: undefined },
+  );
+  const text = fc.option(fc.constantFrom("A", "B", null), { nil: undefined });
+  const matching = fc.constantFrom("any" as const, "exact" as const, "none" as const);
   const entry = fc.record(
     {
-      name: fc.constantFrom("a:1", "b:1", "c:1", "d:1", "e:1"),
-      title: fc.option(fc.constantFrom("A", "B"), { nil: undefined }),
-      matching: fc.option(fc.constantFrom("any" as const, "exact" as const, "none" as const), {
-        nil: undefined,
-      }),
-      python: fc.option(fc.constantFrom(py("3.11.3"), py("3.12.1", "3.11.3")), { nil: undefined }),
+      name: fc.constantFrom(...NAMES.slice(0, 5)),
+      title: text,
+      description: text,
+      supervisor: fc.option(fc.constantFrom("/s", null), { nil: undefined }),
+      matching: fc.option(matching, { nil: undefined }),
+      python: installations,
+      r: installations,
+      volume_mounts: mounts,
     },
     { requiredKeys: ["name"] },
   );
@@ -125,25 +199,28 @@ describe("reconcile plan", () => {
   const catalog = fc
     .uniqueArray(
       fc.record({
-        name: fc.constantFrom("a:1", "b:1", "c:1", "d:1", "e:1", "f:1"),
+        name: fc.constantFrom(...NAMES),
         managed: fc.constantFrom(SOURCE, null, "/other/file.yaml"),
-        matching: fc.constantFrom("any" as const, "none" as const),
+        matching,
+        title: fc.constantFrom("A", null),
+        python: fc.constantFrom(py("3.11.3"), null),
       }),
       { selector: (e) => e.name, maxLength: 6 },
     )
     .map((list) =>
-      list.map((e) => environment(e.name, { managed_by: e.managed, matching: e.matching })),
+      list.map(({ name, managed, ...fields }) =>
+        environment(name, { managed_by: managed, ...fields }),
+      ),
     );
   const inUse = fc
-    .subarray(["guid-a:1", "guid-b:1", "guid-c:1", "guid-d:1", "guid-e:1", "guid-f:1"])
-    .map((guids) => new Map(guids.map((g) => [g, 1])));
+    .subarray(NAMES.map((n) => `guid-${n}`))
+    .map((guids) => new Map(guids.map((g, i) => [g, i + 1])));
 
   it("plans only no-ops after applying its own plan", () => {
     fc.assert(
       fc.property(desiredList, catalog, inUse, (desired, actual, used) => {
-        const options = { source: SOURCE, inUse: used };
-        const applied = applyPlanInMemory(actual, planReconcile(desired, actual, options));
-        expect(planReconcile(desired, applied, options).every((a) => a.kind === "noop")).toBe(true);
+        const applied = applyPlanInMemory(actual, plan(desired, actual, used));
+        expect(plan(desired, applied, used).every((a) => a.kind === "noop")).toBe(true);
       }),
     );
   });
@@ -152,10 +229,11 @@ describe("reconcile plan", () => {
     fc.assert(
       fc.property(desiredList, catalog, inUse, (desired, actual, used) => {
         const named = new Set<string>(desired.map((d) => d.name));
-        const plan = planReconcile(desired, actual, { source: SOURCE, inUse: used });
-        for (const action of plan) {
-          const current = actual.find((e) => e.name === action.name);
-          if (current && current.managed_by !== SOURCE) expect(named.has(current.name)).toBe(true);
+        const applied = applyPlanInMemory(actual, plan(desired, actual, used));
+        for (const before of actual) {
+          if (before.managed_by === SOURCE || named.has(before.name)) continue;
+          expect(plan(desired, actual, used).some((a) => a.name === before.name)).toBe(false);
+          expect(applied.find((e) => e.guid === before.guid)).toEqual(before);
         }
       }),
     );
@@ -164,14 +242,29 @@ describe("reconcile plan", () => {
   it("leaves every listed environment present and managed, and never deletes one in use", () => {
     fc.assert(
       fc.property(desiredList, catalog, inUse, (desired, actual, used) => {
-        const plan = planReconcile(desired, actual, { source: SOURCE, inUse: used });
-        const applied = applyPlanInMemory(actual, plan);
+        const actions = plan(desired, actual, used);
+        const applied = applyPlanInMemory(actual, actions);
         for (const d of desired) {
-          expect(applied.find((e) => e.name === d.name)?.managed_by).toBe(SOURCE);
+          expect(applied.filter((e) => e.name === d.name).map((e) => e.managed_by)).toEqual([
+            SOURCE,
+          ]);
         }
-        for (const action of plan) {
-          if (action.kind === "delete") expect(used.has(action.guid)).toBe(false);
+        for (const e of actual) {
+          if (used.has(e.guid)) expect(applied.some((a) => a.guid === e.guid)).toBe(true);
         }
+        expect(actions.every((a) => a.kind !== "delete" || !used.has(a.guid))).toBe(true);
+      }),
+    );
+  });
+
+  it("orders by image name, whatever the order of its inputs", () => {
+    fc.assert(
+      fc.property(desiredList, catalog, inUse, fc.nat(), (desired, actual, used, seed) => {
+        const rotate = <T>(list: T[]) => list.map((_, i) => list[(i + seed) % list.length]!);
+        const actions = plan(desired, actual, used);
+        expect(plan(rotate(desired), rotate(actual), used)).toEqual(actions);
+        const names = actions.map((a) => a.name);
+        expect(names).toEqual([...names].sort());
       }),
     );
   });

@@ -2,13 +2,23 @@
  * The declarative file's sync, planned as data: desired entries against the catalog give an
  * ordered list of actions, and applying them twice plans only no-ops the second time. Pure.
  *
- * - Entries whose image is in the catalog but made through the API are taken over ("adopt").
+ * - An entry whose image is in the catalog but not managed by this file (made through the API,
+ *   or by the file at an older path) is taken over ("adopt") and says where it came from.
  * - An environment the file stops listing is deleted, or, while content still uses it,
  *   retired: it stays, read-only and managed, with matching none, so nothing new selects it
  *   and running content keeps its record. Listing it again brings it back.
- * - Installations compare as sets: their order in the file only affects display.
+ * - Installations compare as sets: their order in the file only affects display. Volume mounts
+ *   compare by content, whatever the key order a database hands back, with null as absent.
+ * - Only the file's own environments (managed_by === source) are ever deleted or retired; one
+ *   made elsewhere appears in the plan only when the file names its image.
  */
-import type { Environment, EnvironmentCreate, Installations } from "./model.js";
+import {
+  type Environment,
+  type EnvironmentCreate,
+  type EnvironmentFields,
+  fieldsWithDefaults,
+  type Installations,
+} from "./model.js";
 
 const COMPARED = [
   "title",
@@ -26,7 +36,8 @@ type Compared = (typeof COMPARED)[number];
 export type EnvironmentChanges = Partial<Pick<Environment, Compared>>;
 
 export type ReconcileAction =
-  | { kind: "create"; name: string; environment: EnvironmentCreate }
+  /** `environment` is the full row to insert, defaults applied and managed_by set. */
+  | { kind: "create"; name: string; environment: EnvironmentFields }
   | { kind: "update"; name: string; guid: string; changes: EnvironmentChanges; diff: string[] }
   | {
       kind: "adopt";
@@ -43,7 +54,7 @@ export type ReconcileAction =
 export interface PlanOptions {
   /** What manages the file's environments: written into managed_by. */
   source: string;
-  /** Content items using each environment, by guid. */
+  /** Content items using each environment, by guid: counts, so the summary can say how many. */
   inUse: ReadonlyMap<string, number>;
 }
 
@@ -58,11 +69,12 @@ export function planReconcile(
 
   for (const entry of desired) {
     const current = byName.get(entry.name);
+    const row = fieldsWithDefaults(entry, options.source);
     if (!current) {
-      plan.push({ kind: "create", name: entry.name, environment: entry });
+      plan.push({ kind: "create", name: entry.name, environment: row });
       continue;
     }
-    const { changes, diff } = differences(current, entry);
+    const { changes, diff } = differences(current, row);
     if (current.managed_by !== options.source) {
       plan.push({
         kind: "adopt",
@@ -91,24 +103,7 @@ export function planReconcile(
   return plan.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** The desired value of every compared field, with the API's defaults for what is left out. */
-function desiredFields(entry: EnvironmentCreate): Pick<Environment, Compared> {
-  return {
-    title: entry.title ?? null,
-    description: entry.description ?? null,
-    matching: entry.matching ?? "any",
-    supervisor: entry.supervisor ?? null,
-    python: nonEmpty(entry.python),
-    r: nonEmpty(entry.r),
-    quarto: nonEmpty(entry.quarto),
-    tensorflow: nonEmpty(entry.tensorflow),
-    nodejs: nonEmpty(entry.nodejs),
-    volume_mounts: entry.volume_mounts ?? [],
-  };
-}
-
-function differences(current: Environment, entry: EnvironmentCreate) {
-  const target = desiredFields(entry);
+function differences(current: Environment, target: EnvironmentFields) {
   const changes: EnvironmentChanges = {};
   const diff: string[] = [];
   for (const field of COMPARED) {
@@ -126,7 +121,15 @@ function canonical(field: Compared, value: unknown): string {
     const list = (value as Installations)?.installations ?? [];
     return JSON.stringify(list.map((i) => `${i.version}\u0000${i.path}`).sort());
   }
-  return JSON.stringify(value ?? null);
+  return JSON.stringify(value ?? null, (_, v) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v)
+            .filter(([, inner]) => inner !== null)
+            .sort(([a], [b]) => (a < b ? -1 : 1)),
+        )
+      : v,
+  );
 }
 
 function show(field: Compared, value: unknown): string {
@@ -135,10 +138,6 @@ function show(field: Compared, value: unknown): string {
     return list.length > 0 ? list.map((i) => i.version).join(", ") : "none";
   }
   return JSON.stringify(value ?? null);
-}
-
-function nonEmpty(value: Installations | undefined): Installations {
-  return value && value.installations.length > 0 ? value : null;
 }
 
 /** The plan as terraform-style lines, then a count. */
