@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type FileFormat, formatProblems, parseEnvironmentFile } from "./environment-file.js";
 
@@ -229,5 +230,63 @@ describe("environment files: problems with line and column", () => {
     expect(formatProblems([{ file: "a.yaml", line: 3, column: 7, message: "bad" }])).toEqual([
       "a.yaml:3:7: bad",
     ]);
+  });
+});
+
+describe("environment files: any text", () => {
+  const token = fc.constantFrom(
+    "- ",
+    "name: ",
+    "a.org/x:1",
+    "images:",
+    "python:",
+    "installations:",
+    "version: ",
+    "3.10",
+    "path: ",
+    "/opt/p",
+    "[",
+    "]",
+    "{",
+    "}",
+    ", ",
+    "\n",
+    "  ",
+    "&a ",
+    "*a",
+    "<<: ",
+    "null",
+    "~",
+    "executionEnvironments:",
+    "volume_mounts:",
+    "#",
+    '"',
+    "? ",
+    ": ",
+  );
+  const yamlish = fc.oneof(
+    fc.string(),
+    fc.array(token, { maxLength: 30 }).map((t) => t.join("")),
+  );
+
+  it("gives environments or located problems, never an exception", () => {
+    fc.assert(
+      fc.property(
+        yamlish,
+        fc.constantFrom<FileFormat>("auto", "bootstrap", "declarative"),
+        (text, format) => {
+          const result = parseEnvironmentFile(text, "f", format);
+          if (result.ok) return;
+          expect(result.problems.length).toBeGreaterThan(0);
+          const lineCount = text.split(/\r\n|\r|\n/).length;
+          for (const p of result.problems) {
+            expect(p.line).toBeGreaterThanOrEqual(1);
+            expect(p.line).toBeLessThanOrEqual(lineCount);
+            expect(p.column).toBeGreaterThanOrEqual(1);
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
