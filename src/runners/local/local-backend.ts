@@ -1,49 +1,68 @@
 /**
- * Runs jobs as processes on the Slipway host, each in its own process group so stopping it
- * also stops whatever it started. Output goes to a log file per job; the handle holds the
- * pid and the process start time, so a restarted server can tell its process from another
- * that reused the pid.
+ * Runs jobs as processes on the Slipway host, each in its own process group (a new session)
+ * so stopping a job also stops whatever it started. stdout and stderr go to one log file per
+ * job; the command's exit code goes to a status file written by the job's own wrapper; the
+ * handle holds the pid and the process start time, so a restarted server tells its process
+ * from another that reused the pid, and still learns the exit code of a job that ended while
+ * it was down.
  */
 import { spawn } from "node:child_process";
-import { closeSync, createReadStream, openSync } from "node:fs";
-import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { createHash, randomUUID } from "node:crypto";
+import { closeSync, openSync } from "node:fs";
+import { mkdir, open, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { constants } from "node:os";
 import path from "node:path";
+import { StringDecoder } from "node:string_decoder";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Job, RunHandle, Runner, RunState } from "../runner.js";
+import {
+  type Job,
+  type RunHandle,
+  type Runner,
+  type RunState,
+  UnsupportedByBackend,
+} from "../runner.js";
+import { LOCAL_DEFAULTS, type LocalConfig } from "./local-config.js";
 import { localProcess } from "./local-manifest.js";
 
-export interface LocalConfig {
-  /** Folder for each job's output and exit status. */
-  logDir: string;
-  /** How long a stop waits after SIGTERM before SIGKILL, unless the caller says. */
-  stopGraceMs?: number;
-}
+export type { LocalConfig } from "./local-config.js";
 
-interface LocalHandle extends RunHandle {
+export interface LocalHandle extends RunHandle {
   readonly backend: "local";
+  /** Process id of the job's wrapper, which leads the job's process group; -1 if it never ran. */
   readonly pid: number;
-  /** Start time of the process in clock ticks since boot (/proc/<pid>/stat field 22). */
+  /** Start time of that process in clock ticks since boot (/proc/<pid>/stat field 22). */
   readonly started: string;
   readonly logFile: string;
 }
 
-const POLL_MS = 100;
-
 export class LocalRunner implements Runner {
   readonly backend = "local";
-  readonly #running = new Map<string, LocalHandle>();
+  readonly #config: Required<LocalConfig>;
+  /** Exits of processes this instance spawned, settled once their status is on disk. */
+  readonly #exits = new Map<number, Promise<void>>();
+  readonly #starting = new Map<string, Promise<RunHandle>>();
 
-  constructor(private readonly config: LocalConfig) {}
+  constructor(config: LocalConfig) {
+    this.#config = { ...LOCAL_DEFAULTS, ...config };
+  }
 
-  async start(job: Job): Promise<RunHandle> {
-    const existing = this.#running.get(job.name);
-    if (existing && (await this.poll(existing)).state === "running") return existing;
+  start(job: Job): Promise<RunHandle> {
+    // Two starts of one name in this instance share one process, as two across restarts do.
+    const pending = this.#starting.get(job.name);
+    if (pending) return pending;
+    const started = this.#start(job).finally(() => this.#starting.delete(job.name));
+    this.#starting.set(job.name, started);
+    return started;
+  }
 
-    const spec = localProcess(job, process.env);
-    await mkdir(this.config.logDir, { recursive: true });
-    const logFile = path.join(this.config.logDir, `${safe(job.name)}.log`);
-    await rm(statusFile(logFile), { force: true });
-    const fd = openSync(logFile, "w");
+  async #start(job: Job): Promise<RunHandle> {
+    const files = this.#files(job.name);
+    const spec = localProcess(job, process.env, files.status);
+    const previous = await readHandle(files.handle);
+    if (previous && (await this.poll(previous)).state === "running") return previous;
+
+    await mkdir(this.#config.logDir, { recursive: true });
+    const fd = openSync(files.log, "w");
     const child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
       env: spec.env,
@@ -52,124 +71,180 @@ export class LocalRunner implements Runner {
     });
     closeSync(fd);
     const pid = await new Promise<number>((resolve, reject) => {
-      child.once("spawn", () => resolve(child.pid!));
+      child.once("spawn", () => resolve(child.pid ?? -1));
       child.once("error", reject);
-    }).catch(async (error: NodeJS.ErrnoException) => {
-      await writeFile(logFile, `slipway: cannot start ${spec.command}: ${error.message}\n`);
-      await writeFile(statusFile(logFile), "127");
+    }).catch(async (error: Error) => {
+      await writeFile(files.log, `slipway: cannot start ${job.name}: ${error.message}\n`);
+      await writeFile(files.status, "127\n");
       return -1;
     });
-    child.once("exit", (code, signal) => {
-      void writeFile(
-        statusFile(logFile),
-        String(code ?? (signal ? 128 + signalNumber(signal) : 1)),
-      );
-    });
-    child.unref();
+    if (pid > 0) {
+      // The wrapper records the code itself; this covers a wrapper killed by a signal.
+      const exited = new Promise<void>((resolve) => {
+        child.once("exit", (code, signal) => {
+          const status = code ?? 128 + (signal ? constants.signals[signal] : 0);
+          writeFile(files.status, `${status}\n`, { flag: "wx" })
+            .catch(() => {})
+            .finally(() => resolve());
+        });
+      });
+      this.#exits.set(pid, exited);
+      void exited.then(() => this.#exits.delete(pid));
+      child.unref();
+    }
     const handle: LocalHandle = {
       version: 1,
       backend: "local",
       name: job.name,
       pid,
-      started: pid > 0 ? ((await startTime(pid)) ?? "") : "",
-      logFile,
+      started: pid > 0 ? ((await processStat(pid))?.started ?? "") : "",
+      logFile: files.log,
     };
-    this.#running.set(job.name, handle);
+    await writeFile(files.handle, JSON.stringify(handle));
     return handle;
   }
 
   async poll(handle: RunHandle): Promise<RunState> {
-    const h = handle as LocalHandle;
-    if (
-      h.pid > 0 &&
-      (await startTime(h.pid)) === h.started &&
-      h.started !== "" &&
-      !(await exitStatus(h.logFile))
-    ) {
-      return { state: "running" };
-    }
-    const status = await exitStatus(h.logFile);
-    return { state: "exited", exitCode: status === undefined ? null : Number(status) };
+    const h = own(handle);
+    if (!h) return { state: "exited", exitCode: null };
+    if (await this.#leaderAlive(h)) return { state: "running" };
+    await this.#exits.get(h.pid);
+    const status = await readFile(statusFile(h.logFile), "utf8").then(
+      (text) => Number.parseInt(text, 10),
+      () => Number.NaN,
+    );
+    return { state: "exited", exitCode: Number.isNaN(status) ? null : status };
   }
 
   async stop(handle: RunHandle, options: { graceMs?: number } = {}): Promise<void> {
-    const h = handle as LocalHandle;
-    const grace = options.graceMs ?? this.config.stopGraceMs ?? 5000;
-    if ((await this.poll(h)).state !== "running") return;
+    const h = own(handle);
+    if (!h || !(await this.#leaderAlive(h))) return;
+    // The group outlives its leader while children that ignore SIGTERM remain, and its id
+    // cannot be reused meanwhile; so the group, not the leader, is what must be gone.
     signalGroup(h.pid, "SIGTERM");
-    const deadline = Date.now() + grace;
-    while (Date.now() < deadline) {
-      if ((await this.poll(h)).state !== "running") return;
-      await sleep(POLL_MS);
+    if (!(await this.#groupGoneWithin(h.pid, options.graceMs ?? this.#config.stopGraceMs))) {
+      signalGroup(h.pid, "SIGKILL");
+      await this.#groupGoneWithin(h.pid, Number.POSITIVE_INFINITY);
     }
-    signalGroup(h.pid, "SIGKILL");
-    while ((await this.poll(h)).state === "running") await sleep(POLL_MS);
+    await this.#exits.get(h.pid);
   }
 
   async *logs(handle: RunHandle, options: { follow?: boolean } = {}): AsyncIterable<string> {
-    const h = handle as LocalHandle;
+    const h = own(handle);
+    if (!h) return;
+    const decoder = new StringDecoder("utf8");
     let offset = 0;
     let rest = "";
     for (;;) {
-      const size = await stat(h.logFile).then(
-        (s) => s.size,
-        () => -1,
-      );
+      const size = await fileSize(h.logFile);
       if (size < 0) return;
       if (size > offset) {
-        const chunk = await readRange(h.logFile, offset, size);
-        offset = size;
-        const lines = (rest + chunk).split("\n");
-        rest = lines.pop()!;
+        const chunk = await readChunk(h.logFile, offset, size - offset);
+        const lines = (rest + decoder.write(chunk)).split("\n");
+        offset += chunk.length;
+        rest = lines.pop() ?? "";
         yield* lines;
         continue;
       }
       if (!options.follow || (await this.poll(h)).state !== "running") {
         // The process may have written its last bytes between the size check and the poll.
-        if (
-          (await stat(h.logFile).then(
-            (s) => s.size,
-            () => 0,
-          )) > offset
-        )
-          continue;
+        if ((await fileSize(h.logFile)) > offset) continue;
+        rest += decoder.end();
         if (rest) yield rest;
         return;
       }
-      await sleep(POLL_MS);
+      await sleep(this.#config.pollIntervalMs);
     }
   }
 
   async remove(handle: RunHandle): Promise<void> {
-    const h = handle as LocalHandle;
+    const h = own(handle);
+    if (!h) return;
     await this.stop(h, { graceMs: 0 });
-    if (this.#running.get(h.name) === h) this.#running.delete(h.name);
+    const files = this.#files(h.name);
+    // A newer start of the same name owns the handle file now; leave it to that one.
+    const current = await readHandle(files.handle);
+    if (current?.pid === h.pid && current.started === h.started) {
+      await rm(files.handle, { force: true });
+    }
     await rm(h.logFile, { force: true });
     await rm(statusFile(h.logFile), { force: true });
   }
+
+  async #leaderAlive(h: LocalHandle): Promise<boolean> {
+    if (h.pid <= 0 || h.started === "") return false;
+    const proc = await processStat(h.pid);
+    return proc !== undefined && proc.started === h.started && proc.state !== "Z";
+  }
+
+  async #groupGoneWithin(pgid: number, ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      if (!(await groupAlive(pgid))) return true;
+      if (Date.now() >= deadline) return false;
+      await sleep(this.#config.pollIntervalMs);
+    }
+  }
+
+  /** One handle file per name; output and status per start, so removing an old start spares a newer one. */
+  #files(name: string): { log: string; status: string; handle: string } {
+    const readable = name.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 80);
+    const digest = createHash("sha256").update(name).digest("hex").slice(0, 8);
+    const base = path.join(this.#config.logDir, `${readable}-${digest}`);
+    const log = `${base}.${randomUUID().slice(0, 8)}.log`;
+    return { log, status: statusFile(log), handle: `${base}.handle.json` };
+  }
+}
+
+function own(handle: RunHandle): LocalHandle | null {
+  if (handle.backend !== "local" || handle.version !== 1) {
+    throw new UnsupportedByBackend(
+      "local",
+      `use a ${handle.backend} handle of version ${handle.version}`,
+    );
+  }
+  const { pid, started, logFile } = handle;
+  const complete =
+    typeof pid === "number" &&
+    typeof started === "string" &&
+    typeof logFile === "string" &&
+    path.isAbsolute(logFile);
+  return complete ? (handle as LocalHandle) : null;
 }
 
 function statusFile(logFile: string): string {
   return `${logFile}.exit`;
 }
 
-async function exitStatus(logFile: string): Promise<string | undefined> {
-  return readFile(statusFile(logFile), "utf8").then(
-    (text) => text.trim() || undefined,
+async function readHandle(file: string): Promise<LocalHandle | undefined> {
+  return readFile(file, "utf8").then(
+    (text) => JSON.parse(text) as LocalHandle,
     () => undefined,
   );
 }
 
-async function startTime(pid: number): Promise<string | undefined> {
+/** State letter, process group and start time of a process, from /proc/<pid>/stat. */
+async function processStat(
+  pid: number | string,
+): Promise<{ state: string; pgrp: number; started: string } | undefined> {
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    const text = await readFile(`/proc/${pid}/stat`, "utf8");
     // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (fields[0] === "Z") return undefined;
-    return fields[19];
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    return { state: fields[0] ?? "", pgrp: Number(fields[2]), started: fields[19] ?? "" };
   } catch {
     return undefined;
   }
+}
+
+/** Whether any live (not zombie) process is still in the group; zombies wait on their reaper. */
+async function groupAlive(pgid: number): Promise<boolean> {
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const proc = await processStat(entry);
+    if (proc && proc.pgrp === pgid && proc.state !== "Z") return true;
+  }
+  return false;
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
@@ -180,17 +255,21 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function signalNumber(signal: NodeJS.Signals): number {
-  return { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 }[signal as string] ?? 0;
+async function fileSize(file: string): Promise<number> {
+  return stat(file).then(
+    (s) => s.size,
+    () => -1,
+  );
 }
 
-async function readRange(file: string, start: number, end: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of createReadStream(file, { start, end: end - 1 }))
-    chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-function safe(name: string): string {
-  return name.replace(/[^A-Za-z0-9_.-]/g, "_");
+/** At most 1 MiB from `start`, so a large log is read a piece at a time. */
+async function readChunk(file: string, start: number, available: number): Promise<Buffer> {
+  const handle = await open(file, "r");
+  try {
+    const buffer = Buffer.alloc(Math.min(available, 1 << 20));
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
 }

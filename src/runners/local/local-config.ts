@@ -1,0 +1,24 @@
+/** Options of the local runner, which runs jobs as processes on the Slipway host. */
+export interface LocalConfig {
+  /**
+   * Folder holding each job's output (`<name>.log`), exit status (`<name>.exit`) and handle
+   * (`<name>.handle.json`). It must outlive server restarts: a restarted server reads a job's
+   * exit status and output from here.
+   */
+  logDir: string;
+  /**
+   * How long `stop` waits after SIGTERM before it sends SIGKILL to the job's process group,
+   * when the caller gives no grace of its own. Applications get this long to finish requests.
+   */
+  stopGraceMs?: number;
+  /**
+   * How often a stop or a followed log looks again at a process it did not start itself
+   * (after a restart there is no exit event to wait for, only /proc to read).
+   */
+  pollIntervalMs?: number;
+}
+
+export const LOCAL_DEFAULTS = {
+  stopGraceMs: 5000,
+  pollIntervalMs: 100,
+} as const satisfies Partial<LocalConfig>;
