@@ -1,35 +1,75 @@
-import { mkdtemp, readdir, readFile, readlink } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, readlink, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
+import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { type TarEntry, tarGz } from "../../test/support/bundles.js";
-import { unpackBundle } from "./bundle-archive.js";
+import { type TarEntry, tar, tarGz, tarGzOf } from "../../test/support/bundles.js";
+import { isApiError } from "../errors.js";
+import {
+  bundleChecksum,
+  readManifestText,
+  type UnpackLimits,
+  unpackBundle,
+} from "./bundle-archive.js";
 
 const LIMITS = { maxBytes: 1024 * 1024, maxFiles: 100 };
 
-async function unpack(archive: Buffer, limits = LIMITS) {
-  const dir = await mkdtemp(path.join(tmpdir(), "slipway-unpack-"));
-  const dest = path.join(dir, "files");
-  const count = await unpackBundle(Readable.from([archive]), dest, limits);
-  return { dest, count };
+/** A scratch folder holding `files`, the destination, and nothing else. */
+async function scratch() {
+  const parent = await mkdtemp(path.join(tmpdir(), "slipway-unpack-"));
+  const dir = path.join(parent, "work");
+  await mkdir(dir);
+  return { parent, dir, dest: path.join(dir, "files") };
+}
+
+async function refusal(archive: Buffer | Readable, limits: UnpackLimits = LIMITS) {
+  const { parent, dir, dest } = await scratch();
+  const error = await unpackBundle(archive, dest, limits).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  // Nothing is left: no destination, no staging folder, nothing written beside or above it.
+  expect(await readdir(dir)).toEqual([]);
+  expect(await readdir(parent)).toEqual(["work"]);
+  if (!isApiError(error)) throw new Error(`expected a refusal, got ${String(error)}`);
+  return error;
 }
 
 describe("unpacking bundles", () => {
-  it("unpacks files, folders and links that stay inside", async () => {
-    const { dest, count } = await unpack(
-      tarGz([
-        { path: "manifest.json", content: "{}" },
-        { path: "app/", type: "Directory" },
-        { path: "app/main.py", content: "print('hi')", mode: 0o4755 },
-        { path: "latest", type: "SymbolicLink", linkpath: "app/main.py" },
-        { path: "app/copy.py", type: "Link", linkpath: "app/main.py" },
-      ]),
-    );
-    expect(count).toBe(5);
-    expect(await readFile(path.join(dest, "latest"), "utf8")).toBe("print('hi')");
-    expect(await readlink(path.join(dest, "latest"))).toBe("app/main.py");
-    expect((await readdir(path.join(dest, "app"))).sort()).toEqual(["copy.py", "main.py"]);
+  it("unpacks files, folders and links that stay inside, from a stream or a buffer", async () => {
+    const archive = tarGz([
+      { path: "manifest.json", content: "{}" },
+      { path: "./app/", type: "Directory" },
+      { path: "app/main.py", content: "print('hi')", mode: 0o4755 },
+      { path: "app/data.csv", content: "a,b", mode: 0o600 },
+      { path: "latest", type: "SymbolicLink", linkpath: "app/main.py" },
+      { path: "app/up", type: "SymbolicLink", linkpath: ".." },
+      { path: "app/copy.py", type: "Link", linkpath: "app/main.py" },
+    ]);
+    for (const source of [archive, Readable.from([archive])]) {
+      const { dest } = await scratch();
+      expect(await unpackBundle(source, dest, LIMITS)).toEqual({ entries: 7, bytes: 16 });
+      expect(await readFile(path.join(dest, "latest"), "utf8")).toBe("print('hi')");
+      expect(await readlink(path.join(dest, "latest"))).toBe("app/main.py");
+      expect(await readFile(path.join(dest, "app/up/app/copy.py"), "utf8")).toBe("print('hi')");
+      expect((await readdir(path.join(dest, "app"))).sort()).toEqual([
+        "copy.py",
+        "data.csv",
+        "main.py",
+        "up",
+      ]);
+      expect((await stat(path.join(dest, "app/main.py"))).mode & 0o7777).toBe(0o755);
+      expect((await stat(path.join(dest, "app/data.csv"))).mode & 0o7777).toBe(0o644);
+      expect((await readdir(path.dirname(dest))).sort()).toEqual(["files"]);
+    }
+  });
+
+  it("unpacks into an empty destination folder", async () => {
+    const { dest } = await scratch();
+    await mkdir(dest);
+    await unpackBundle(tarGzOf({ "manifest.json": "{}" }), dest, LIMITS);
+    expect(await readdir(dest)).toEqual(["manifest.json"]);
   });
 
   it.each<[string, TarEntry[], string]>([
@@ -38,8 +78,12 @@ describe("unpacking bundles", () => {
       [{ path: "../evil.txt", content: "x" }],
       "../evil.txt points outside the bundle",
     ],
-    ["nested traversal", [{ path: "a/../../evil.txt", content: "x" }], "points outside the bundle"],
-    ["an absolute path", [{ path: "/etc/evil", content: "x" }], "/etc/evil has an absolute path"],
+    [
+      "nested traversal",
+      [{ path: "a/../../evil.txt", content: "x" }],
+      "a/../../evil.txt points outside the bundle",
+    ],
+    ["an absolute path", [{ path: "/tmp/evil", content: "x" }], "/tmp/evil has an absolute path"],
     [
       "a symlink out",
       [{ path: "link", type: "SymbolicLink", linkpath: "../../etc/passwd" }],
@@ -48,35 +92,129 @@ describe("unpacking bundles", () => {
     [
       "an absolute symlink",
       [{ path: "link", type: "SymbolicLink", linkpath: "/etc/passwd" }],
-      "links to the absolute path /etc/passwd",
+      "link links to the absolute path /etc/passwd",
+    ],
+    [
+      "a chain of links that climbs out",
+      [
+        { path: "sub/", type: "Directory" },
+        { path: "sub/b", type: "SymbolicLink", linkpath: ".." },
+        { path: "sub/c", type: "SymbolicLink", linkpath: "b/../.." },
+      ],
+      "sub/c points outside the bundle",
+    ],
+    [
+      "a write through a link",
+      [
+        { path: "sub/", type: "Directory" },
+        { path: "d", type: "SymbolicLink", linkpath: "sub" },
+        { path: "d/evil.txt", content: "x" },
+      ],
+      "d/evil.txt lies inside the link d",
+    ],
+    [
+      "a file replacing a link",
+      [
+        { path: "f", type: "SymbolicLink", linkpath: "manifest.json" },
+        { path: "f", content: "overwrite through the link" },
+      ],
+      "f appears twice",
+    ],
+    [
+      "a dangling link",
+      [{ path: "nowhere", type: "SymbolicLink", linkpath: "missing" }],
+      "nowhere links to something the bundle does not hold",
     ],
     [
       "a hard link out",
       [{ path: "link", type: "Link", linkpath: "../outside" }],
       "link points outside the bundle",
     ],
-    ["a device", [{ path: "dev", type: "CharacterDevice" }], "dev is a CharacterDevice entry"],
-    ["a fifo", [{ path: "pipe", type: "FIFO" }], "pipe is a FIFO entry"],
-  ])("refuses %s", async (_, entries, message) => {
-    await expect(
-      unpack(tarGz([{ path: "manifest.json", content: "{}" }, ...entries])),
-    ).rejects.toThrow(message);
+    [
+      "a hard link to a later entry",
+      [
+        { path: "link", type: "Link", linkpath: "later" },
+        { path: "later", content: "x" },
+      ],
+      "link is a hard link to later, which is not a file before it",
+    ],
+    [
+      "a character device",
+      [{ path: "dev", type: "CharacterDevice" }],
+      "dev is a CharacterDevice entry; bundles hold only files, folders and links",
+    ],
+    [
+      "a block device",
+      [{ path: "disk", type: "BlockDevice" }],
+      "disk is a BlockDevice entry; bundles hold only files, folders and links",
+    ],
+    [
+      "a fifo",
+      [{ path: "pipe", type: "FIFO" }],
+      "pipe is a FIFO entry; bundles hold only files, folders and links",
+    ],
+  ])("refuses %s, leaving nothing on disk", async (_, entries, message) => {
+    const error = await refusal(
+      tarGz([
+        { path: "manifest.json", content: "{}" },
+        { path: "ok.txt", content: "fine" },
+        ...entries,
+      ]),
+    );
+    expect(error.kind).toBe("badRequest");
+    expect(error.message).toBe(`The bundle was refused: ${message}.`);
   });
 
   it("refuses archives over the limits", async () => {
-    const many = Array.from({ length: 5 }, (_, i) => ({ path: `f${i}`, content: "x" }));
-    await expect(unpack(tarGz(many), { maxBytes: 1000, maxFiles: 3 })).rejects.toThrow(
-      "more than 3 files",
+    const many = tarGz(Array.from({ length: 5 }, (_, i) => ({ path: `f${i}`, content: "x" })));
+    expect((await refusal(many, { maxBytes: 1000, maxFiles: 3 })).message).toBe(
+      "The bundle was refused: it holds more than 3 entries.",
     );
-    await expect(
-      unpack(tarGz([{ path: "big", content: "x".repeat(2000) }]), { maxBytes: 1000, maxFiles: 10 }),
-    ).rejects.toThrow("more than 1000 bytes");
+    const big = tarGzOf({ small: "x".repeat(600), big: "y".repeat(600) });
+    expect((await refusal(big, { maxBytes: 1000, maxFiles: 10 })).message).toBe(
+      "The bundle was refused: it holds more than 1000 bytes once unpacked.",
+    );
   });
 
-  it("refuses garbage and empty archives", async () => {
-    await expect(
-      unpack(Buffer.from("this is not a tarball at all, not even close".repeat(20))),
-    ).rejects.toThrow("The bundle was refused");
-    await expect(unpack(tarGz([]))).rejects.toThrow("The bundle was refused");
+  it.each<[string, Buffer]>([
+    ["garbage", Buffer.from("this is not a tarball at all, not even close".repeat(20))],
+    ["an uncompressed tar", tar([{ path: "manifest.json", content: "{}" }])],
+    ["an empty upload", Buffer.alloc(0)],
+    ["gzip of garbage", gzipSync(Buffer.from("x".repeat(3000)))],
+    [
+      "a truncated archive",
+      tarGzOf({ "manifest.json": "{}", data: "z".repeat(5000) }).subarray(0, 40),
+    ],
+    ["an archive with no entries", tarGz([])],
+  ])("refuses %s", async (_, archive) => {
+    const error = await refusal(archive);
+    expect(error.kind).toBe("badRequest");
+    expect(error.message).toMatch(/^The bundle was refused: /);
+  });
+});
+
+describe("manifest and checksum", () => {
+  it("reads the top-level manifest, and names a missing one", async () => {
+    const { dest } = await scratch();
+    await unpackBundle(
+      tarGzOf({ "manifest.json": '{"version":1}', "sub/manifest.json": "{}" }),
+      dest,
+      LIMITS,
+    );
+    expect(await readManifestText(dest)).toBe('{"version":1}');
+    const { dir } = await scratch();
+    await writeFile(path.join(dir, "app.py"), "");
+    await expect(readManifestText(dir)).rejects.toMatchObject({
+      kind: "invalidManifest",
+      message: "The bundle has no manifest.json at its top level.",
+    });
+  });
+
+  it("computes X-Content-Checksum as base64 MD5 of the body, from a buffer or a stream", async () => {
+    // md5("hello") = 5d41402abc4b2a76b9719d911017c592
+    expect(await bundleChecksum(Buffer.from("hello"))).toBe("XUFAKrxLKna5cZ2REBfFkg==");
+    expect(await bundleChecksum(Readable.from([Buffer.from("hel"), Buffer.from("lo")]))).toBe(
+      "XUFAKrxLKna5cZ2REBfFkg==",
+    );
   });
 });

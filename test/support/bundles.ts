@@ -4,13 +4,21 @@ import { Header } from "tar";
 
 export interface TarEntry {
   path: string;
-  type?: "File" | "Directory" | "SymbolicLink" | "Link" | "CharacterDevice" | "FIFO";
+  type?:
+    | "File"
+    | "Directory"
+    | "SymbolicLink"
+    | "Link"
+    | "CharacterDevice"
+    | "BlockDevice"
+    | "FIFO";
   content?: string | Buffer;
   linkpath?: string;
   mode?: number;
 }
 
-export function tarGz(entries: TarEntry[]): Buffer {
+/** An uncompressed tar of the entries, written exactly as given (no path cleaning). */
+export function tar(entries: TarEntry[]): Buffer {
   const blocks: Buffer[] = [];
   for (const entry of entries) {
     const body = entry.content === undefined ? Buffer.alloc(0) : Buffer.from(entry.content);
@@ -33,13 +41,14 @@ export function tarGz(entries: TarEntry[]): Buffer {
     }
   }
   blocks.push(Buffer.alloc(1024));
-  return gzipSync(Buffer.concat(blocks));
+  return Buffer.concat(blocks);
 }
 
-/** A bundle from a map of file names to contents, with a manifest built from `manifest`. */
-export function bundle(manifest: object, files: Record<string, string> = {}): Buffer {
-  return tarGz([
-    { path: "manifest.json", content: JSON.stringify({ version: 1, ...manifest }) },
-    ...Object.entries(files).map(([name, content]) => ({ path: name, content })),
-  ]);
+export function tarGz(entries: TarEntry[]): Buffer {
+  return gzipSync(tar(entries));
+}
+
+/** A gzip tar of a map from file names to contents, such as a bundle's files and manifest. */
+export function tarGzOf(files: Readonly<Record<string, string | Buffer>>): Buffer {
+  return tarGz(Object.entries(files).map(([name, content]) => ({ path: name, content })));
 }
