@@ -2,7 +2,7 @@
  * The local runner: the shared contract with real processes, then what only a host backend
  * can show (real pids of the job's children, Python handling SIGTERM, refused handles).
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -43,10 +43,10 @@ async function lines(
   return seen;
 }
 
+/** Whether the process runs; a zombie has ended and only waits for its reaper. */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    return !readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z");
   } catch {
     return false;
   }
@@ -112,6 +112,20 @@ describe("local runner on the host", () => {
     await runner.remove(old);
     expect(await create().start({ ...spec, argv: ["sleep", "30"] })).toEqual(newer);
     await runner.remove(newer);
+  });
+
+  it("reports a job whose working directory is missing as exited with 127, and says why", async () => {
+    const runner = create();
+    const spec = await job(["/bin/true"], "no-cwd");
+    const handle = await runner.start({
+      ...spec,
+      workingDir: path.join(spec.workingDir, "missing"),
+    });
+    expect(await runner.poll(handle)).toEqual({ state: "exited", exitCode: 127 });
+    expect((await lines(runner, handle))[0]).toMatch(
+      /^slipway: cannot start .*no-cwd: spawn \/bin\/sh ENOENT$/,
+    );
+    await runner.remove(handle);
   });
 
   it("refuses a handle of another backend", async () => {

@@ -70,6 +70,15 @@ export class LocalRunner implements Runner {
       stdio: ["ignore", fd, fd],
     });
     closeSync(fd);
+    // The wrapper records the code itself; this covers a wrapper killed by a signal.
+    const exited = new Promise<void>((resolve) => {
+      child.once("exit", (code, signal) => {
+        const status = code ?? 128 + (signal ? constants.signals[signal] : 0);
+        writeFile(files.status, `${status}\n`, { flag: "wx" })
+          .catch(() => {})
+          .finally(() => resolve());
+      });
+    });
     const pid = await new Promise<number>((resolve, reject) => {
       child.once("spawn", () => resolve(child.pid ?? -1));
       child.once("error", reject);
@@ -79,15 +88,6 @@ export class LocalRunner implements Runner {
       return -1;
     });
     if (pid > 0) {
-      // The wrapper records the code itself; this covers a wrapper killed by a signal.
-      const exited = new Promise<void>((resolve) => {
-        child.once("exit", (code, signal) => {
-          const status = code ?? 128 + (signal ? constants.signals[signal] : 0);
-          writeFile(files.status, `${status}\n`, { flag: "wx" })
-            .catch(() => {})
-            .finally(() => resolve());
-        });
-      });
       this.#exits.set(pid, exited);
       void exited.then(() => this.#exits.delete(pid));
       child.unref();
@@ -121,10 +121,10 @@ export class LocalRunner implements Runner {
     if (!h || !(await this.#leaderAlive(h))) return;
     // The group outlives its leader while children that ignore SIGTERM remain, and its id
     // cannot be reused meanwhile; so the group, not the leader, is what must be gone.
-    signalGroup(h.pid, "SIGTERM");
-    if (!(await this.#groupGoneWithin(h.pid, options.graceMs ?? this.#config.stopGraceMs))) {
+    const grace = options.graceMs ?? this.#config.stopGraceMs;
+    if (!(await this.#terminateWithin(h.pid, grace))) {
       signalGroup(h.pid, "SIGKILL");
-      await this.#groupGoneWithin(h.pid, Number.POSITIVE_INFINITY);
+      await this.#terminateWithin(h.pid, Number.POSITIVE_INFINITY, "SIGKILL");
     }
     await this.#exits.get(h.pid);
   }
@@ -177,10 +177,27 @@ export class LocalRunner implements Runner {
     return proc !== undefined && proc.started === h.started && proc.state !== "Z";
   }
 
-  async #groupGoneWithin(pgid: number, ms: number): Promise<boolean> {
+  /**
+   * Sends `signal` once to every live process of the group, including those forked after the
+   * first round (a shell that caught the signal just before starting its command), until none
+   * is left or `ms` has passed. Resolves true once the group is gone.
+   */
+  async #terminateWithin(
+    pgid: number,
+    ms: number,
+    signal: NodeJS.Signals = "SIGTERM",
+  ): Promise<boolean> {
     const deadline = Date.now() + ms;
+    const signalled = new Set<string>();
     for (;;) {
-      if (!(await groupAlive(pgid))) return true;
+      const members = await groupMembers(pgid);
+      if (members.length === 0) return true;
+      for (const member of members) {
+        const id = `${member.pid}:${member.started}`;
+        if (signalled.has(id)) continue;
+        signalled.add(id);
+        signalProcess(member.pid, signal);
+      }
       if (Date.now() >= deadline) return false;
       await sleep(this.#config.pollIntervalMs);
     }
@@ -237,19 +254,26 @@ async function processStat(
   }
 }
 
-/** Whether any live (not zombie) process is still in the group; zombies wait on their reaper. */
-async function groupAlive(pgid: number): Promise<boolean> {
+/** The live processes of a group; zombies are left out, as they wait only on their reaper. */
+async function groupMembers(pgid: number): Promise<{ pid: number; started: string }[]> {
+  const members: { pid: number; started: string }[] = [];
   for (const entry of await readdir("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     const proc = await processStat(entry);
-    if (proc && proc.pgrp === pgid && proc.state !== "Z") return true;
+    if (proc && proc.pgrp === pgid && proc.state !== "Z") {
+      members.push({ pid: Number(entry), started: proc.started });
+    }
   }
-  return false;
+  return members;
 }
 
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  signalProcess(-pgid, signal);
+}
+
+function signalProcess(pid: number, signal: NodeJS.Signals): void {
   try {
-    process.kill(-pid, signal);
+    process.kill(pid, signal);
   } catch {
     // Already gone: nothing left to signal.
   }
