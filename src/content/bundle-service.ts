@@ -19,7 +19,7 @@ import {
 } from "../store/bundles.js";
 import type { ContentRow } from "../store/content.js";
 import type { Store } from "../store/database.js";
-import { unpackBundle } from "./bundle-archive.js";
+import { readManifestText, unpackBundle } from "./bundle-archive.js";
 import type { Bundle } from "./model.js";
 
 export interface BundleLimits {
@@ -61,7 +61,7 @@ export class BundleService {
       }
       const files = path.join(staging, "files");
       await unpackBundle(createReadStream(archive), files, this.limits);
-      const manifestText = await readManifest(files);
+      const manifestText = await readManifestText(files);
       const needs = contentNeeds(parseManifest(manifestText));
       const bundle = await insertBundle(this.store.db, {
         content_guid: content.guid,
@@ -141,14 +141,6 @@ export class BundleService {
 
   async removeAll(contentGuid: string): Promise<void> {
     await rm(this.contentDir(contentGuid), { recursive: true, force: true });
-  }
-}
-
-async function readManifest(dir: string): Promise<string> {
-  try {
-    return await readFile(path.join(dir, "manifest.json"), "utf8");
-  } catch {
-    throw new ApiError("invalidManifest", "The bundle has no manifest.json at its top level.");
   }
 }
 

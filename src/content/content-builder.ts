@@ -15,6 +15,8 @@ import { type Job, type Runner, runToEnd } from "../runners/runner.js";
 import type { BundleRow } from "../store/bundles.js";
 import type { ContentRow } from "../store/content.js";
 import type { Pick } from "./deploy-service.js";
+import { cacheName } from "./package-cache.js";
+import { buildPythonEnvironment } from "./python-build.js";
 import type { TaskLog } from "./task-runner.js";
 
 export interface BuildRequest {
@@ -68,49 +70,26 @@ export class ContentBuilder {
       return python.path;
     }
     const packageFile = manifest.python?.package_manager?.package_file ?? "requirements.txt";
-    const requirementsPath = path.join(this.filesOf(request.bundle), packageFile);
-    const requirements = normalizeRequirements(
-      await readFile(requirementsPath, "utf8").catch(() => ""),
+    const files = this.filesOf(request.bundle);
+    await log.line(`Python ${python.version} at ${python.path}`);
+    const built = await buildPythonEnvironment(
+      this.runner,
+      {
+        cacheRoot: this.cacheRoot,
+        image: request.pick.environment?.name ?? null,
+        pythonVersion: python.version,
+        pythonPath: python.path,
+        requirements: await readFile(path.join(files, packageFile), "utf8").catch(() => ""),
+        systemSitePackages: this.settings.Python.SystemSitePackages,
+        indexUrl: this.settings.Python.PackageIndexURL || null,
+        findLinks: this.settings.Python.FindLinks,
+        jobName: `build-${request.bundle.id}`,
+        supervisor: request.pick.environment?.supervisor ?? null,
+        labels: { content: content.guid, bundle: String(request.bundle.id) },
+      },
+      (line) => log.line(line),
     );
-    const key = createHash("sha256")
-      .update(
-        `${python.version}\n${this.settings.Python.SystemSitePackages}\n${requirements.join("\n")}`,
-      )
-      .digest("hex")
-      .slice(0, 24);
-    const venv = path.join(this.#imageDir(request), `python-${python.version}`, key);
-    const venvPython = path.join(venv, "bin", "python");
-    await log.line(
-      `Python ${python.version} at ${python.path}; ${requirements.length} requirement(s); cache key ${key}`,
-    );
-
-    await this.#once(venv, log, async () => {
-      const installArgs = [
-        "-m",
-        "pip",
-        "install",
-        "--disable-pip-version-check",
-        "--no-input",
-        ...(this.settings.Python.PackageIndexURL
-          ? ["--index-url", this.settings.Python.PackageIndexURL]
-          : []),
-        ...(this.settings.Python.FindLinks.length > 0 && !this.settings.Python.PackageIndexURL
-          ? ["--no-index"]
-          : []),
-        ...this.settings.Python.FindLinks.flatMap((link) => ["--find-links", link]),
-        "-r",
-        requirementsPath,
-      ];
-      await this.#run(request, "venv", [
-        python.path,
-        "-m",
-        "venv",
-        ...(this.settings.Python.SystemSitePackages ? ["--system-site-packages"] : []),
-        venv,
-      ]);
-      if (requirements.length > 0) await this.#run(request, "pip", [venvPython, ...installArgs]);
-    });
-    return venvPython;
+    return built.python;
   }
 
   async #r(
@@ -153,8 +132,7 @@ export class ContentBuilder {
   }
 
   #imageDir(request: BuildRequest): string {
-    const image = request.pick.environment?.name ?? "host";
-    return path.join(this.cacheRoot, image.replace(/[^A-Za-z0-9_.-]/g, "_"));
+    return path.join(this.cacheRoot, cacheName(request.pick.environment?.name ?? null));
   }
 
   /**
@@ -180,11 +158,16 @@ export class ContentBuilder {
       });
       if (handle === undefined) continue;
       if (handle === null) {
+        if (await abandoned(lock)) {
+          await rm(lock, { force: true });
+          continue;
+        }
         await log.line("Another deploy is building the same packages; waiting for it.");
         await sleep(500);
         continue;
       }
       try {
+        await handle.writeFile(String(process.pid));
         await log.line(`Package cache miss: building ${target}`);
         await rm(target, { recursive: true, force: true });
         await build();
@@ -222,21 +205,27 @@ export class ContentBuilder {
   }
 }
 
-/** Requirement lines without comments, blanks, order or repeats: the dependency set. */
-export function normalizeRequirements(text: string): string[] {
-  const lines = text
-    .split(/\r?\n/)
-    .map((line) => line.replace(/(^|\s)#.*$/, "").trim())
-    .filter((line) => line !== "");
-  return [...new Set(lines)].sort();
-}
-
 function flag(value: number | null): boolean | undefined {
   return value === null ? undefined : value === 1;
 }
 
 function rVector(values: string[]): string {
   return `c(${values.map((v) => JSON.stringify(v)).join(", ")})`;
+}
+
+/**
+ * A lock whose holder is gone: a server that died mid-build must not make every later deploy
+ * wait forever. The lock holds the builder's pid; a lock just made may not hold it yet.
+ */
+async function abandoned(lock: string): Promise<boolean> {
+  const pid = Number((await readFile(lock, "utf8").catch(() => "")).trim());
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ESRCH";
+  }
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -79,7 +79,7 @@ describe.skipIf(!hasFlask)("deploying on the local runner", () => {
       expect(log).toMatch(new RegExp(`==> ${phase}[\\s\\S]*<== ${phase} \\(\\d+\\.\\d\\d s\\)`));
     }
     expect(log).toContain("chosen  python 3.11.2 (same version)");
-    expect(log).toContain("Package cache miss");
+    expect(log).toContain("Python package cache miss");
 
     const answer = await fetch(item.content_url, {
       headers: { Authorization: `Key ${server.keys.viewer}` },
@@ -113,7 +113,7 @@ describe.skipIf(!hasFlask)("deploying on the local runner", () => {
       { path: "requirements.txt", content: "# same set\nflask\n\n" },
     ]);
     expect(again.task.code).toBe(0);
-    expect(again.task.output.join("\n")).toContain("Package cache hit");
+    expect(again.task.output.join("\n")).toContain("Python package cache hit");
     expect(again.task.output.join("\n")).not.toContain("pip install");
     const second = await fetch(item.content_url, {
       headers: { Authorization: `Key ${server.keys.viewer}` },
@@ -177,7 +177,7 @@ describe.skipIf(!hasFlask)("deploying on the local runner", () => {
     ]);
     expect(task.finished).toBe(true);
     expect(task.code).not.toBe(0);
-    expect(task.error).toContain("The build failed: pip exited with code 1");
+    expect(task.error).toContain("The Python build failed: python-pip exited with code 1");
     expect(task.output.join("\n")).toContain("package-that-is-nowhere");
   });
 
