@@ -66,6 +66,23 @@ const integer = (fallback: number, help: string): Option<number> => ({
   },
 });
 
+const decimal = (
+  fallback: number,
+  help: string,
+  max = Number.POSITIVE_INFINITY,
+): Option<number> => ({
+  default: fallback,
+  help,
+  repeatable: false,
+  parse(raw) {
+    const value = Number(raw);
+    if (!/^\d+(\.\d+)?$/.test(raw) || value > max) {
+      throw new Error(`must be a number from 0 to ${max}, not "${raw}"`);
+    }
+    return value;
+  },
+});
+
 const address = (fallback: string, help: string): Option<string> => ({
   default: fallback,
   help,
@@ -143,13 +160,64 @@ export const SCHEMA = {
     MaxFiles: integer(100_000, "Most files a bundle may hold."),
   },
   Applications: {
-    StartTimeoutSeconds: integer(
-      60,
-      "How long an application may take to answer on its port after it starts.",
+    RunAs: text(
+      "",
+      "Account that content builds and runs as on the local runner (Connect's Applications.RunAs), so it cannot read the server's database, keys or other content. Empty: the account slipway-content, created at start when the server runs as root; a server not running as root runs content as itself. Never root unless RunAsRootAllowed.",
+    ),
+    RunAsRootAllowed: bool(
+      false,
+      "Let content run as root when RunAs names root; without it, the server refuses to start.",
+    ),
+    Supervisor: text(
+      "",
+      "Program that wraps every process the server starts on its own host (Connect's Applications.Supervisor). With a container backend it wraps only server-local processes, never content; give environments their own supervisor for that.",
+    ),
+    RenderTimeoutSeconds: integer(
+      3600,
+      "How long rendering a document may take before it is stopped as failed.",
     ),
     HostEnvironment: bool(
       true,
       "On a first start with an empty catalog and the local runner, register this machine's own Python, R and Quarto as an environment.",
+    ),
+  },
+  Scheduler: {
+    MinProcesses: integer(
+      0,
+      "Application processes kept running for content whose min_processes is unset; 0 lets idle applications stop.",
+    ),
+    MaxProcesses: integer(
+      3,
+      "Most processes one application runs for content whose max_processes is unset.",
+    ),
+    MaxProcessesLimit: integer(
+      20,
+      "Highest max_processes (and min_processes) content may ask for.",
+    ),
+    MaxConnsPerProcess: integer(
+      20,
+      "Most client connections one process takes for content whose max_conns_per_process is unset.",
+    ),
+    LoadFactor: decimal(
+      0.5,
+      "How eagerly more processes start, from 0 (as soon as a second connection arrives) to 1 (only when every process is full), for content whose load_factor is unset.",
+      1,
+    ),
+    IdleTimeout: integer(
+      5,
+      "Seconds an application process with no connections stays up before it stops, for content whose idle_timeout is unset.",
+    ),
+    InitTimeout: integer(
+      60,
+      "Seconds an application may take from its start to answering on its port, for content whose init_timeout is unset.",
+    ),
+    ConnectionTimeout: integer(
+      3600,
+      "Seconds a client connection to an application may pass with no data either way (0: never), for content whose connection_timeout is unset.",
+    ),
+    ReadTimeout: integer(
+      3600,
+      "Seconds a client connection may pass without sending anything (0: never), for content whose read_timeout is unset.",
     ),
   },
   Quarto: {
