@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Builds Slipway's server image offline, from what this machine has: the package's own build
-# (`npm run build`), its installed production dependencies, the host's node binary with the
+# Builds Slipway's server image offline, from what this machine has: the package compiled as
+# `npm run build` does (into the image's folder, leaving the work tree's dist/ alone), its
+# installed production dependencies, the host's node binary with the
 # shared libraries it and the native modules load, and Debian's static busybox. No registry,
 # no base image: the root filesystem is one tar added to `FROM scratch`.
 #
-#   deploy/images/build.sh server [--tag NAME:TAG] [--no-npm-build] [--keep-context DIR]
+#   deploy/images/build.sh server [--tag NAME:TAG] [--use-dist] [--keep-context DIR]
+#
+# --use-dist takes the work tree's existing dist/ instead of compiling.
 #
 # Prints the image name on standard output when done. Needs docker (run with
 # DOCKER_BUILDKIT=0: the classic builder works without buildx), node, npm and busybox-static.
@@ -14,7 +17,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 here="$root/deploy/images"
 die() { echo "build.sh: $*" >&2; exit 1; }
 
-[ $# -ge 1 ] || die "usage: build.sh server [--tag NAME:TAG] [--no-npm-build] [--keep-context DIR]"
+[ $# -ge 1 ] || die "usage: build.sh server [--tag NAME:TAG] [--use-dist] [--keep-context DIR]"
 image=$1
 shift
 case "$image" in
@@ -25,12 +28,12 @@ esac
 
 version=$(node -p 'require(process.argv[1]).version' "$root/package.json")
 tag="localhost/slipway/server:$version"
-npm_build=1
+use_dist=0
 keep=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --tag) tag=${2:?--tag needs NAME:TAG}; shift 2 ;;
-    --no-npm-build) npm_build=0; shift ;;
+    --use-dist) use_dist=1; shift ;;
     --keep-context) keep=${2:?--keep-context needs a folder}; shift 2 ;;
     *) die "unknown option $1" ;;
   esac
@@ -46,15 +49,19 @@ trap 'rm -rf "$work"' EXIT
 rootfs="$work/rootfs"
 app="$rootfs/opt/slipway"
 
-if [ "$npm_build" = 1 ]; then
-  (cd "$root" && npm run build --silent) >&2
-fi
-[ -f "$root/dist/cli/main.js" ] || die "no build in $root/dist: run npm run build (or drop --no-npm-build)"
-
-echo "build.sh: laying out the root filesystem" >&2
 mkdir -p "$app" "$rootfs/usr/local/bin" "$rootfs/bin" "$rootfs/etc/slipway" "$rootfs/tmp" \
   "$rootfs/var/lib/slipway" "$rootfs/etc/ssl/certs"
-cp -a "$root/bin" "$root/dist" "$root/runtime" "$root/package.json" "$root/package-lock.json" "$app/"
+if [ "$use_dist" = 1 ]; then
+  [ -f "$root/dist/cli/main.js" ] || die "no build in $root/dist: run npm run build (or drop --use-dist)"
+  cp -a "$root/dist" "$app/dist"
+else
+  echo "build.sh: compiling the server and the dashboard" >&2
+  (cd "$root" && npx tsc -p tsconfig.build.json --outDir "$app/dist" &&
+    npx vite build --config web/vite.config.ts --outDir "$app/dist/web" --emptyOutDir --logLevel warn) >&2
+fi
+
+echo "build.sh: laying out the root filesystem" >&2
+cp -a "$root/bin" "$root/runtime" "$root/package.json" "$root/package-lock.json" "$app/"
 # The installed tree, pruned to production dependencies: no registry is needed, and native
 # modules (better-sqlite3) keep the build made for this node.
 cp -a "$root/node_modules" "$app/node_modules"
