@@ -27,9 +27,10 @@ export interface RunningServer {
 
 export async function startServer(
   settings: Settings,
-  options: { announce?: (text: string) => void } = {},
+  options: { announce?: (text: string) => void; configWarnings?: readonly string[] } = {},
 ): Promise<RunningServer> {
   const logger = pino({ level: settings.Server.LogLevel, base: { service: "slipway" } });
+  for (const warning of options.configWarnings ?? []) logger.warn(warning);
   const store = await openStore(settings);
   try {
     if (settings.Server.BootstrapAdministrator) {
