@@ -6,8 +6,11 @@
 # no base image: the root filesystem is one tar added to `FROM scratch`.
 #
 #   deploy/images/build.sh server [--tag NAME:TAG] [--use-dist] [--keep-context DIR]
+#   deploy/images/build.sh content-init [--tag NAME:TAG]
 #
-# --use-dist takes the work tree's existing dist/ instead of compiling.
+# --use-dist takes the work tree's existing dist/ instead of compiling. The content-init image
+# is Debian's static busybox, Slipway's runtime/ folder and, when this machine has Debian's
+# python3-waitress, a copy of waitress for images whose Python has no production WSGI server.
 #
 # Prints the image name on standard output when done. Needs docker (run with
 # DOCKER_BUILDKIT=0: the classic builder works without buildx), node, npm and busybox-static.
@@ -17,17 +20,17 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 here="$root/deploy/images"
 die() { echo "build.sh: $*" >&2; exit 1; }
 
-[ $# -ge 1 ] || die "usage: build.sh server [--tag NAME:TAG] [--use-dist] [--keep-context DIR]"
+[ $# -ge 1 ] || die "usage: build.sh server|content-init [--tag NAME:TAG] [--use-dist] [--keep-context DIR]"
 image=$1
 shift
 case "$image" in
-  server) ;;
+  server | content-init) ;;
   content) die "the content image installs Python, R and Quarto from the internet; see deploy/images/content/README.md" ;;
-  *) die "unknown image '$image' (server)" ;;
+  *) die "unknown image '$image' (server, content-init)" ;;
 esac
 
 version=$(node -p 'require(process.argv[1]).version' "$root/package.json")
-tag="localhost/slipway/server:$version"
+tag="localhost/slipway/$image:$version"
 use_dist=0
 keep=""
 while [ $# -gt 0 ]; do
@@ -42,10 +45,32 @@ done
 busybox=/bin/busybox
 command -v docker >/dev/null || die "docker is not installed"
 [ -x "$busybox" ] && ! ldd "$busybox" >/dev/null 2>&1 || die "$busybox must be Debian's static busybox (apt-get install busybox-static)"
-node_bin=$(readlink -f "$(command -v node)")
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/slipway-image-XXXXXX")
 trap 'rm -rf "$work"' EXIT
+
+if [ "$image" = content-init ]; then
+  rootfs="$work/context/rootfs"
+  mkdir -p "$rootfs/bin" "$rootfs/payload"
+  install -m 0755 "$busybox" "$rootfs/bin/busybox"
+  for applet in sh cp echo; do ln -s busybox "$rootfs/bin/$applet"; done
+  install -m 0755 "$here/content-init/slipway-init" "$rootfs/slipway-init"
+  cp -R "$root/runtime/." "$rootfs/payload/"
+  waitress=/usr/lib/python3/dist-packages/waitress
+  if [ -d "$waitress" ]; then
+    mkdir -p "$rootfs/payload/python/vendor"
+    cp -R "$waitress" "$rootfs/payload/python/vendor/"
+  fi
+  find "$rootfs/payload" -name __pycache__ -type d -prune -exec rm -rf {} +
+  cp "$here/content-init/Dockerfile" "$work/context/Dockerfile"
+  echo "build.sh: docker build $tag" >&2
+  DOCKER_BUILDKIT=0 docker build --quiet --label "org.opencontainers.image.version=$version" \
+    --tag "$tag" "$work/context" >&2
+  echo "$tag"
+  exit 0
+fi
+
+node_bin=$(readlink -f "$(command -v node)")
 rootfs="$work/rootfs"
 app="$rootfs/opt/slipway"
 

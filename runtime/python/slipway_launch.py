@@ -7,9 +7,10 @@ then "application"), as rsconnect writes it in manifest.json, or the script for 
 The content folder is the working directory. The URL prefix Slipway serves the content under
 arrives in SLIPWAY_ROOT_PATH so the application can build its own links.
 
-WSGI applications are served by gunicorn (threaded workers, HTTP/1.1 keep-alive) when the
-environment or Slipway's runtime folder has it; otherwise by the standard library's server,
-with a warning, so that content still runs.
+WSGI applications are served by a production server: gunicorn (threaded workers) when the
+content's environment has it, otherwise waitress from the environment or from Slipway's
+runtime folder (the content-init image carries a copy); only when neither is there, by the
+standard library's server, with a warning, so that content still runs.
 """
 
 import importlib
@@ -46,37 +47,49 @@ def gunicorn_base():
     try:
         from gunicorn.app.base import BaseApplication
     except ImportError:
-        # Slipway's runtime folder may carry a copy, for images that lack one.
+        return None
+    return BaseApplication
+
+
+def waitress_serve():
+    try:
+        from waitress import serve
+    except ImportError:
         sys.path.append(os.path.join(HERE, "vendor"))
         try:
-            from gunicorn.app.base import BaseApplication
+            from waitress import serve
         except ImportError:
             return None
-    return BaseApplication
+    return serve
 
 
 def serve_wsgi(app, host, port, root_path):
     app = prefixed(app, root_path)
+    threads = int(os.environ.get("SLIPWAY_PYTHON_THREADS", "16"))
     base = gunicorn_base()
-    if base is None:
-        serve_wsgiref(app, host, port)
+    if base is not None:
+
+        class Server(base):
+            def load_config(self):
+                self.cfg.set("bind", f"{host}:{port}")
+                self.cfg.set("worker_class", "gthread")
+                self.cfg.set("workers", 1)
+                self.cfg.set("threads", threads)
+                self.cfg.set("keepalive", 75)
+                self.cfg.set("errorlog", "-")
+
+            def load(self):
+                return app
+
+        print(f"slipway: serving WSGI with gunicorn on {host}:{port}", flush=True)
+        Server().run()
         return
-
-    class Server(base):
-        def load_config(self):
-            self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("workers", int(os.environ.get("SLIPWAY_PYTHON_WORKERS", "1")))
-            self.cfg.set("threads", int(os.environ.get("SLIPWAY_PYTHON_THREADS", "16")))
-            self.cfg.set("keepalive", 75)
-            self.cfg.set("accesslog", "-")
-            self.cfg.set("errorlog", "-")
-
-        def load(self):
-            return app
-
-    print(f"slipway: serving WSGI with gunicorn on {host}:{port}", flush=True)
-    Server().run()
+    serve = waitress_serve()
+    if serve is not None:
+        print(f"slipway: serving WSGI with waitress on {host}:{port}", flush=True)
+        serve(app, host=host, port=port, threads=threads, ident=None)
+        return
+    serve_wsgiref(app, host, port)
 
 
 def serve_wsgiref(app, host, port):
@@ -91,8 +104,8 @@ def serve_wsgiref(app, host, port):
             sys.stderr.write("%s\n" % (format % args))
 
     print(
-        "slipway: gunicorn is not installed; serving WSGI with wsgiref, which is not meant "
-        f"for production, on {host}:{port}",
+        "slipway: neither gunicorn nor waitress is installed; serving WSGI with wsgiref, "
+        f"which is not meant for production, on {host}:{port}",
         flush=True,
     )
     make_server(host, port, app, server_class=Server, handler_class=Handler).serve_forever()

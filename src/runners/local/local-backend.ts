@@ -14,6 +14,7 @@ import { constants } from "node:os";
 import path from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { setTimeout as sleep } from "node:timers/promises";
+import { accepts, freePort } from "../ports.js";
 import {
   type Job,
   type JobPaths,
@@ -23,7 +24,6 @@ import {
   type RunState,
   UnsupportedByBackend,
 } from "../runner.js";
-import { accepts, freePort } from "../ports.js";
 import { LOCAL_DEFAULTS, type LocalConfig } from "./local-config.js";
 import { localProcess } from "./local-manifest.js";
 
