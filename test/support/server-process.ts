@@ -1,0 +1,105 @@
+/**
+ * A real Slipway server in a child process, for what an in-process server cannot show: being
+ * killed with SIGKILL and started again over the same data, or its memory read from /proc.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+
+export interface ServerProcess {
+  url: string;
+  /** The administrator's key, printed on the first start. */
+  key: string;
+  dataDir: string;
+  child: ChildProcess;
+  call(method: string, apiPath: string, body?: unknown): Promise<{ status: number; body: any }>;
+  /** Kills the server without letting it clean up, as a crash would. */
+  kill(): Promise<void>;
+  /** Starts the server again over the same configuration and data. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/** Starts a server whose configuration is `[Server]` plus the given gcfg text. */
+export async function startServerProcess(extraConfig = ""): Promise<ServerProcess> {
+  const dir = await mkdtemp(path.join(tmpdir(), "slipway-process-"));
+  const dataDir = path.join(dir, "data");
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const config = path.join(dir, "slipway.gcfg");
+  await writeFile(
+    config,
+    `[Server]\nAddress = 127.0.0.1:${port}\nDataDir = ${dataDir}\nLogLevel = warn\n${extraConfig}`,
+  );
+  const url = `http://127.0.0.1:${port}`;
+  let child: ChildProcess;
+  let stderr = "";
+  const launch = async () => {
+    // node itself, not the tsx wrapper: killing it must kill the server, as a crash would.
+    child = spawn(
+      process.execPath,
+      ["--import", "tsx", `${ROOT}src/cli/main.ts`, "server", "--config", config],
+      { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] },
+    );
+    child.stderr?.on("data", (d) => {
+      stderr += d;
+    });
+    const exited = new Promise<never>((_, reject) =>
+      child.once("exit", (code) => reject(new Error(`the server exited (${code}): ${stderr}`))),
+    );
+    exited.catch(() => {});
+    for (;;) {
+      const up = await Promise.race([
+        fetch(`${url}/__ping__`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+        exited,
+      ]);
+      if (up) return;
+      await sleep(100);
+    }
+  };
+  await launch();
+  const key = /API key is\s+(\S+)/.exec(stderr)?.[1];
+  if (!key) throw new Error(`no administrator key was printed: ${stderr}`);
+  const server: ServerProcess = {
+    url,
+    key,
+    dataDir,
+    get child() {
+      return child;
+    },
+    async call(method, apiPath, body) {
+      const response = await fetch(`${url}/__api__${apiPath}`, {
+        method,
+        headers: {
+          Authorization: `Key ${key}`,
+          ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
+        },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    },
+    async kill() {
+      const gone = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGKILL");
+      await gone;
+    },
+    async restart() {
+      await launch();
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const gone = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await gone;
+    },
+  };
+  return server;
+}
