@@ -21,6 +21,7 @@ import { ApiError } from "../errors.js";
 import type { Runner } from "../runners/runner.js";
 import type { Store } from "../store/database.js";
 import { registerAuth } from "./auth.js";
+import { ContentSite } from "./content-site.js";
 import { errorHandler } from "./error-handler.js";
 import { bundleRoutes } from "./routes/bundles.js";
 import { contentRoutes } from "./routes/content.js";
@@ -34,6 +35,7 @@ import { serverSettingsRoutes } from "./routes/server-settings.js";
 import { sessionRoutes } from "./routes/session.js";
 import { taskRoutes } from "./routes/tasks.js";
 import { userRoutes } from "./routes/users.js";
+import { registerSecurityHeaders } from "./security-headers.js";
 import { validatorCompiler } from "./validation.js";
 
 export interface AppDeps {
@@ -61,6 +63,9 @@ const CORRELATION_ID = /^[\w.:-]{1,128}$/;
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger,
+    // Sign-in throttling counts client addresses, and cookies follow the browser's scheme.
+    trustProxy:
+      deps.settings.Server.TrustedProxies.length > 0 ? deps.settings.Server.TrustedProxies : false,
     bodyLimit: deps.bodyLimitBytes ?? 1024 * 1024,
     logController: new LogController({ requestIdLogLabel: "correlation_id" }),
     genReqId: (request) => {
@@ -96,6 +101,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   registerAuth(app, deps.store);
+  const site = new ContentSite(deps.settings.Server);
+  registerSecurityHeaders(app, site);
   const { store, settings, runner } = deps;
   const dataDir = settings.Server.DataDir;
   const environments = new EnvironmentService(store);
@@ -128,21 +135,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     async (api) => {
       await api.register(serverSettingsRoutes, {
         environments,
+        store,
         slipwayVersion: deps.slipwayVersion,
         executionType: deps.executionType ?? "Local",
       });
-      await api.register(userRoutes);
+      await api.register(userRoutes, { store });
       await api.register(environmentRoutes, { environments });
       await api.register(contentRoutes, {
         content,
+        site,
         onDeleted: async (guid) => {
           await apps.remove(guid);
           await bundles.removeAll(guid);
         },
       });
       await api.register(bundleRoutes, { content, bundles });
-      await api.register(taskRoutes, { deploy, tasks });
-      await api.register(sessionRoutes, { store });
+      await api.register(taskRoutes, { deploy, tasks, content, store });
+      await api.register(sessionRoutes, { store, settings });
       await api.register(selectionRoutes, { store: deps.store, settings: deps.settings, content });
       await api.register(environmentFileRoutes, {
         store: deps.store,
@@ -154,7 +163,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     { prefix: "/__api__" },
   );
-  await app.register(contentServingRoutes, { apps, store });
+  await app.register(contentServingRoutes, { apps, store, site });
   await app.register(dashboardRoutes, { root: DASHBOARD_DIR });
   return app;
 }

@@ -4,10 +4,13 @@ import type { FastifyRequest } from "fastify";
 import type { ContentService } from "../../content/content-service.js";
 import { toContent } from "../../content/content-service.js";
 import { Content, ContentCreate, ContentPatch } from "../../content/model.js";
+import type { ContentSite } from "../content-site.js";
 import { errors, GuidParams } from "./schemas.js";
 
 export interface ContentRoutesOptions {
   content: ContentService;
+  /** Where content URLs point. */
+  site: ContentSite;
   /** Called after content is deleted, so running processes and files go with it. */
   onDeleted(guid: string): Promise<void>;
 }
@@ -21,6 +24,10 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
   options,
 ) => {
   const { content } = options;
+  const urls = (request: FastifyRequest) => {
+    const base = baseUrl(request);
+    return { base, content: (guid: string) => options.site.contentUrl(guid, base) };
+  };
   const tags = ["content"];
 
   app.post(
@@ -35,7 +42,7 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
       config: { role: "publisher" },
     },
     async (request) =>
-      toContent(await content.create(request.user!, request.body), request.user!, baseUrl(request)),
+      toContent(await content.create(request.user!, request.body), request.user!, urls(request)),
   );
 
   app.get(
@@ -57,7 +64,7 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
         name: request.query.name,
         ownerGuid: request.query.owner_guid,
       });
-      return rows.map((row) => toContent(row, request.user!, baseUrl(request)));
+      return rows.map((row) => toContent(row, request.user!, urls(request)));
     },
   );
 
@@ -73,7 +80,7 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
       config: { role: "viewer" },
     },
     async (request) =>
-      toContent(await content.get(request.params.guid), request.user!, baseUrl(request)),
+      toContent(await content.get(request.params.guid), request.user!, urls(request)),
   );
 
   app.patch(
@@ -92,7 +99,7 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
       toContent(
         await content.patch(request.user!, request.params.guid, request.body),
         request.user!,
-        baseUrl(request),
+        urls(request),
       ),
   );
 
