@@ -20,7 +20,7 @@ describe.each(STORE_DIALECTS)("sign-in throttling on %s", (dialect) => {
     for (const name of ["ada", "pat", "vic"]) {
       await setPasswordHash(server.server.store.db, name, await hashPassword(PASSWORD));
     }
-  });
+  }, 180_000);
   afterAll(() => server?.close());
 
   const signIn = async (username: string, password: string, address: string) => {
@@ -74,7 +74,7 @@ describe.each(STORE_DIALECTS)("sign-in throttling on %s", (dialect) => {
     // otherwise one's own account would reset the count of a spray of guesses at others.
     expect((await signIn("ada", "one slip", A)).status).toBe(429);
     expect((await signIn("ada", "one slip", "198.51.100.99")).status).toBe(401);
-  });
+  }, 120_000);
 
   it("counts a parallel burst like a sequence: no guesses beyond what the schedule allows", async () => {
     const started = Date.now();
@@ -93,7 +93,7 @@ describe.each(STORE_DIALECTS)("sign-in throttling on %s", (dialect) => {
     }
     expect(checked).toBeGreaterThanOrEqual(3);
     expect(checked).toBeLessThanOrEqual(allowed);
-  });
+  }, 120_000);
 
   it("throttles an address trying many user names, without locking those users out elsewhere", async () => {
     const spray = "198.51.100.3";
