@@ -64,6 +64,9 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
 ) => {
   await app.register(replyFrom, { undici: { connections: 64, pipelining: 1 } });
   await app.register(fastifyStatic, { root: path.resolve("/"), serve: false });
+  // An application's request bodies are its own business: any type goes through unparsed.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
 
   app.all(
     "/content/:guid/*",
