@@ -75,6 +75,8 @@ async function step(name, work) {
   await step("frame", async () => {
     const frame = document.createElement("iframe");
     frame.name = "dashboard";
+    frame.style.width = "1280px";
+    frame.style.height = "800px";
     frame.src = api + "/connect/";
     document.body.appendChild(frame);
     return "inserted";
@@ -127,6 +129,10 @@ def plant():
     response.headers["X-Correlation-ID"] = "forged-by-the-app"
     return response
 
+@app.get("/port")
+def port():
+    return request.environ["SERVER_PORT"]
+
 @app.get("/escape")
 def escape():
     return redirect("/__api__/slipway/v1/session")
@@ -154,7 +160,7 @@ interface Setup {
   /** The attacker's own session id, which the content tries to plant. */
   plant: string;
   staticUrl: string;
-  flask: { url: string; port: number };
+  flask: { url: string };
   shiny?: { url: string };
 }
 
@@ -202,10 +208,6 @@ async function prepare(
     { path: "plant.txt", content: plant },
   ]);
   expect(flaskDeploy.task.code).toBe(0);
-  const port = Number(
-    /answering on 127\.0\.0\.1:(\d+)/.exec(flaskDeploy.task.output.join("\n"))![1],
-  );
-
   let shiny: Setup["shiny"];
   if (withShiny) {
     const item = await createContent(server, "shiny-app");
@@ -221,7 +223,7 @@ async function prepare(
     dashboard,
     plant,
     staticUrl: site.content_url,
-    flask: { url: flask.content_url, port },
+    flask: { url: flask.content_url },
     shiny,
   };
 }
@@ -268,6 +270,7 @@ async function frameShowsDashboard(page: Page): Promise<boolean> {
       return true;
     await page.waitForTimeout(100);
   }
+  await page.screenshot({ path: path.join(SCREENSHOTS, "isolation-frame-undecided.png") });
   throw new Error(
     `the frame neither loaded nor failed: ${page.frame({ name: "dashboard" })?.url()}`,
   );
@@ -307,8 +310,14 @@ function viaLoopback(
         host: "127.0.0.1",
         port: target.port,
         path: target.pathname + target.search,
-        // Uncompressed, so the body can be handed to the browser as it is.
-        headers: { ...headers, host: target.host, "accept-encoding": "identity" },
+        // Whole and uncompressed, so the body can be handed to the browser as it is.
+        headers: {
+          ...Object.fromEntries(
+            Object.entries(headers).filter(([name]) => !name.startsWith("if-")),
+          ),
+          host: target.host,
+          "accept-encoding": "identity",
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -435,8 +444,14 @@ describe.skipIf(skip)(
         await context.close();
 
         const bypassed = await signedIn(browser, setup);
+        // Where the application listens now (it starts again on demand if it stopped).
+        const port = await (
+          await fetch(`${setup.flask.url}port`, {
+            headers: { Authorization: `Key ${setup.server.keys.viewer}` },
+          })
+        ).text();
         await bypassed.context.route(`${setup.flask.url}plant`, async (route) => {
-          const direct = await fetch(`http://127.0.0.1:${setup.flask.port}/plant`);
+          const direct = await fetch(`http://127.0.0.1:${port}/plant`);
           await route.fulfill({
             status: direct.status,
             headers: { "set-cookie": direct.headers.getSetCookie().join("\n") },
