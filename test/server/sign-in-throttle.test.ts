@@ -88,7 +88,11 @@ describe.each(STORE_DIALECTS)("sign-in throttling on %s", (dialect) => {
     // however slowly this busy machine worked through it. Without the atomic count, all 20
     // would be checked.
     let allowed = 3;
-    for (let wait = 1, spent = 0; spent + wait <= seconds; spent += wait, wait = Math.min(wait * 2, 4)) {
+    for (
+      let wait = 1, spent = 0;
+      spent + wait <= seconds;
+      spent += wait, wait = Math.min(wait * 2, 4)
+    ) {
       allowed++;
     }
     expect(checked).toBeGreaterThanOrEqual(3);
