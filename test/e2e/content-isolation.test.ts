@@ -251,7 +251,10 @@ async function runAttack(page: Page, url: string): Promise<Outcome> {
   return JSON.parse((await page.locator("#result").textContent())!);
 }
 
-/** Whether the frame the attack inserted shows the signed-in dashboard. */
+/**
+ * Whether the frame the attack inserted shows the dashboard (signed in, or asking to sign
+ * in again: an attack that planted a second session cookie just before leaves it signed out).
+ */
 async function frameShowsDashboard(page: Page): Promise<boolean> {
   for (let i = 0; i < 600; i++) {
     const frame = page.frame({ name: "dashboard" });
@@ -261,13 +264,8 @@ async function frameShowsDashboard(page: Page): Promise<boolean> {
     }
     const url = frame.url();
     if (url.startsWith("chrome-error:")) return false;
-    if (
-      (await frame
-        .getByRole("button", { name: "Sign out" })
-        .count()
-        .catch(() => 0)) > 0
-    )
-      return true;
+    const shown = frame.getByRole("button", { name: /^(Sign out|Sign in)$/ });
+    if ((await shown.count().catch(() => 0)) > 0) return true;
     await page.waitForTimeout(100);
   }
   await page.screenshot({ path: path.join(SCREENSHOTS, "isolation-frame-undecided.png") });
