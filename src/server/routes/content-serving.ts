@@ -16,7 +16,7 @@ import path from "node:path";
 import replyFrom from "@fastify/reply-from";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
-import type { AppManager, ContentTarget } from "../../content/app-manager.js";
+import type { ContentResolver, ContentTarget } from "../../content/content-resolver.js";
 import { ApiError, isApiError } from "../../errors.js";
 import type { Store } from "../../store/database.js";
 import { findSession } from "../../store/sessions.js";
@@ -50,17 +50,21 @@ export function applicationPolicy(origin: string, guid: string): string {
 }
 
 export interface ContentServingOptions {
-  apps: AppManager;
+  resolver: ContentResolver;
   store: Store;
   site: ContentSite;
 }
+
+const RETRIABLE = new Set(["GET", "HEAD", "OPTIONS"]);
+
+type AppTarget = Extract<ContentTarget, { kind: "app" }>;
 
 /** Who may see this content in this request, and how the answer must go. */
 type Access = { kind: "serve"; user: UserRow } | { kind: "redirect"; to: string; cookie?: string };
 
 export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = async (
   app,
-  { apps, store, site },
+  { resolver, store, site },
 ) => {
   await app.register(replyFrom, { undici: { connections: 64, pipelining: 1 } });
   await app.register(fastifyStatic, { root: path.resolve("/"), serve: false });
@@ -84,12 +88,12 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
       const { pass, rest } = splitPass(full);
       const query = request.url.includes("?") ? request.url.slice(request.url.indexOf("?")) : "";
       const ask = { request, guid, host, pass, rest, query };
-      const access = await decide(ask, () => apps.resolve(guid));
+      const access = await decide(ask, () => resolver.servedAs(guid));
       if (access.kind === "redirect") {
         if (access.cookie) reply.header("Set-Cookie", access.cookie);
         return reply.redirect(access.to, 302);
       }
-      const target = await apps.resolve(guid);
+      const target = await resolver.resolve(guid);
       markContent(reply);
       if (target.kind === "files") {
         if (request.method !== "GET" && request.method !== "HEAD") {
@@ -101,7 +105,7 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
         const file = rest.endsWith("/") ? `${rest}${target.index}` : rest;
         return reply.sendFile(file.slice(1), target.root);
       }
-      return proxy(request, reply, guid, rest + query, target.port);
+      return proxy(request, reply, guid, rest + query, target);
     },
   );
 
@@ -123,7 +127,7 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
       rest: string;
       query: string;
     },
-    resolve: () => Promise<ContentTarget>,
+    servedAs: () => Promise<"files" | "app">,
   ): Promise<Access> {
     const { request, guid, host, pass, rest, query } = ask;
     const { headers } = request;
@@ -146,8 +150,7 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
           if (!navigable) throw mustNavigate();
           return { kind: "redirect", to: `${elsewhere}${here(own)}` };
         }
-        const target = await resolve();
-        if (target.kind === "app") {
+        if ((await servedAs()) === "app") {
           return pass
             ? { kind: "redirect", to: here(null) }
             : { kind: "serve", user: session.user };
@@ -158,8 +161,7 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
       }
       if (pass) {
         const holder = await redeemPass(store, pass, guid);
-        if (holder && (await resolve()).kind === "files")
-          return { kind: "serve", user: holder.user };
+        if (holder && (await servedAs()) === "files") return { kind: "serve", user: holder.user };
       }
       return { kind: "serve", user: await authenticate(headers, store, "GET") };
     }
@@ -167,14 +169,14 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
     if (pass) {
       const holder = await redeemPass(store, pass, guid);
       if (holder) {
-        if ((await resolve()).kind === "files") return { kind: "serve", user: holder.user };
+        if ((await servedAs()) === "files") return { kind: "serve", user: holder.user };
         return { kind: "redirect", to: here(null), cookie: passCookie(guid, pass, headers) };
       }
     } else {
       for (const value of cookieValues(headers, PASS_COOKIE)) {
         const holder = await redeemPass(store, value, guid);
         if (!holder) continue;
-        if ((await resolve()).kind === "app") return { kind: "serve", user: holder.user };
+        if ((await servedAs()) === "app") return { kind: "serve", user: holder.user };
         if (navigable) return { kind: "redirect", to: here(value) };
       }
     }
@@ -188,7 +190,7 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
     reply: FastifyReply,
     guid: string,
     pathAndQuery: string,
-    port: number,
+    target: AppTarget,
   ) {
     const origin = site.requestOrigin(request.headers, isEncrypted(request));
     const rules = {
@@ -197,30 +199,43 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
       ownHosts: ownHosts(request.headers),
       csp: site.content ? undefined : applicationPolicy(origin, guid),
     };
-    let refused: string | undefined;
-    return reply.from(`http://127.0.0.1:${port}${pathAndQuery}`, {
-      rewriteRequestHeaders: (_, headers) => ({
-        ...withoutCredentials(headers),
-        "x-forwarded-prefix": `/content/${guid}`,
-        "x-rsc-request": request.url,
-      }),
-      rewriteHeaders: (headers) => {
-        const filtered = filterResponseHeaders(headers as Headers, rules);
-        if (filtered.ok) return filtered.headers as never;
-        refused = filtered.location;
-        return {} as never;
-      },
-      onResponse: (_request, outer, response) => {
-        if (refused === undefined) return outer.send(response.stream);
-        response.stream.resume();
-        const error = new ApiError(
-          "badRequest",
-          `The application redirected to ${refused}, outside its content URL: Slipway does not forward that.`,
-          { status: 502 },
-        );
-        return outer.status(502).type("application/json").send(error.toBody());
-      },
-    });
+    const forward = (to: AppTarget, retried: boolean): FastifyReply => {
+      reply.raw.once("close", to.release);
+      let refused: string | undefined;
+      return reply.from(`http://${to.host}:${to.port}${pathAndQuery}`, {
+        rewriteRequestHeaders: (_, headers) => ({
+          ...withoutCredentials(headers),
+          "x-forwarded-prefix": `/content/${guid}`,
+          "x-rsc-request": request.url,
+        }),
+        rewriteHeaders: (headers) => {
+          const filtered = filterResponseHeaders(headers as Headers, rules);
+          if (filtered.ok) return filtered.headers as never;
+          refused = filtered.location;
+          return {} as never;
+        },
+        onResponse: (_request, outer, response) => {
+          if (refused === undefined) return outer.send(response.stream);
+          response.stream.resume();
+          const error = new ApiError(
+            "badRequest",
+            `The application redirected to ${refused}, outside its content URL: Slipway does not forward that.`,
+            { status: 502 },
+          );
+          return outer.status(502).type("application/json").send(error.toBody());
+        },
+        onError: (proxied, { error }) => {
+          resolver.unreachable(guid, to.runId);
+          // A process that died since it was chosen: a request without a body may go to another.
+          if (retried || !RETRIABLE.has(request.method)) return proxied.send(error);
+          resolver.resolve(guid).then(
+            (next) => (next.kind === "app" ? forward(next, true) : proxied.send(error)),
+            (failure) => proxied.send(failure),
+          );
+        },
+      });
+    };
+    return forward(target, false);
   }
 
   function ownHosts(headers: IncomingHttpHeaders): string[] {
@@ -229,7 +244,7 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
     return hosts;
   }
 
-  proxyWebSockets(app, apps, store, site);
+  proxyWebSockets(app, resolver, store, site);
 };
 
 function mustNavigate(): ApiError {
@@ -265,7 +280,7 @@ function withoutCredentials(headers: IncomingHttpHeaders): IncomingHttpHeaders {
  */
 function proxyWebSockets(
   app: FastifyInstance,
-  apps: AppManager,
+  resolver: ContentResolver,
   store: Store,
   site: ContentSite,
 ): void {
@@ -285,10 +300,11 @@ function proxyWebSockets(
         const holders = await Promise.all(passes.map((p) => redeemPass(store, p, guid)));
         if (!holders.some(Boolean)) throw refused();
       }
-      const target = await apps.resolve(guid);
+      const target = await resolver.resolve(guid);
       if (target.kind !== "app") return socket.destroy();
+      socket.once("close", target.release);
       const prefix = `/content/${guid}/`;
-      const upstream = connect(target.port, "127.0.0.1", () => {
+      const upstream = connect(target.port, target.host, () => {
         const lines = [
           `${request.method} ${match[2] ?? "/"}${match[3] ?? ""} HTTP/${request.httpVersion}`,
         ];

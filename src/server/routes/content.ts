@@ -11,7 +11,9 @@ export interface ContentRoutesOptions {
   content: ContentService;
   /** Where content URLs point. */
   site: ContentSite;
-  /** Called after content is deleted, so running processes and files go with it. */
+  /** Called after a change, so running processes follow the content's settings. */
+  onChanged(guid: string): void;
+  /** Called before content is deleted, so running processes and files go with it. */
   onDeleted(guid: string): Promise<void>;
 }
 
@@ -95,12 +97,11 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
       },
       config: { role: "publisher" },
     },
-    async (request) =>
-      toContent(
-        await content.patch(request.user!, request.params.guid, request.body),
-        request.user!,
-        urls(request),
-      ),
+    async (request) => {
+      const row = await content.patch(request.user!, request.params.guid, request.body);
+      options.onChanged(row.guid);
+      return toContent(row, request.user!, urls(request));
+    },
   );
 
   app.delete(
