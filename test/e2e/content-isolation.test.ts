@@ -176,6 +176,8 @@ async function prepare(
   await server.call("POST", "/__api__/v1/environments", {
     body: {
       name: "isolation:py-r",
+      // This machine's own interpreters: the local runner runs the Local cluster on the host.
+      cluster_name: "Local",
       python: { installations: [{ version: "3.11.2", path: PYTHON }] },
       r: { installations: [{ version: "4.2.2", path: "/usr/bin/R" }] },
     },

@@ -138,7 +138,7 @@ describe("dashboard sessions", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     expect(cli.stderr).toContain('"event":"password.changed"');
     expect(await whoAmI(laptop.cookie)).toBe(401);
     expect((await signIn("pia", "third-password")).status).toBe(200);
-  });
+  }, 180_000);
 
   it("ends a user's sessions when their role changes, through the API and the command line", async () => {
     await runCli(
@@ -171,7 +171,7 @@ describe("dashboard sessions", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     const bad = await runCli(["users", "role", "rex", "emperor", "--config", config]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('Unknown role "emperor"');
-  });
+  }, 180_000);
 
   it("uses a __Host- cookie over HTTPS and believes no plain one there; refuses two session cookies", async () => {
     await runCli(
@@ -201,7 +201,7 @@ describe("dashboard sessions", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     const planted = await session("sam", "s3cret-password");
     expect(await whoAmI(`${plain.cookie}; ${planted.cookie}`)).toBe(401);
     expect(await whoAmI(plain.cookie)).toBe("tia");
-  });
+  }, 180_000);
 
   it("refuses a cookie-authorized change from another origin, even with the CSRF token", async () => {
     const sam = await session("sam", "s3cret-password");
