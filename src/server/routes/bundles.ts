@@ -61,7 +61,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox<{
       config: { role: "publisher" },
     },
     async (request) => {
-      const item = await content.get(request.params.guid);
+      const item = await content.getBehindTheScenes(request.user!, request.params.guid);
       return (await bundles.list(item.guid)).map((b) => toBundle(b, item.bundle_id));
     },
   );
@@ -78,7 +78,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox<{
       config: { role: "publisher" },
     },
     async (request) => {
-      const item = await content.get(request.params.guid);
+      const item = await content.getBehindTheScenes(request.user!, request.params.guid);
       return toBundle(await bundles.get(item.guid, Number(request.params.id)), item.bundle_id);
     },
   );
@@ -95,7 +95,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox<{
       config: { role: "publisher" },
     },
     async (request, reply) => {
-      const item = await content.getEditable(request.user!, request.params.guid);
+      const item = await content.getBehindTheScenes(request.user!, request.params.guid);
       const bundle = await bundles.get(item.guid, Number(request.params.id));
       return (reply as FastifyReply)
         .type("application/gzip")
