@@ -1,0 +1,294 @@
+/**
+ * The HTTP face: the Kubernetes REST paths mapped onto the Api, discovery, watches, pod logs
+ * and the fault injector. Plain node:http, because the URL space is generic over kinds and
+ * watches and logs are long streamed responses.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { type Api, withType } from "./api.js";
+import { aggregated, apiGroup, coreVersions, groupList, resourceList, VERSION_INFO } from "./discovery.js";
+import type { Faults } from "./faults.js";
+import { findResource, type ResourceType, resource } from "./resources.js";
+import { badRequest, forbidden, methodNotAllowed, StatusError } from "./status-error.js";
+import { toTable } from "./table.js";
+import type { KubeObject } from "./types.js";
+import { serveWatch } from "./watch.js";
+
+export interface LogRequest {
+  container?: string;
+  follow: boolean;
+  tailLines?: number;
+  sinceSeconds?: number;
+  timestamps: boolean;
+  previous: boolean;
+}
+
+export interface RouteDeps {
+  api: Api;
+  faults: Faults;
+  serverAddress: () => string;
+  logs: (pod: KubeObject, request: LogRequest, res: ServerResponse, req: IncomingMessage) => Promise<void>;
+  watchDefaults: { defaultTimeoutSeconds: number; bookmarkIntervalMs: number };
+}
+
+interface Target {
+  type: ResourceType;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+}
+
+export async function handle(req: IncomingMessage, res: ServerResponse, deps: RouteDeps): Promise<void> {
+  const refusing = deps.faults.refusing();
+  if (refusing === "reset") {
+    req.socket.destroy();
+    return;
+  }
+  if (refusing === "503") {
+    send(res, 503, new StatusError(503, "ServiceUnavailable", "the server is currently unable to handle the request").body());
+    return;
+  }
+  const url = new URL(req.url ?? "/", "http://standin");
+  try {
+    const body = await readBody(req);
+    await route(req, res, url, body, deps);
+  } catch (error) {
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    if (error instanceof StatusError) send(res, error.code, error.body());
+    else send(res, 500, new StatusError(500, "InternalError", `Internal error occurred: ${(error as Error).message}`).body());
+  }
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, url: URL, body: string, deps: RouteDeps): Promise<void> {
+  const path = url.pathname.replace(/\/+$/, "") || "/";
+  const accept = req.headers.accept ?? "";
+  if (path === "/version") return send(res, 200, VERSION_INFO);
+  if (path === "/healthz" || path === "/readyz" || path === "/livez") return sendText(res, 200, "ok");
+  if (path === "/api" || path === "/apis") {
+    if (accept.includes("as=APIGroupDiscoveryList"))
+      return send(res, 200, aggregated(path === "/api"), "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList");
+    return send(res, 200, path === "/api" ? coreVersions(deps.serverAddress()) : groupList());
+  }
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  let group: string;
+  let version: string;
+  let rest: string[];
+  if (parts[0] === "api") {
+    group = "";
+    version = parts[1]!;
+    rest = parts.slice(2);
+  } else if (parts[0] === "apis") {
+    group = parts[1]!;
+    if (parts.length === 2) {
+      if (!resourceList(group, "v1")) throw notFoundPath();
+      return send(res, 200, apiGroup(group));
+    }
+    version = parts[2]!;
+    rest = parts.slice(3);
+  } else throw notFoundPath();
+  if (rest.length === 0) {
+    const list = resourceList(group, version);
+    if (!list) throw notFoundPath();
+    return send(res, 200, list);
+  }
+  const target = parseTarget(group, version, rest);
+  const query = url.searchParams;
+  const verb = verbOf(req.method ?? "GET", target, query);
+  const rbacName = target.subresource ? `${target.type.plural}/${target.subresource}` : target.type.plural;
+  if (deps.faults.isForbidden(verb, rbacName, target.namespace))
+    throw forbidden(
+      target.type,
+      target.name,
+      `User "system:serviceaccount:${target.namespace ?? "default"}:default" cannot ${verb} resource "${rbacName}" in API group "${target.type.group}"${target.namespace ? ` in the namespace "${target.namespace}"` : " at the cluster scope"}`,
+    );
+  await serve(req, res, verb, target, query, body, deps);
+}
+
+async function serve(
+  req: IncomingMessage,
+  res: ServerResponse,
+  verb: string,
+  target: Target,
+  query: URLSearchParams,
+  body: string,
+  deps: RouteDeps,
+): Promise<void> {
+  const { api } = deps;
+  const { type, namespace, name } = target;
+  const dryRun = query.getAll("dryRun").includes("All");
+  const fieldManager = query.get("fieldManager") ?? undefined;
+  const accept = req.headers.accept ?? "";
+  switch (verb) {
+    case "list": {
+      const result = api.list(type, namespace, {
+        labelSelector: query.get("labelSelector") ?? undefined,
+        fieldSelector: query.get("fieldSelector") ?? undefined,
+        limit: query.has("limit") ? Number(query.get("limit")) : undefined,
+        continue: query.get("continue") ?? undefined,
+      });
+      const items = result.items.map((o) => stripItem(withType(type, o)));
+      if (accept.includes("as=Table"))
+        return send(res, 200, toTable(items.map((o) => withType(type, o)), result.resourceVersion, query.get("includeObject") ?? undefined));
+      return send(res, 200, {
+        kind: `${type.kind}List`,
+        apiVersion: type.group ? `${type.group}/${type.version}` : type.version,
+        metadata: {
+          resourceVersion: result.resourceVersion,
+          ...(result.continue ? { continue: result.continue, remainingItemCount: result.remainingItemCount } : {}),
+        },
+        items,
+      });
+    }
+    case "watch":
+      return serveWatch(
+        req,
+        res,
+        api.store,
+        {
+          type,
+          namespace,
+          resourceVersion: query.get("resourceVersion") ?? undefined,
+          labelSelector: query.get("labelSelector") ?? undefined,
+          fieldSelector: query.get("fieldSelector") ?? (name ? `metadata.name=${name}` : undefined),
+          timeoutSeconds: query.has("timeoutSeconds") ? Number(query.get("timeoutSeconds")) : undefined,
+          allowWatchBookmarks: query.get("allowWatchBookmarks") === "true" || query.get("allowWatchBookmarks") === "1",
+          sendInitialEvents: query.get("sendInitialEvents") === "true",
+        },
+        { ...deps.watchDefaults, cutAfterSeconds: () => deps.faults.cutWatchesAfterSeconds },
+      );
+    case "get": {
+      const object = api.get(type, namespace, name!);
+      if (target.subresource === "log") return deps.logs(object, logRequest(query), res, req);
+      if (accept.includes("as=Table"))
+        return send(res, 200, toTable([object], object.metadata.resourceVersion!, query.get("includeObject") ?? undefined));
+      return send(res, 200, object);
+    }
+    case "create": {
+      const object = await api.create(type, namespace, parseBody(body, req), { dryRun, fieldManager });
+      return send(res, 201, object);
+    }
+    case "update":
+      return send(res, 200, await api.update(type, namespace, name!, parseBody(body, req), { dryRun, fieldManager, subresource: target.subresource }));
+    case "patch": {
+      const contentType = req.headers["content-type"] ?? "";
+      const existed = api.store.get(type, namespace, name!) !== undefined;
+      const object = await api.patch(type, namespace, name!, contentType, body, {
+        dryRun,
+        fieldManager,
+        force: query.get("force") === "true",
+        subresource: target.subresource,
+      });
+      return send(res, existed ? 200 : 201, object);
+    }
+    case "delete": {
+      const options = body ? (parseBody(body, req) as Record<string, unknown>) : {};
+      const object = await api.delete(type, namespace, name!, {
+        propagationPolicy: (query.get("propagationPolicy") ?? options.propagationPolicy) as "Orphan" | undefined,
+        gracePeriodSeconds: query.has("gracePeriodSeconds") ? Number(query.get("gracePeriodSeconds")) : (options.gracePeriodSeconds as number | undefined),
+        preconditions: options.preconditions as { uid?: string },
+        dryRun,
+      });
+      return send(res, 200, object);
+    }
+    case "deletecollection": {
+      const { items } = api.list(type, namespace, {
+        labelSelector: query.get("labelSelector") ?? undefined,
+        fieldSelector: query.get("fieldSelector") ?? undefined,
+      });
+      const options = body ? (parseBody(body, req) as Record<string, unknown>) : {};
+      for (const o of items)
+        await api.delete(type, o.metadata.namespace, o.metadata.name!, {
+          propagationPolicy: (query.get("propagationPolicy") ?? options.propagationPolicy) as "Orphan" | undefined,
+        });
+      return send(res, 200, { kind: `${type.kind}List`, apiVersion: type.group ? `${type.group}/v1` : "v1", metadata: {}, items });
+    }
+  }
+  throw methodNotAllowed();
+}
+
+function parseTarget(group: string, version: string, rest: string[]): Target {
+  if (rest[0] === "namespaces" && rest.length >= 3) {
+    const candidate = findResource(group, version, rest[2]!);
+    if (candidate?.namespaced) return { type: candidate, namespace: rest[1], name: rest[3], subresource: rest[4] };
+    if (group === "" && rest.length === 3 && rest[2] === "status")
+      return { type: resource("namespaces"), name: rest[1], subresource: "status" };
+    throw notFoundPath();
+  }
+  const type = findResource(group, version, rest[0]!);
+  if (!type || (type.namespaced && rest.length > 1)) throw notFoundPath();
+  return { type, name: rest[1], subresource: rest[2] };
+}
+
+function verbOf(method: string, target: Target, query: URLSearchParams): string {
+  const watching = query.get("watch") === "true" || query.get("watch") === "1";
+  switch (method) {
+    case "GET":
+      if (watching) return "watch";
+      return target.name ? "get" : "list";
+    case "POST":
+      if (target.name) throw methodNotAllowed();
+      return "create";
+    case "PUT":
+      return "update";
+    case "PATCH":
+      return "patch";
+    case "DELETE":
+      return target.name ? "delete" : "deletecollection";
+  }
+  throw methodNotAllowed();
+}
+
+function logRequest(query: URLSearchParams): LogRequest {
+  const flag = (k: string) => query.get(k) === "true" || query.get(k) === "1";
+  return {
+    container: query.get("container") ?? undefined,
+    follow: flag("follow"),
+    tailLines: query.has("tailLines") ? Number(query.get("tailLines")) : undefined,
+    sinceSeconds: query.has("sinceSeconds") ? Number(query.get("sinceSeconds")) : undefined,
+    timestamps: flag("timestamps"),
+    previous: flag("previous"),
+  };
+}
+
+/** List items carry no kind or apiVersion, as the API server's lists. */
+function stripItem(o: KubeObject): KubeObject {
+  const { apiVersion: _a, kind: _k, ...rest } = o;
+  return rest as KubeObject;
+}
+
+function parseBody(body: string, req: IncomingMessage): unknown {
+  if (!body) throw badRequest("the request has no body");
+  const type = req.headers["content-type"] ?? "application/json";
+  if (type.includes("protobuf")) throw new StatusError(415, "UnsupportedMediaType", "the stand-in speaks JSON only, not protobuf");
+  try {
+    return JSON.parse(body);
+  } catch (error) {
+    throw badRequest(`error decoding JSON: ${(error as Error).message}`);
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function notFoundPath(): StatusError {
+  return new StatusError(404, "NotFound", "the server could not find the requested resource");
+}
+
+export function send(res: ServerResponse, code: number, body: unknown, contentType = "application/json"): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { "content-type": contentType, "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendText(res: ServerResponse, code: number, text: string): void {
+  res.writeHead(code, { "content-type": "text/plain" });
+  res.end(text);
+}
