@@ -25,9 +25,17 @@ export function applyDefaults(object: KubeObject): void {
     case "Service":
       defaultService(object);
       break;
-    case "Secret":
+    case "Secret": {
       object.type ??= "Opaque";
+      // The API server folds stringData into data and never stores it.
+      const text = object.stringData as Record<string, string> | undefined;
+      if (text) {
+        const data = (object.data ??= {}) as Record<string, string>;
+        for (const [k, v] of Object.entries(text)) data[k] = Buffer.from(v, "utf8").toString("base64");
+        delete object.stringData;
+      }
       break;
+    }
     case "Namespace":
       object.spec ??= { finalizers: ["kubernetes"] };
       object.status ??= { phase: "Active" };

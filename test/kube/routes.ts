@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Api, withType } from "./api.js";
 import { aggregated, apiGroup, coreVersions, groupList, resourceList, VERSION_INFO } from "./discovery.js";
 import type { Faults } from "./faults.js";
+import { openapiGroupVersion, openapiRoot } from "./openapi.js";
 import { findResource, type ResourceType, resource } from "./resources.js";
 import { badRequest, forbidden, methodNotAllowed, StatusError } from "./status-error.js";
 import { toTable } from "./table.js";
@@ -66,6 +67,12 @@ async function route(req: IncomingMessage, res: ServerResponse, url: URL, body: 
   const accept = req.headers.accept ?? "";
   if (path === "/version") return send(res, 200, VERSION_INFO);
   if (path === "/healthz" || path === "/readyz" || path === "/livez") return sendText(res, 200, "ok");
+  if (path === "/openapi/v3") return send(res, 200, openapiRoot());
+  if (path.startsWith("/openapi/v3/")) {
+    const doc = openapiGroupVersion(path.slice("/openapi/v3/".length));
+    if (!doc) throw notFoundPath();
+    return send(res, 200, doc);
+  }
   if (path === "/api" || path === "/apis") {
     if (accept.includes("as=APIGroupDiscoveryList"))
       return send(res, 200, aggregated(path === "/api"), "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList");
