@@ -23,6 +23,8 @@ export function containerEnv(pod: Pod, container: V1Container, sources: EnvSourc
   const env: Record<string, string> = {};
   if (pod.spec.enableServiceLinks !== false)
     for (const svc of sources.services(ns)) Object.assign(env, serviceLinks(svc));
+  // Under host networking the engine would leave the host's name here; a pod's hostname is its name.
+  env.HOSTNAME = pod.spec.hostname ?? pod.metadata.name!;
   env.KUBERNETES_SERVICE_HOST = sources.apiServer.host;
   env.KUBERNETES_SERVICE_PORT = String(sources.apiServer.port);
   env.KUBERNETES_PORT = `tcp://${sources.apiServer.host}:${sources.apiServer.port}`;
