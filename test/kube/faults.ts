@@ -12,6 +12,19 @@ export class Faults {
   #refuseUntil = 0;
   #refuseMode: "503" | "reset" = "503";
   #forbidden: ForbiddenRule[] = [];
+  #expireWatches = 0;
+
+  /** The next `count` watches that resume from a resourceVersion get 410 Expired, as after a compaction. */
+  expireWatches(count: number): void {
+    this.#expireWatches = count;
+  }
+
+  /** Consumes one forced expiry, if any is left. */
+  takeWatchExpiry(): boolean {
+    if (this.#expireWatches <= 0) return false;
+    this.#expireWatches--;
+    return true;
+  }
 
   /** For the next `ms` milliseconds every request gets a 503 or has its connection reset. */
   refuse(ms: number, mode: "503" | "reset" = "503"): void {

@@ -29,6 +29,15 @@ export interface RouteDeps {
   serverAddress: () => string;
   logs: (pod: KubeObject, request: LogRequest, res: ServerResponse, req: IncomingMessage) => Promise<void>;
   watchDefaults: { defaultTimeoutSeconds: number; bookmarkIntervalMs: number };
+  /** Called for every request, before faults apply. */
+  onRequest?: (entry: RequestLogEntry) => void;
+}
+
+export interface RequestLogEntry {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  at: number;
 }
 
 interface Target {
@@ -39,6 +48,8 @@ interface Target {
 }
 
 export async function handle(req: IncomingMessage, res: ServerResponse, deps: RouteDeps): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://standin");
+  deps.onRequest?.({ method: req.method ?? "GET", path: url.pathname, query: Object.fromEntries(url.searchParams), at: Date.now() });
   const refusing = deps.faults.refusing();
   if (refusing === "reset") {
     req.socket.destroy();
@@ -48,7 +59,6 @@ export async function handle(req: IncomingMessage, res: ServerResponse, deps: Ro
     send(res, 503, new StatusError(503, "ServiceUnavailable", "the server is currently unable to handle the request").body());
     return;
   }
-  const url = new URL(req.url ?? "/", "http://standin");
   try {
     const body = await readBody(req);
     await route(req, res, url, body, deps);
@@ -163,7 +173,11 @@ async function serve(
           allowWatchBookmarks: query.get("allowWatchBookmarks") === "true" || query.get("allowWatchBookmarks") === "1",
           sendInitialEvents: query.get("sendInitialEvents") === "true",
         },
-        { ...deps.watchDefaults, cutAfterSeconds: () => deps.faults.cutWatchesAfterSeconds },
+        {
+          ...deps.watchDefaults,
+          cutAfterSeconds: () => deps.faults.cutWatchesAfterSeconds,
+          forceExpiry: () => deps.faults.takeWatchExpiry(),
+        },
       );
     case "get": {
       const object = api.get(type, namespace, name!);

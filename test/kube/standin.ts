@@ -20,7 +20,7 @@ import { Faults } from "./faults.js";
 import { LoopbackPool, randomSecondOctet } from "./ip-pool.js";
 import { Kubelet } from "./kubelet/kubelet.js";
 import { resource } from "./resources.js";
-import { handle } from "./routes.js";
+import { handle, type RequestLogEntry } from "./routes.js";
 import { type NodeConfig, nodeObject, Scheduler } from "./scheduler.js";
 import { ServiceProxy } from "./service-proxy.js";
 import { Store } from "./store.js";
@@ -57,7 +57,11 @@ export interface KubeStandin {
   api: Api;
   /** A fresh namespace with its default ServiceAccount. */
   createNamespace(name: string): Promise<void>;
+  /** Every request the stand-in received, oldest first (for "watch, not poll" checks). */
+  requests: RequestLogEntry[];
   faults: {
+    /** The next `count` watches resuming from a resourceVersion get 410 Expired (the informer must relist). */
+    expireWatches(count: number): void;
     /** Ends every watch after `seconds` (undefined: honour timeoutSeconds only). */
     cutWatchesAfter(seconds: number | undefined): void;
     /** For `ms`, every request is answered 503 or has its connection reset. */
@@ -134,6 +138,7 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
   const proxy = new ServiceProxy(store);
 
   const sockets = new Set<Socket>();
+  const requests: RequestLogEntry[] = [];
   let address = "";
   const lookups = {
     configMap: (ns: string, name: string) => store.get(resource("configmaps"), ns, name),
@@ -173,6 +178,7 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
       serverAddress: () => address.replace(/^http:\/\//, ""),
       logs: (pod, request, response, request2) => kubelet.logs(pod, request, response, request2),
       watchDefaults: { defaultTimeoutSeconds: 1800, bookmarkIntervalMs: options.bookmarkIntervalMs ?? 5000 },
+      onRequest: (entry) => requests.push(entry),
     });
   });
   server.on("connection", (s) => {
@@ -198,7 +204,9 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
       await api.create(resource("namespaces"), undefined, { metadata: { name } });
       bootstrap(name);
     },
+    requests,
     faults: {
+      expireWatches: (count) => faults.expireWatches(count),
       cutWatchesAfter: (seconds) => {
         faults.cutWatchesAfterSeconds = seconds;
       },

@@ -108,6 +108,13 @@ function semanticCauses(object: KubeObject, old?: KubeObject): StatusCause[] {
       });
   const spec = object.spec as Record<string, unknown> | undefined;
   if (object.kind === "Pod" && spec) causes.push(...podSpecCauses(spec as unknown as V1PodSpec, "spec"));
+  if (object.kind === "Pod" && spec && old && !podUpdateAllowed(old.spec as V1PodSpec, spec as unknown as V1PodSpec))
+    causes.push({
+      reason: "FieldValueForbidden",
+      message:
+        "Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)",
+      field: "spec",
+    });
   if ((object.kind === "Job" || object.kind === "Deployment" || object.kind === "DaemonSet") && spec) {
     const template = spec.template as { spec?: V1PodSpec; metadata?: { labels?: Record<string, string> } } | undefined;
     if (template?.spec) causes.push(...podSpecCauses(template.spec, "spec.template.spec"));
@@ -167,4 +174,19 @@ function podSpecCauses(spec: V1PodSpec, at: string): StatusCause[] {
   (spec.initContainers ?? []).forEach((c, i) => check(c, `${at}.initContainers[${i}]`));
   (spec.containers ?? []).forEach((c, i) => check(c, `${at}.containers[${i}]`));
   return causes;
+}
+
+/** A pod's spec is immutable but for images, the deadline, added tolerations and the grace period. */
+function podUpdateAllowed(old: V1PodSpec, next: V1PodSpec): boolean {
+  const mutable = (spec: V1PodSpec) => ({
+    ...spec,
+    containers: spec.containers?.map((c) => ({ ...c, image: undefined })),
+    initContainers: spec.initContainers?.map((c) => ({ ...c, image: undefined })),
+    activeDeadlineSeconds: undefined,
+    tolerations: undefined,
+    terminationGracePeriodSeconds: undefined,
+    nodeName: undefined,
+  });
+  const added = (next.tolerations ?? []).slice(0, (old.tolerations ?? []).length);
+  return JSON.stringify(mutable(old)) === JSON.stringify(mutable(next)) && JSON.stringify(added) === JSON.stringify(old.tolerations ?? []);
 }

@@ -29,6 +29,8 @@ export interface WatchOptions {
   bookmarkIntervalMs: number;
   /** When set, every watch is ended after this many seconds (the cut-watches fault). */
   cutAfterSeconds: () => number | undefined;
+  /** True when this resumed watch must get 410 Expired (the expire-watches fault). */
+  forceExpiry: () => boolean;
 }
 
 export function serveWatch(
@@ -69,7 +71,7 @@ export function serveWatch(
       send("BOOKMARK", bookmark(watch.type, store.resourceVersion, true));
   } else {
     const since = store.eventsSince(Number(rv));
-    if (!since || Number.isNaN(Number(rv))) {
+    if (!since || Number.isNaN(Number(rv)) || options.forceExpiry()) {
       send("ERROR", expired(`too old resource version: ${rv} (${store.oldestResumableVersion})`).body());
       unsubscribe();
       res.end();
@@ -87,9 +89,15 @@ export function serveWatch(
     unsubscribe();
     if (!res.writableEnded) res.end();
   };
-  const timeout = watch.timeoutSeconds ?? options.defaultTimeoutSeconds;
-  const cut = options.cutAfterSeconds();
-  timers.push(setTimeout(finish, Math.min(timeout, cut ?? Number.POSITIVE_INFINITY) * 1000));
+  const opened = Date.now();
+  timers.push(setTimeout(finish, (watch.timeoutSeconds ?? options.defaultTimeoutSeconds) * 1000));
+  // The cut-watches fault also reaches watches opened before it was set.
+  timers.push(
+    setInterval(() => {
+      const cut = options.cutAfterSeconds();
+      if (cut !== undefined && Date.now() - opened >= cut * 1000) finish();
+    }, 100),
+  );
   if (watch.allowWatchBookmarks) {
     const tick = setInterval(() => send("BOOKMARK", bookmark(watch.type, store.resourceVersion, false)), options.bookmarkIntervalMs);
     timers.push(tick);
