@@ -92,7 +92,10 @@ export class Api {
       return {
         items: page,
         resourceVersion,
-        continue: encodeContinue({ rv: Number(resourceVersion), after: position(page[page.length - 1]!) }),
+        continue: encodeContinue({
+          rv: Number(resourceVersion),
+          after: position(page[page.length - 1]!),
+        }),
         remainingItemCount: items.length - page.length,
       };
     }
@@ -108,13 +111,21 @@ export class Api {
     const object = this.#asObject(type, body);
     if (type.namespaced) {
       if (object.metadata.namespace && namespace && object.metadata.namespace !== namespace)
-        throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
+        throw badRequest(
+          "the namespace of the provided object does not match the namespace sent on the request",
+        );
       object.metadata.namespace = namespace ?? object.metadata.namespace ?? "default";
       this.#admitNamespace(type, object);
     } else delete object.metadata.namespace;
     if (!object.metadata.name && object.metadata.generateName)
       object.metadata.name = `${object.metadata.generateName}${randomSuffix()}`;
-    for (const f of ["uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "generation"] as const)
+    for (const f of [
+      "uid",
+      "resourceVersion",
+      "creationTimestamp",
+      "deletionTimestamp",
+      "generation",
+    ] as const)
       delete object.metadata[f];
     if (type.status && object.kind !== "Service") delete object.status;
     applyDefaults(object);
@@ -161,18 +172,27 @@ export class Api {
   ): Promise<KubeObject> {
     const flavour = contentType.split(";")[0]!.trim();
     const old = this.store.get(type, namespace, name);
-    if (flavour === "application/apply-patch+yaml") return this.#apply(type, namespace, name, old, raw, options);
+    if (flavour === "application/apply-patch+yaml")
+      return this.#apply(type, namespace, name, old, raw, options);
     if (!old) throw notFound(type, name);
     const patch = parseJson(raw);
     const live = withType(type, old);
     let next: unknown;
     if (flavour === "application/merge-patch+json") next = mergePatch(live, patch);
-    else if (flavour === "application/strategic-merge-patch+json") next = strategicMergePatch(live, patch);
+    else if (flavour === "application/strategic-merge-patch+json")
+      next = strategicMergePatch(live, patch);
     else if (flavour === "application/json-patch+json") next = jsonPatch(live, patch);
     else throw unsupportedMediaType(contentType);
     const object = this.#asObject(type, next);
-    const expected = (patch as { metadata?: { resourceVersion?: string } })?.metadata?.resourceVersion;
-    return this.#write(type, old, object, options, flavour === "application/json-patch+json" ? undefined : expected);
+    const expected = (patch as { metadata?: { resourceVersion?: string } })?.metadata
+      ?.resourceVersion;
+    return this.#write(
+      type,
+      old,
+      object,
+      options,
+      flavour === "application/json-patch+json" ? undefined : expected,
+    );
   }
 
   async delete(
@@ -184,19 +204,30 @@ export class Api {
     const old = this.store.get(type, namespace, name);
     if (!old) throw notFound(type, name);
     if (options.preconditions?.uid && options.preconditions.uid !== old.metadata.uid)
-      throw new StatusError(409, "Conflict", `Precondition failed: UID in precondition: ${options.preconditions.uid}, UID in object meta: ${old.metadata.uid}`);
+      throw new StatusError(
+        409,
+        "Conflict",
+        `Precondition failed: UID in precondition: ${options.preconditions.uid}, UID in object meta: ${old.metadata.uid}`,
+      );
     if (options.dryRun) return withType(type, old);
     const policy = options.propagationPolicy ?? (type.plural === "jobs" ? "Orphan" : "Background");
     if (policy === "Orphan") this.#orphanDependents(old);
     const finalizers = [...(old.metadata.finalizers ?? [])];
-    if (policy === "Foreground" && this.#hasDependents(old) && !finalizers.includes("foregroundDeletion"))
+    if (
+      policy === "Foreground" &&
+      this.#hasDependents(old) &&
+      !finalizers.includes("foregroundDeletion")
+    )
       finalizers.push("foregroundDeletion");
     if (type.plural === "namespaces") finalizers.push("kubernetes");
     const graceful = this.#graceSeconds(type, old, options.gracePeriodSeconds);
     if (finalizers.length || graceful !== undefined) {
       if (old.metadata.deletionTimestamp) return withType(type, old);
       const marked = this.store.mutate(type, namespace, name, (o) => {
-        o.metadata.deletionTimestamp = graceful !== undefined ? new Date(Date.now() + graceful * 1000).toISOString().replace(/\.\d+Z$/, "Z") : now();
+        o.metadata.deletionTimestamp =
+          graceful !== undefined
+            ? new Date(Date.now() + graceful * 1000).toISOString().replace(/\.\d+Z$/, "Z")
+            : now();
         if (graceful !== undefined) o.metadata.deletionGracePeriodSeconds = graceful;
         o.metadata.finalizers = finalizers.filter((f) => f !== "kubernetes");
         if (o.kind === "Namespace") (o.status as { phase: string }).phase = "Terminating";
@@ -239,7 +270,11 @@ export class Api {
     next.metadata.managedFields = incoming.metadata.managedFields ?? old.metadata.managedFields;
     if (options.dryRun) return withType(type, next);
     const stored = this.store.replace(type, next, expectedVersion);
-    if (stored.metadata.deletionTimestamp && !stored.metadata.finalizers?.length && !stored.metadata.deletionGracePeriodSeconds)
+    if (
+      stored.metadata.deletionTimestamp &&
+      !stored.metadata.finalizers?.length &&
+      !stored.metadata.deletionGracePeriodSeconds
+    )
       this.store.remove(type, stored.metadata.namespace, stored.metadata.name!);
     return withType(type, stored);
   }
@@ -253,7 +288,9 @@ export class Api {
     options: WriteOptions,
   ): Promise<KubeObject> {
     if (!options.fieldManager)
-      throw badRequest("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch");
+      throw badRequest(
+        'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+      );
     let applied: unknown;
     try {
       applied = parseYaml(raw);
@@ -261,7 +298,8 @@ export class Api {
       throw badRequest(`error decoding YAML: ${(error as Error).message}`);
     }
     const config = applied as KubeObject;
-    if (!config?.apiVersion || !config.kind) throw badRequest("apiVersion and kind must be set in an apply patch");
+    if (!config?.apiVersion || !config.kind)
+      throw badRequest("apiVersion and kind must be set in an apply patch");
     if (config.metadata?.name && config.metadata.name !== name)
       throw badRequest("the name of the object does not match the name on the URL");
     if (!old) {
@@ -270,7 +308,9 @@ export class Api {
       return this.create(type, namespace, body, { ...options, subresource: "apply" });
     }
     const entries = old.metadata.managedFields ?? [];
-    const previous = entries.find((e) => e.manager === options.fieldManager && e.operation === "Apply");
+    const previous = entries.find(
+      (e) => e.manager === options.fieldManager && e.operation === "Apply",
+    );
     const merged = applyMerge(withType(type, old), applied, previous?.fieldsV1) as KubeObject;
     const fields = fieldSet(applied);
     const sameFields = previous && JSON.stringify(previous.fieldsV1) === JSON.stringify(fields);
@@ -282,12 +322,15 @@ export class Api {
   }
 
   #asObject(type: ResourceType, body: unknown): KubeObject {
-    if (!body || typeof body !== "object" || Array.isArray(body)) throw badRequest("the body of the request must be an object");
+    if (!body || typeof body !== "object" || Array.isArray(body))
+      throw badRequest("the body of the request must be an object");
     const object = clone(body) as KubeObject;
     object.apiVersion ??= apiVersionOf(type);
     object.kind ??= type.kind;
     if (object.apiVersion !== apiVersionOf(type) || object.kind !== type.kind)
-      throw badRequest(`the API version in the data (${object.apiVersion}) does not match the expected API version (${apiVersionOf(type)}) or kind (${object.kind} is not ${type.kind})`);
+      throw badRequest(
+        `the API version in the data (${object.apiVersion}) does not match the expected API version (${apiVersionOf(type)}) or kind (${object.kind} is not ${type.kind})`,
+      );
     object.metadata ??= {};
     return object;
   }
@@ -296,7 +339,11 @@ export class Api {
     const ns = this.store.get(resource("namespaces"), undefined, object.metadata.namespace!);
     if (!ns) throw notFound(resource("namespaces"), object.metadata.namespace!);
     if (ns.metadata.deletionTimestamp)
-      throw forbidden(type, object.metadata.name, `unable to create new content in namespace ${ns.metadata.name} because it is being terminated`);
+      throw forbidden(
+        type,
+        object.metadata.name,
+        `unable to create new content in namespace ${ns.metadata.name} because it is being terminated`,
+      );
   }
 
   /** The ServiceAccount admission plugin: a pod's service account must exist. */
@@ -305,7 +352,11 @@ export class Api {
     const sa = (object.spec as { serviceAccountName?: string }).serviceAccountName ?? "default";
     const ns = object.metadata.namespace!;
     if (!this.store.get(resource("serviceaccounts"), ns, sa))
-      throw forbidden(type, object.metadata.name, `error looking up service account ${ns}/${sa}: serviceaccount "${sa}" not found`);
+      throw forbidden(
+        type,
+        object.metadata.name,
+        `error looking up service account ${ns}/${sa}: serviceaccount "${sa}" not found`,
+      );
   }
 
   #jobSelector(job: KubeObject): void {
@@ -317,15 +368,28 @@ export class Api {
     if (spec.manualSelector) return;
     const labels = jobSelectorLabels(job);
     spec.selector = { matchLabels: { "batch.kubernetes.io/controller-uid": job.metadata.uid! } };
-    spec.template.metadata = { ...spec.template.metadata, labels: { ...spec.template.metadata?.labels, ...labels } };
+    spec.template.metadata = {
+      ...spec.template.metadata,
+      labels: { ...spec.template.metadata?.labels, ...labels },
+    };
   }
 
   #dependents(owner: KubeObject): { type: ResourceType; object: KubeObject }[] {
     const found: { type: ResourceType; object: KubeObject }[] = [];
-    for (const plural of ["pods", "services", "endpointslices", "configmaps", "secrets", "persistentvolumeclaims", "jobs", "events"]) {
+    for (const plural of [
+      "pods",
+      "services",
+      "endpointslices",
+      "configmaps",
+      "secrets",
+      "persistentvolumeclaims",
+      "jobs",
+      "events",
+    ]) {
       const type = resource(plural);
       for (const o of this.store.list(type, owner.metadata.namespace))
-        if (o.metadata.ownerReferences?.some((r) => r.uid === owner.metadata.uid)) found.push({ type, object: o });
+        if (o.metadata.ownerReferences?.some((r) => r.uid === owner.metadata.uid))
+          found.push({ type, object: o });
     }
     return found;
   }
@@ -337,16 +401,25 @@ export class Api {
   #orphanDependents(owner: KubeObject): void {
     for (const { type, object } of this.#dependents(owner))
       this.store.mutate(type, object.metadata.namespace, object.metadata.name!, (o) => {
-        o.metadata.ownerReferences = o.metadata.ownerReferences?.filter((r) => r.uid !== owner.metadata.uid);
+        o.metadata.ownerReferences = o.metadata.ownerReferences?.filter(
+          (r) => r.uid !== owner.metadata.uid,
+        );
         if (!o.metadata.ownerReferences?.length) delete o.metadata.ownerReferences;
         return true;
       });
   }
 
   /** Pods running on the node are deleted gracefully: the kubelet stops them, then removes them. */
-  #graceSeconds(type: ResourceType, object: KubeObject, requested: number | undefined): number | undefined {
+  #graceSeconds(
+    type: ResourceType,
+    object: KubeObject,
+    requested: number | undefined,
+  ): number | undefined {
     if (type.plural !== "pods") return undefined;
-    const pod = object as KubeObject & { spec: { nodeName?: string; terminationGracePeriodSeconds?: number }; status?: { phase?: string } };
+    const pod = object as KubeObject & {
+      spec: { nodeName?: string; terminationGracePeriodSeconds?: number };
+      status?: { phase?: string };
+    };
     if (!pod.spec.nodeName || requested === 0) return undefined;
     if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") return undefined;
     return requested ?? pod.spec.terminationGracePeriodSeconds ?? 30;
@@ -382,7 +455,9 @@ function decodeContinue(text: string): { rv: number; after: string } {
     const token = JSON.parse(Buffer.from(text, "base64url").toString("utf8"));
     if (typeof token.rv === "number" && typeof token.after === "string") return token;
   } catch {}
-  throw badRequest("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)");
+  throw badRequest(
+    "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
+  );
 }
 
 function parseJson(raw: string): unknown {

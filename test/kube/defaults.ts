@@ -16,7 +16,11 @@ export function applyDefaults(object: KubeObject): void {
       break;
     case "Deployment":
     case "DaemonSet": {
-      const spec = object.spec as { replicas?: number; template?: { spec?: V1PodSpec }; revisionHistoryLimit?: number };
+      const spec = object.spec as {
+        replicas?: number;
+        template?: { spec?: V1PodSpec };
+        revisionHistoryLimit?: number;
+      };
       if (object.kind === "Deployment") spec.replicas ??= 1;
       spec.revisionHistoryLimit ??= 10;
       if (spec.template?.spec) defaultPodSpec(spec.template.spec);
@@ -30,8 +34,10 @@ export function applyDefaults(object: KubeObject): void {
       // The API server folds stringData into data and never stores it.
       const text = object.stringData as Record<string, string> | undefined;
       if (text) {
-        const data = (object.data ??= {}) as Record<string, string>;
-        for (const [k, v] of Object.entries(text)) data[k] = Buffer.from(v, "utf8").toString("base64");
+        object.data ??= {};
+        const data = object.data as Record<string, string>;
+        for (const [k, v] of Object.entries(text))
+          data[k] = Buffer.from(v, "utf8").toString("base64");
         delete object.stringData;
       }
       break;
@@ -41,14 +47,16 @@ export function applyDefaults(object: KubeObject): void {
       object.status ??= { phase: "Active" };
       break;
     case "PersistentVolumeClaim": {
-      const spec = (object.spec ??= {}) as { volumeMode?: string };
+      object.spec ??= {};
+      const spec = object.spec as { volumeMode?: string };
       spec.volumeMode ??= "Filesystem";
       object.status ??= { phase: "Pending" };
       break;
     }
   }
   const meta = object.metadata;
-  if (object.kind === "Namespace") meta.labels = { ...meta.labels, "kubernetes.io/metadata.name": meta.name! };
+  if (object.kind === "Namespace")
+    meta.labels = { ...meta.labels, "kubernetes.io/metadata.name": meta.name! };
 }
 
 export function defaultPodSpec(spec: V1PodSpec): void {
@@ -137,7 +145,8 @@ export function jobSelectorLabels(job: KubeObject): Record<string, string> {
 }
 
 function defaultService(service: KubeObject): void {
-  const spec = (service.spec ??= {}) as {
+  service.spec ??= {};
+  const spec = service.spec as {
     type?: string;
     sessionAffinity?: string;
     ports?: { port: number; targetPort?: number | string; protocol?: string }[];
@@ -162,8 +171,12 @@ function qosClass(spec: V1PodSpec): string {
   const any = containers.some((c) => c.resources?.requests || c.resources?.limits);
   if (!any) return "BestEffort";
   const guaranteed = containers.every(
-    (c) => c.resources?.limits?.cpu && c.resources?.limits?.memory &&
-      (!c.resources.requests || (c.resources.requests.cpu === c.resources.limits.cpu && c.resources.requests.memory === c.resources.limits.memory)),
+    (c) =>
+      c.resources?.limits?.cpu &&
+      c.resources?.limits?.memory &&
+      (!c.resources.requests ||
+        (c.resources.requests.cpu === c.resources.limits.cpu &&
+          c.resources.requests.memory === c.resources.limits.memory)),
   );
   return guaranteed ? "Guaranteed" : "Burstable";
 }

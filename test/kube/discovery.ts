@@ -26,7 +26,8 @@ export function coreVersions(serverAddress: string): object {
 
 export function groupList(): object {
   const groups = new Map<string, string[]>();
-  for (const { group, version } of groupVersions()) if (group) groups.set(group, [...(groups.get(group) ?? []), version]);
+  for (const { group, version } of groupVersions())
+    if (group) groups.set(group, [...(groups.get(group) ?? []), version]);
   return {
     kind: "APIGroupList",
     apiVersion: "v1",
@@ -62,26 +63,35 @@ export function aggregated(core: boolean): object {
         {
           version,
           freshness: "Current",
-          resources: RESOURCES.filter((r) => r.group === group && r.version === version).map((r) => {
-            const entry = (discoveryEntries(group, version) as { name: string; verbs: string[]; shortNames?: string[]; categories?: string[] }[]).find((e) => e.name === r.plural)!;
-            const subs = (discoveryEntries(group, version) as { name: string; verbs: string[] }[])
-              .filter((e) => e.name.startsWith(`${r.plural}/`))
-              .map((e) => ({
-                subresource: e.name.split("/")[1],
-                responseKind: { group, version, kind: e.name.endsWith("/log") ? "" : r.kind },
-                verbs: e.verbs,
-              }));
-            return {
-              resource: r.plural,
-              responseKind: { group, version, kind: r.kind },
-              scope: r.namespaced ? "Namespaced" : "Cluster",
-              singularResource: r.singular,
-              verbs: entry.verbs,
-              ...(entry.shortNames ? { shortNames: entry.shortNames } : {}),
-              ...(entry.categories ? { categories: entry.categories } : {}),
-              ...(subs.length ? { subresources: subs } : {}),
-            };
-          }),
+          resources: RESOURCES.filter((r) => r.group === group && r.version === version).map(
+            (r) => {
+              const entry = (
+                discoveryEntries(group, version) as {
+                  name: string;
+                  verbs: string[];
+                  shortNames?: string[];
+                  categories?: string[];
+                }[]
+              ).find((e) => e.name === r.plural)!;
+              const subs = (discoveryEntries(group, version) as { name: string; verbs: string[] }[])
+                .filter((e) => e.name.startsWith(`${r.plural}/`))
+                .map((e) => ({
+                  subresource: e.name.split("/")[1],
+                  responseKind: { group, version, kind: e.name.endsWith("/log") ? "" : r.kind },
+                  verbs: e.verbs,
+                }));
+              return {
+                resource: r.plural,
+                responseKind: { group, version, kind: r.kind },
+                scope: r.namespaced ? "Namespaced" : "Cluster",
+                singularResource: r.singular,
+                verbs: entry.verbs,
+                ...(entry.shortNames ? { shortNames: entry.shortNames } : {}),
+                ...(entry.categories ? { categories: entry.categories } : {}),
+                ...(subs.length ? { subresources: subs } : {}),
+              };
+            },
+          ),
         },
       ],
     })),

@@ -21,12 +21,14 @@ export class EventRecorder {
     const events = resource("events");
     const namespace = involved.metadata.namespace ?? "default";
     if (!this.store.get(resource("namespaces"), undefined, namespace)) return;
-    const existing = this.store
-      .list(events, namespace)
-      .find((e) => {
-        const ev = e as EventObject;
-        return ev.involvedObject.uid === involved.metadata.uid && ev.reason === reason && ev.message === message;
-      });
+    const existing = this.store.list(events, namespace).find((e) => {
+      const ev = e as EventObject;
+      return (
+        ev.involvedObject.uid === involved.metadata.uid &&
+        ev.reason === reason &&
+        ev.message === message
+      );
+    });
     const at = now();
     if (existing) {
       this.store.mutate(events, namespace, existing.metadata.name!, (e) => {

@@ -43,13 +43,19 @@ export class Faults {
 
   allow(rule?: ForbiddenRule): void {
     this.#forbidden = rule
-      ? this.#forbidden.filter((r) => r.verb !== rule.verb || r.resource !== rule.resource || r.namespace !== rule.namespace)
+      ? this.#forbidden.filter(
+          (r) =>
+            r.verb !== rule.verb || r.resource !== rule.resource || r.namespace !== rule.namespace,
+        )
       : [];
   }
 
   isForbidden(verb: string, resource: string, namespace: string | undefined): boolean {
     return this.#forbidden.some(
-      (r) => r.verb === verb && r.resource === resource && (r.namespace === undefined || r.namespace === namespace),
+      (r) =>
+        r.verb === verb &&
+        r.resource === resource &&
+        (r.namespace === undefined || r.namespace === namespace),
     );
   }
 }

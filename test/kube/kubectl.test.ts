@@ -16,7 +16,8 @@ describe.skipIf(Boolean(missing))("kubectl 1.33 against the stand-in", () => {
   let standin: KubeStandin;
   let tools: KubeTools;
   let image: string;
-  const k = (args: string[], input?: string) => kubectl(tools.kubectl, standin.kubeconfigPath, args, input);
+  const k = (args: string[], input?: string) =>
+    kubectl(tools.kubectl, standin.kubeconfigPath, args, input);
 
   beforeAll(async () => {
     tools = await kubeTools();
@@ -27,9 +28,16 @@ describe.skipIf(Boolean(missing))("kubectl 1.33 against the stand-in", () => {
 
   // kubectl's typed create commands (`create namespace`, `create configmap`) send protobuf,
   // which the stand-in refuses with 415; `create -f` sends JSON.
-  const namespace = (name: string) => k(["create", "-f", "-"], stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name } }));
+  const namespace = (name: string) =>
+    k(
+      ["create", "-f", "-"],
+      stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name } }),
+    );
   const configMap = (ns: string, name: string) =>
-    k(["create", "-n", ns, "-f", "-"], stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name }, data: { a: "b" } }));
+    k(
+      ["create", "-n", ns, "-f", "-"],
+      stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name }, data: { a: "b" } }),
+    );
 
   const job = (name: string, script: string, extra: Record<string, unknown> = {}) =>
     stringify({
@@ -40,35 +48,87 @@ describe.skipIf(Boolean(missing))("kubectl 1.33 against the stand-in", () => {
         backoffLimit: 0,
         template: {
           metadata: { labels: { app: name } },
-          spec: { restartPolicy: "Never", containers: [{ name: "main", image, command: ["sh", "-c", script] }], ...extra },
+          spec: {
+            restartPolicy: "Never",
+            containers: [{ name: "main", image, command: ["sh", "-c", script] }],
+            ...extra,
+          },
         },
       },
     });
 
   it("creates a Job, finds it and its pod by label, waits for completion, reads the logs, deletes both", async () => {
     expect((await namespace("jobs")).stdout.trim()).toBe("namespace/jobs created");
-    const created = await k(["create", "-n", "jobs", "-f", "-"], job("hello", 'echo "hello from $HOSTNAME"; echo second line'));
+    const created = await k(
+      ["create", "-n", "jobs", "-f", "-"],
+      job("hello", 'echo "hello from $HOSTNAME"; echo second line'),
+    );
     expect(created.stderr).toBe("");
     expect(created.stdout.trim()).toBe("job.batch/hello created");
 
-    const waited = await k(["wait", "-n", "jobs", "--for=condition=complete", "job/hello", "--timeout=90s"]);
+    const waited = await k([
+      "wait",
+      "-n",
+      "jobs",
+      "--for=condition=complete",
+      "job/hello",
+      "--timeout=90s",
+    ]);
     expect(waited.stdout.trim()).toBe("job.batch/hello condition met");
 
-    const listed = JSON.parse((await k(["get", "-n", "jobs", "jobs,pods", "-l", "app=hello", "-o", "json"])).stdout);
+    const listed = JSON.parse(
+      (await k(["get", "-n", "jobs", "jobs,pods", "-l", "app=hello", "-o", "json"])).stdout,
+    );
     // The Job carries suite=kubectl, its template app=hello: only the pod matches app=hello.
     expect(listed.items.map((i: { kind: string }) => i.kind)).toEqual(["Pod"]);
     const pod = listed.items[0];
-    expect(pod.metadata.ownerReferences[0]).toMatchObject({ kind: "Job", name: "hello", controller: true });
+    expect(pod.metadata.ownerReferences[0]).toMatchObject({
+      kind: "Job",
+      name: "hello",
+      controller: true,
+    });
     expect(pod.status.phase).toBe("Succeeded");
-    expect(pod.status.containerStatuses[0].state.terminated).toMatchObject({ exitCode: 0, reason: "Completed" });
-    const bySuite = JSON.parse((await k(["get", "-n", "jobs", "jobs", "-l", "suite in (kubectl,other),!absent", "-o", "json"])).stdout);
-    expect(bySuite.items.map((i: { metadata: { name: string } }) => i.metadata.name)).toEqual(["hello"]);
-    expect(bySuite.items[0].status).toMatchObject({ succeeded: 1, conditions: expect.arrayContaining([expect.objectContaining({ type: "Complete", status: "True" })]) });
+    expect(pod.status.containerStatuses[0].state.terminated).toMatchObject({
+      exitCode: 0,
+      reason: "Completed",
+    });
+    const bySuite = JSON.parse(
+      (
+        await k([
+          "get",
+          "-n",
+          "jobs",
+          "jobs",
+          "-l",
+          "suite in (kubectl,other),!absent",
+          "-o",
+          "json",
+        ])
+      ).stdout,
+    );
+    expect(bySuite.items.map((i: { metadata: { name: string } }) => i.metadata.name)).toEqual([
+      "hello",
+    ]);
+    expect(bySuite.items[0].status).toMatchObject({
+      succeeded: 1,
+      conditions: expect.arrayContaining([
+        expect.objectContaining({ type: "Complete", status: "True" }),
+      ]),
+    });
 
     const logs = await k(["logs", "-n", "jobs", "job/hello"]);
     expect(logs.stdout).toBe(`hello from ${pod.metadata.name}\nsecond line\n`);
 
-    const events = await k(["get", "events", "-n", "jobs", "--field-selector", `involvedObject.name=${pod.metadata.name}`, "-o", "json"]);
+    const events = await k([
+      "get",
+      "events",
+      "-n",
+      "jobs",
+      "--field-selector",
+      `involvedObject.name=${pod.metadata.name}`,
+      "-o",
+      "json",
+    ]);
     const reasons = JSON.parse(events.stdout).items.map((e: { reason: string }) => e.reason);
     expect(reasons).toEqual(expect.arrayContaining(["Scheduled", "Pulled", "Created", "Started"]));
     const table = await k(["get", "events", "-n", "jobs"]);
@@ -76,16 +136,43 @@ describe.skipIf(Boolean(missing))("kubectl 1.33 against the stand-in", () => {
 
     const deleted = await k(["delete", "-n", "jobs", "job", "hello", "--timeout=60s"]);
     expect(deleted.stdout.trim()).toBe('job.batch "hello" deleted');
-    const gone = await k(["wait", "-n", "jobs", "--for=delete", `pod/${pod.metadata.name}`, "--timeout=60s"]);
+    const gone = await k([
+      "wait",
+      "-n",
+      "jobs",
+      "--for=delete",
+      `pod/${pod.metadata.name}`,
+      "--timeout=60s",
+    ]);
     expect(gone.code).toBe(0);
-    expect((await k(["get", "-n", "jobs", "job", "hello"])).stderr).toContain('jobs.batch "hello" not found');
+    expect((await k(["get", "-n", "jobs", "job", "hello"])).stderr).toContain(
+      'jobs.batch "hello" not found',
+    );
   });
 
   it("follows the logs of a running container until it exits", async () => {
     await namespace("follow");
-    await k(["create", "-n", "follow", "-f", "-"], job("ticker", "for i in 1 2 3 4 5; do echo tick $i; sleep 0.4; done"));
+    await k(
+      ["create", "-n", "follow", "-f", "-"],
+      job("ticker", "for i in 1 2 3 4 5; do echo tick $i; sleep 0.4; done"),
+    );
     // As on a cluster, `kubectl wait -l` fails while no pod matches yet: retry until the pod exists and is ready.
-    await eventually("the ticker pod to be ready", async () => (await k(["wait", "-n", "follow", "--for=condition=Ready", "pod", "-l", "app=ticker", "--timeout=30s"])).code === 0);
+    await eventually(
+      "the ticker pod to be ready",
+      async () =>
+        (
+          await k([
+            "wait",
+            "-n",
+            "follow",
+            "--for=condition=Ready",
+            "pod",
+            "-l",
+            "app=ticker",
+            "--timeout=30s",
+          ])
+        ).code === 0,
+    );
     const followed = await k(["logs", "-n", "follow", "-f", "job/ticker"]);
     expect(followed.code).toBe(0);
     expect(followed.stdout).toBe("tick 1\ntick 2\ntick 3\ntick 4\ntick 5\n");
@@ -98,25 +185,73 @@ describe.skipIf(Boolean(missing))("kubectl 1.33 against the stand-in", () => {
     const docs = (b: string, env: string) =>
       [
         { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "app" } },
-        { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "app-config" }, data: { a: "1", [b]: "2" } },
-        { apiVersion: "v1", kind: "Secret", metadata: { name: "app-secret" }, stringData: { password: "p#ss;word" } },
-        { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "app" }, rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }] },
-        { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "app" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "app" }, subjects: [{ kind: "ServiceAccount", name: "app" }] },
-        { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "app-data" }, spec: { accessModes: ["ReadWriteMany"], resources: { requests: { storage: "1Gi" } } } },
+        {
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: { name: "app-config" },
+          data: { a: "1", [b]: "2" },
+        },
+        {
+          apiVersion: "v1",
+          kind: "Secret",
+          metadata: { name: "app-secret" },
+          stringData: { password: "p#ss;word" },
+        },
+        {
+          apiVersion: "rbac.authorization.k8s.io/v1",
+          kind: "Role",
+          metadata: { name: "app" },
+          rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }],
+        },
+        {
+          apiVersion: "rbac.authorization.k8s.io/v1",
+          kind: "RoleBinding",
+          metadata: { name: "app" },
+          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "app" },
+          subjects: [{ kind: "ServiceAccount", name: "app" }],
+        },
+        {
+          apiVersion: "v1",
+          kind: "PersistentVolumeClaim",
+          metadata: { name: "app-data" },
+          spec: { accessModes: ["ReadWriteMany"], resources: { requests: { storage: "1Gi" } } },
+        },
         {
           apiVersion: "apps/v1",
           kind: "Deployment",
           metadata: { name: "app" },
           spec: {
             selector: { matchLabels: { app: "app" } },
-            template: { metadata: { labels: { app: "app" } }, spec: { containers: [{ name: "app", image, env: [{ name: "KEEP", value: "1" }, { name: env, value: "2" }] }] } },
+            template: {
+              metadata: { labels: { app: "app" } },
+              spec: {
+                containers: [
+                  {
+                    name: "app",
+                    image,
+                    env: [
+                      { name: "KEEP", value: "1" },
+                      { name: env, value: "2" },
+                    ],
+                  },
+                ],
+              },
+            },
           },
         },
-        { apiVersion: "v1", kind: "Service", metadata: { name: "app" }, spec: { selector: { app: "app" }, ports: [{ name: "http", port: 80, targetPort: 8080 }] } },
+        {
+          apiVersion: "v1",
+          kind: "Service",
+          metadata: { name: "app" },
+          spec: { selector: { app: "app" }, ports: [{ name: "http", port: 80, targetPort: 8080 }] },
+        },
       ]
         .map((d) => stringify(d))
         .join("---\n");
-    const first = await k(["apply", "-n", "apply", "--server-side", "--validate=false", "-f", "-"], docs("b", "OLD"));
+    const first = await k(
+      ["apply", "-n", "apply", "--server-side", "--validate=false", "-f", "-"],
+      docs("b", "OLD"),
+    );
     expect(first.stderr).toBe("");
     expect(first.stdout.trim().split("\n")).toEqual([
       "serviceaccount/app serverside-applied",
@@ -128,43 +263,76 @@ describe.skipIf(Boolean(missing))("kubectl 1.33 against the stand-in", () => {
       "deployment.apps/app serverside-applied",
       "service/app serverside-applied",
     ]);
-    const before = JSON.parse((await k(["get", "-n", "apply", "configmap/app-config", "-o", "json"])).stdout);
+    const before = JSON.parse(
+      (await k(["get", "-n", "apply", "configmap/app-config", "-o", "json"])).stdout,
+    );
     const second = await k(["apply", "-n", "apply", "--server-side", "-f", "-"], docs("c", "NEW"));
     expect(second.code).toBe(0);
-    const cm = JSON.parse((await k(["get", "-n", "apply", "configmap/app-config", "-o", "json"])).stdout);
+    const cm = JSON.parse(
+      (await k(["get", "-n", "apply", "configmap/app-config", "-o", "json"])).stdout,
+    );
     expect(cm.data).toEqual({ a: "1", c: "2" });
-    expect(Number(cm.metadata.resourceVersion)).toBeGreaterThan(Number(before.metadata.resourceVersion));
+    expect(Number(cm.metadata.resourceVersion)).toBeGreaterThan(
+      Number(before.metadata.resourceVersion),
+    );
     expect(cm.metadata.uid).toBe(before.metadata.uid);
-    const deploy = JSON.parse((await k(["get", "-n", "apply", "deployment/app", "-o", "json"])).stdout);
-    expect(deploy.spec.template.spec.containers[0].env).toEqual([{ name: "KEEP", value: "1" }, { name: "NEW", value: "2" }]);
+    const deploy = JSON.parse(
+      (await k(["get", "-n", "apply", "deployment/app", "-o", "json"])).stdout,
+    );
+    expect(deploy.spec.template.spec.containers[0].env).toEqual([
+      { name: "KEEP", value: "1" },
+      { name: "NEW", value: "2" },
+    ]);
     expect(deploy.metadata.generation).toBe(2);
-    const secret = JSON.parse((await k(["get", "-n", "apply", "secret/app-secret", "-o", "json"])).stdout);
+    const secret = JSON.parse(
+      (await k(["get", "-n", "apply", "secret/app-secret", "-o", "json"])).stdout,
+    );
     expect(Buffer.from(secret.data.password, "base64").toString()).toBe("p#ss;word");
     const svc = JSON.parse((await k(["get", "-n", "apply", "service/app", "-o", "json"])).stdout);
     expect(svc.spec.clusterIP).toMatch(/^127\.\d+\.\d+\.\d+$/);
     const pvc = JSON.parse((await k(["get", "-n", "apply", "pvc/app-data", "-o", "json"])).stdout);
     expect(pvc.status.phase).toBe("Bound");
     const third = await k(["apply", "-n", "apply", "--server-side", "-f", "-"], docs("c", "NEW"));
-    const unchanged = JSON.parse((await k(["get", "-n", "apply", "configmap/app-config", "-o", "json"])).stdout);
+    const unchanged = JSON.parse(
+      (await k(["get", "-n", "apply", "configmap/app-config", "-o", "json"])).stdout,
+    );
     expect(third.code).toBe(0);
     expect(unchanged.metadata.resourceVersion).toBe(cm.metadata.resourceVersion);
   });
 
   it("refuses as a cluster does: NotFound, AlreadyExists, Invalid with the field, Forbidden", async () => {
     await namespace("errors");
-    expect((await k(["get", "-n", "errors", "pod", "nope"])).stderr.trim()).toBe('Error from server (NotFound): pods "nope" not found');
+    expect((await k(["get", "-n", "errors", "pod", "nope"])).stderr.trim()).toBe(
+      'Error from server (NotFound): pods "nope" not found',
+    );
     await configMap("errors", "once");
-    expect((await configMap("errors", "once")).stderr.trim()).toBe('Error from server (AlreadyExists): error when creating "STDIN": configmaps "once" already exists');
-    const invalid = await k(["create", "-n", "errors", "-f", "-"], job("bad", "true").replace("restartPolicy: Never", "restartPolicy: Always"));
-    expect(invalid.stderr).toContain('The Job "bad" is invalid: spec.template.spec.restartPolicy: Unsupported value: "Always": valid values: "OnFailure", "Never"');
-    const noImage = await k(["create", "-n", "errors", "-f", "-"], job("noimage", "true").replace(/image: .*/, 'image: ""'));
-    expect(noImage.stderr).toContain('The Job "noimage" is invalid: spec.template.spec.containers[0].image: Required value');
+    expect((await configMap("errors", "once")).stderr.trim()).toBe(
+      'Error from server (AlreadyExists): error when creating "STDIN": configmaps "once" already exists',
+    );
+    const invalid = await k(
+      ["create", "-n", "errors", "-f", "-"],
+      job("bad", "true").replace("restartPolicy: Never", "restartPolicy: Always"),
+    );
+    expect(invalid.stderr).toContain(
+      'The Job "bad" is invalid: spec.template.spec.restartPolicy: Unsupported value: "Always": valid values: "OnFailure", "Never"',
+    );
+    const noImage = await k(
+      ["create", "-n", "errors", "-f", "-"],
+      job("noimage", "true").replace(/image: .*/, 'image: ""'),
+    );
+    expect(noImage.stderr).toContain(
+      'The Job "noimage" is invalid: spec.template.spec.containers[0].image: Required value',
+    );
     standin.faults.forbid("create", "jobs", "errors");
     const forbidden = await k(["create", "-n", "errors", "-f", "-"], job("denied", "true"));
-    expect(forbidden.stderr).toContain('Error from server (Forbidden)');
-    expect(forbidden.stderr).toContain('cannot create resource "jobs" in API group "batch" in the namespace "errors"');
+    expect(forbidden.stderr).toContain("Error from server (Forbidden)");
+    expect(forbidden.stderr).toContain(
+      'cannot create resource "jobs" in API group "batch" in the namespace "errors"',
+    );
     standin.faults.allow();
     const missingNs = await configMap("ghost", "x");
-    expect(missingNs.stderr.trim()).toBe('Error from server (NotFound): error when creating "STDIN": namespaces "ghost" not found');
+    expect(missingNs.stderr.trim()).toBe(
+      'Error from server (NotFound): error when creating "STDIN": namespaces "ghost" not found',
+    );
   });
 });

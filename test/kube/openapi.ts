@@ -13,7 +13,9 @@ function prefix(group: string, version: string): string {
 export function openapiRoot(): object {
   const paths: Record<string, { serverRelativeURL: string }> = {};
   for (const { group, version } of groupVersions())
-    paths[prefix(group, version)] = { serverRelativeURL: `/openapi/v3/${prefix(group, version)}?hash=standin` };
+    paths[prefix(group, version)] = {
+      serverRelativeURL: `/openapi/v3/${prefix(group, version)}?hash=standin`,
+    };
   return { paths };
 }
 
@@ -37,7 +39,12 @@ export function openapiGroupVersion(path: string): object | undefined {
       responses: { "200": { description: "OK" } },
     });
     paths[base] = { post: op("post"), get: op("list") };
-    paths[`${base}/{name}`] = { get: op("get"), put: op("put"), patch: op("patch"), delete: op("delete") };
+    paths[`${base}/{name}`] = {
+      get: op("get"),
+      put: op("put"),
+      patch: op("patch"),
+      delete: op("delete"),
+    };
   }
   return {
     openapi: "3.0.0",

@@ -129,13 +129,18 @@ export function jsonPatch(target: Json, ops: unknown): Json {
     const { op, path } = raw;
     if (op === "test") {
       if (JSON.stringify(pointerGet(doc, path)) !== JSON.stringify(raw.value))
-        throw new StatusError(422, "Invalid", `the server rejected our request due to an error in our request: testing value ${path} failed`);
+        throw new StatusError(
+          422,
+          "Invalid",
+          `the server rejected our request due to an error in our request: testing value ${path} failed`,
+        );
       continue;
     }
     if (op === "remove") doc = pointerSet(doc, path, undefined, "remove");
     else if (op === "add") doc = pointerSet(doc, path, raw.value, "add");
     else if (op === "replace") doc = pointerSet(doc, path, raw.value, "replace");
-    else if (op === "copy") doc = pointerSet(doc, path, structuredClone(pointerGet(doc, raw.from!)), "add");
+    else if (op === "copy")
+      doc = pointerSet(doc, path, structuredClone(pointerGet(doc, raw.from!)), "add");
     else if (op === "move") {
       const value = pointerGet(doc, raw.from!);
       doc = pointerSet(doc, raw.from!, undefined, "remove");
@@ -165,14 +170,25 @@ function pointerGet(doc: Json, pointer: string): Json {
 }
 
 function missing(pointer: string): StatusError {
-  return new StatusError(422, "Invalid", `the server rejected our request due to an error in our request: doc is missing path: "${pointer}"`);
+  return new StatusError(
+    422,
+    "Invalid",
+    `the server rejected our request due to an error in our request: doc is missing path: "${pointer}"`,
+  );
 }
 
-function pointerSet(doc: Json, pointer: string, value: Json, mode: "add" | "replace" | "remove"): Json {
+function pointerSet(
+  doc: Json,
+  pointer: string,
+  value: Json,
+  mode: "add" | "replace" | "remove",
+): Json {
   const path = tokens(pointer);
   if (path.length === 0) return value;
   const last = path.pop()!;
-  const parent = path.length ? pointerGet(doc, `/${path.map((t) => t.replace(/~/g, "~0").replace(/\//g, "~1")).join("/")}`) : doc;
+  const parent = path.length
+    ? pointerGet(doc, `/${path.map((t) => t.replace(/~/g, "~0").replace(/\//g, "~1")).join("/")}`)
+    : doc;
   if (Array.isArray(parent)) {
     const index = last === "-" ? parent.length : Number(last);
     if (mode === "add") parent.splice(index, 0, value);
@@ -207,7 +223,8 @@ function listFieldSet(field: string, items: unknown[]): JsonMap {
   if (SET_LISTS.has(field)) for (const item of items) out[`v:${JSON.stringify(item)}`] = {};
   else if (mergeKey)
     for (const item of items)
-      if (isMap(item)) out[`k:${JSON.stringify({ [mergeKey]: item[mergeKey] })}`] = { ".": {}, ...fieldSet(item) };
+      if (isMap(item))
+        out[`k:${JSON.stringify({ [mergeKey]: item[mergeKey] })}`] = { ".": {}, ...fieldSet(item) };
   return out;
 }
 
@@ -232,28 +249,34 @@ function prune(live: Json, previous: JsonMap, current: JsonMap): Json {
       continue;
     }
     const next = current[path] as JsonMap;
-    if (Array.isArray(out[name])) out[name] = pruneList(out[name] as unknown[], sub as JsonMap, next);
+    if (Array.isArray(out[name]))
+      out[name] = pruneList(out[name] as unknown[], sub as JsonMap, next);
     else if (isMap(out[name])) out[name] = prune(out[name], sub as JsonMap, next);
   }
   return out;
 }
 
 function pruneList(items: unknown[], previous: JsonMap, current: JsonMap): unknown[] {
-  return items.filter((item) => {
-    if (!isMap(item)) return !(`v:${JSON.stringify(item)}` in previous) || `v:${JSON.stringify(item)}` in current;
-    const keyed = Object.keys(previous).find((k) => {
-      if (!k.startsWith("k:")) return false;
-      const [[mk, mv]] = Object.entries(JSON.parse(k.slice(2)) as JsonMap) as [[string, unknown]];
-      return item[mk] === mv;
+  return items
+    .filter((item) => {
+      if (!isMap(item))
+        return !(`v:${JSON.stringify(item)}` in previous) || `v:${JSON.stringify(item)}` in current;
+      const keyed = Object.keys(previous).find((k) => {
+        if (!k.startsWith("k:")) return false;
+        const [[mk, mv]] = Object.entries(JSON.parse(k.slice(2)) as JsonMap) as [[string, unknown]];
+        return item[mk] === mv;
+      });
+      return !keyed || keyed in current;
+    })
+    .map((item) => {
+      if (!isMap(item)) return item;
+      const keyed = Object.keys(current).find((k) => {
+        if (!k.startsWith("k:")) return false;
+        const [[mk, mv]] = Object.entries(JSON.parse(k.slice(2)) as JsonMap) as [[string, unknown]];
+        return item[mk] === mv;
+      });
+      return keyed && previous[keyed]
+        ? prune(item, previous[keyed] as JsonMap, current[keyed] as JsonMap)
+        : item;
     });
-    return !keyed || keyed in current;
-  }).map((item) => {
-    if (!isMap(item)) return item;
-    const keyed = Object.keys(current).find((k) => {
-      if (!k.startsWith("k:")) return false;
-      const [[mk, mv]] = Object.entries(JSON.parse(k.slice(2)) as JsonMap) as [[string, unknown]];
-      return item[mk] === mv;
-    });
-    return keyed && previous[keyed] ? prune(item, previous[keyed] as JsonMap, current[keyed] as JsonMap) : item;
-  });
 }

@@ -18,7 +18,8 @@ const SUFFIXES: Record<string, number> = {
   Ei: 2 ** 60,
 };
 
-const QUANTITY = /^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(n|u|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+const QUANTITY =
+  /^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(n|u|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 
 export function isQuantity(value: unknown): boolean {
   return typeof value === "number" || (typeof value === "string" && QUANTITY.test(value));
@@ -28,6 +29,9 @@ export function parseQuantity(value: string | number | undefined): number {
   if (value === undefined) return 0;
   if (typeof value === "number") return value;
   const m = QUANTITY.exec(value);
-  if (!m) throw new Error(`quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': ${value}`);
+  if (!m)
+    throw new Error(
+      `quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': ${value}`,
+    );
   return Number(m[1]) * SUFFIXES[m[2] ?? ""]!;
 }

@@ -16,7 +16,16 @@ export interface ResourceType {
   status?: boolean;
 }
 
-const ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+const ALL_VERBS = [
+  "create",
+  "delete",
+  "deletecollection",
+  "get",
+  "list",
+  "patch",
+  "update",
+  "watch",
+];
 
 export const RESOURCES: readonly ResourceType[] = [
   core("namespaces", "Namespace", false, { shortNames: ["ns"], status: true }),
@@ -95,7 +104,9 @@ export function findResource(
   version: string,
   plural: string,
 ): ResourceType | undefined {
-  return RESOURCES.find((r) => r.group === groupName && r.version === version && r.plural === plural);
+  return RESOURCES.find(
+    (r) => r.group === groupName && r.version === version && r.plural === plural,
+  );
 }
 
 export function resourceByKind(apiVersion: string, kind: string): ResourceType | undefined {
@@ -143,6 +154,7 @@ export function discoveryEntries(groupName: string, version: string): object[] {
 
 export function groupVersions(): { group: string; version: string }[] {
   const seen = new Map<string, { group: string; version: string }>();
-  for (const r of RESOURCES) seen.set(`${r.group}/${r.version}`, { group: r.group, version: r.version });
+  for (const r of RESOURCES)
+    seen.set(`${r.group}/${r.version}`, { group: r.group, version: r.version });
   return [...seen.values()];
 }

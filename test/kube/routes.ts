@@ -5,7 +5,14 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Api, withType } from "./api.js";
-import { aggregated, apiGroup, coreVersions, groupList, resourceList, VERSION_INFO } from "./discovery.js";
+import {
+  aggregated,
+  apiGroup,
+  coreVersions,
+  groupList,
+  resourceList,
+  VERSION_INFO,
+} from "./discovery.js";
 import type { Faults } from "./faults.js";
 import { openapiGroupVersion, openapiRoot } from "./openapi.js";
 import { findResource, type ResourceType, resource } from "./resources.js";
@@ -27,7 +34,12 @@ export interface RouteDeps {
   api: Api;
   faults: Faults;
   serverAddress: () => string;
-  logs: (pod: KubeObject, request: LogRequest, res: ServerResponse, req: IncomingMessage) => Promise<void>;
+  logs: (
+    pod: KubeObject,
+    request: LogRequest,
+    res: ServerResponse,
+    req: IncomingMessage,
+  ) => Promise<void>;
   watchDefaults: { defaultTimeoutSeconds: number; bookmarkIntervalMs: number };
   /** Called for every request, before faults apply. */
   onRequest?: (entry: RequestLogEntry) => void;
@@ -47,16 +59,33 @@ interface Target {
   subresource?: string;
 }
 
-export async function handle(req: IncomingMessage, res: ServerResponse, deps: RouteDeps): Promise<void> {
+export async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: RouteDeps,
+): Promise<void> {
   const url = new URL(req.url ?? "/", "http://standin");
-  deps.onRequest?.({ method: req.method ?? "GET", path: url.pathname, query: Object.fromEntries(url.searchParams), at: Date.now() });
+  deps.onRequest?.({
+    method: req.method ?? "GET",
+    path: url.pathname,
+    query: Object.fromEntries(url.searchParams),
+    at: Date.now(),
+  });
   const refusing = deps.faults.refusing();
   if (refusing === "reset") {
     req.socket.destroy();
     return;
   }
   if (refusing === "503") {
-    send(res, 503, new StatusError(503, "ServiceUnavailable", "the server is currently unable to handle the request").body());
+    send(
+      res,
+      503,
+      new StatusError(
+        503,
+        "ServiceUnavailable",
+        "the server is currently unable to handle the request",
+      ).body(),
+    );
     return;
   }
   try {
@@ -68,15 +97,31 @@ export async function handle(req: IncomingMessage, res: ServerResponse, deps: Ro
       return;
     }
     if (error instanceof StatusError) send(res, error.code, error.body());
-    else send(res, 500, new StatusError(500, "InternalError", `Internal error occurred: ${(error as Error).message}`).body());
+    else
+      send(
+        res,
+        500,
+        new StatusError(
+          500,
+          "InternalError",
+          `Internal error occurred: ${(error as Error).message}`,
+        ).body(),
+      );
   }
 }
 
-async function route(req: IncomingMessage, res: ServerResponse, url: URL, body: string, deps: RouteDeps): Promise<void> {
+async function route(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  body: string,
+  deps: RouteDeps,
+): Promise<void> {
   const path = url.pathname.replace(/\/+$/, "") || "/";
   const accept = req.headers.accept ?? "";
   if (path === "/version") return send(res, 200, VERSION_INFO);
-  if (path === "/healthz" || path === "/readyz" || path === "/livez") return sendText(res, 200, "ok");
+  if (path === "/healthz" || path === "/readyz" || path === "/livez")
+    return sendText(res, 200, "ok");
   if (path === "/openapi/v3") return send(res, 200, openapiRoot());
   if (path.startsWith("/openapi/v3/")) {
     const doc = openapiGroupVersion(path.slice("/openapi/v3/".length));
@@ -85,7 +130,12 @@ async function route(req: IncomingMessage, res: ServerResponse, url: URL, body: 
   }
   if (path === "/api" || path === "/apis") {
     if (accept.includes("as=APIGroupDiscoveryList"))
-      return send(res, 200, aggregated(path === "/api"), "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList");
+      return send(
+        res,
+        200,
+        aggregated(path === "/api"),
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+      );
     return send(res, 200, path === "/api" ? coreVersions(deps.serverAddress()) : groupList());
   }
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
@@ -113,7 +163,9 @@ async function route(req: IncomingMessage, res: ServerResponse, url: URL, body: 
   const target = parseTarget(group, version, rest);
   const query = url.searchParams;
   const verb = verbOf(req.method ?? "GET", target, query);
-  const rbacName = target.subresource ? `${target.type.plural}/${target.subresource}` : target.type.plural;
+  const rbacName = target.subresource
+    ? `${target.type.plural}/${target.subresource}`
+    : target.type.plural;
   if (deps.faults.isForbidden(verb, rbacName, target.namespace))
     throw forbidden(
       target.type,
@@ -147,13 +199,23 @@ async function serve(
       });
       const items = result.items.map((o) => stripItem(withType(type, o)));
       if (accept.includes("as=Table"))
-        return send(res, 200, toTable(items.map((o) => withType(type, o)), result.resourceVersion, query.get("includeObject") ?? undefined));
+        return send(
+          res,
+          200,
+          toTable(
+            items.map((o) => withType(type, o)),
+            result.resourceVersion,
+            query.get("includeObject") ?? undefined,
+          ),
+        );
       return send(res, 200, {
         kind: `${type.kind}List`,
         apiVersion: type.group ? `${type.group}/${type.version}` : type.version,
         metadata: {
           resourceVersion: result.resourceVersion,
-          ...(result.continue ? { continue: result.continue, remainingItemCount: result.remainingItemCount } : {}),
+          ...(result.continue
+            ? { continue: result.continue, remainingItemCount: result.remainingItemCount }
+            : {}),
         },
         items,
       });
@@ -169,8 +231,11 @@ async function serve(
           resourceVersion: query.get("resourceVersion") ?? undefined,
           labelSelector: query.get("labelSelector") ?? undefined,
           fieldSelector: query.get("fieldSelector") ?? (name ? `metadata.name=${name}` : undefined),
-          timeoutSeconds: query.has("timeoutSeconds") ? Number(query.get("timeoutSeconds")) : undefined,
-          allowWatchBookmarks: query.get("allowWatchBookmarks") === "true" || query.get("allowWatchBookmarks") === "1",
+          timeoutSeconds: query.has("timeoutSeconds")
+            ? Number(query.get("timeoutSeconds"))
+            : undefined,
+          allowWatchBookmarks:
+            query.get("allowWatchBookmarks") === "true" || query.get("allowWatchBookmarks") === "1",
           sendInitialEvents: query.get("sendInitialEvents") === "true",
         },
         {
@@ -183,15 +248,34 @@ async function serve(
       const object = api.get(type, namespace, name!);
       if (target.subresource === "log") return deps.logs(object, logRequest(query), res, req);
       if (accept.includes("as=Table"))
-        return send(res, 200, toTable([object], object.metadata.resourceVersion!, query.get("includeObject") ?? undefined));
+        return send(
+          res,
+          200,
+          toTable(
+            [object],
+            object.metadata.resourceVersion!,
+            query.get("includeObject") ?? undefined,
+          ),
+        );
       return send(res, 200, object);
     }
     case "create": {
-      const object = await api.create(type, namespace, parseBody(body, req), { dryRun, fieldManager });
+      const object = await api.create(type, namespace, parseBody(body, req), {
+        dryRun,
+        fieldManager,
+      });
       return send(res, 201, object);
     }
     case "update":
-      return send(res, 200, await api.update(type, namespace, name!, parseBody(body, req), { dryRun, fieldManager, subresource: target.subresource }));
+      return send(
+        res,
+        200,
+        await api.update(type, namespace, name!, parseBody(body, req), {
+          dryRun,
+          fieldManager,
+          subresource: target.subresource,
+        }),
+      );
     case "patch": {
       const contentType = req.headers["content-type"] ?? "";
       const existed = api.store.get(type, namespace, name!) !== undefined;
@@ -206,8 +290,12 @@ async function serve(
     case "delete": {
       const options = body ? (parseBody(body, req) as Record<string, unknown>) : {};
       const object = await api.delete(type, namespace, name!, {
-        propagationPolicy: (query.get("propagationPolicy") ?? options.propagationPolicy) as "Orphan" | undefined,
-        gracePeriodSeconds: query.has("gracePeriodSeconds") ? Number(query.get("gracePeriodSeconds")) : (options.gracePeriodSeconds as number | undefined),
+        propagationPolicy: (query.get("propagationPolicy") ?? options.propagationPolicy) as
+          | "Orphan"
+          | undefined,
+        gracePeriodSeconds: query.has("gracePeriodSeconds")
+          ? Number(query.get("gracePeriodSeconds"))
+          : (options.gracePeriodSeconds as number | undefined),
         preconditions: options.preconditions as { uid?: string },
         dryRun,
       });
@@ -221,9 +309,16 @@ async function serve(
       const options = body ? (parseBody(body, req) as Record<string, unknown>) : {};
       for (const o of items)
         await api.delete(type, o.metadata.namespace, o.metadata.name!, {
-          propagationPolicy: (query.get("propagationPolicy") ?? options.propagationPolicy) as "Orphan" | undefined,
+          propagationPolicy: (query.get("propagationPolicy") ?? options.propagationPolicy) as
+            | "Orphan"
+            | undefined,
         });
-      return send(res, 200, { kind: `${type.kind}List`, apiVersion: type.group ? `${type.group}/v1` : "v1", metadata: {}, items });
+      return send(res, 200, {
+        kind: `${type.kind}List`,
+        apiVersion: type.group ? `${type.group}/v1` : "v1",
+        metadata: {},
+        items,
+      });
     }
   }
   throw methodNotAllowed();
@@ -232,7 +327,8 @@ async function serve(
 function parseTarget(group: string, version: string, rest: string[]): Target {
   if (rest[0] === "namespaces" && rest.length >= 3) {
     const candidate = findResource(group, version, rest[2]!);
-    if (candidate?.namespaced) return { type: candidate, namespace: rest[1], name: rest[3], subresource: rest[4] };
+    if (candidate?.namespaced)
+      return { type: candidate, namespace: rest[1], name: rest[3], subresource: rest[4] };
     if (group === "" && rest.length === 3 && rest[2] === "status")
       return { type: resource("namespaces"), name: rest[1], subresource: "status" };
     throw notFoundPath();
@@ -282,7 +378,12 @@ function stripItem(o: KubeObject): KubeObject {
 function parseBody(body: string, req: IncomingMessage): unknown {
   if (!body) throw badRequest("the request has no body");
   const type = req.headers["content-type"] ?? "application/json";
-  if (type.includes("protobuf")) throw new StatusError(415, "UnsupportedMediaType", "the stand-in speaks JSON only, not protobuf");
+  if (type.includes("protobuf"))
+    throw new StatusError(
+      415,
+      "UnsupportedMediaType",
+      "the stand-in speaks JSON only, not protobuf",
+    );
   try {
     return JSON.parse(body);
   } catch (error) {
@@ -303,7 +404,12 @@ function notFoundPath(): StatusError {
   return new StatusError(404, "NotFound", "the server could not find the requested resource");
 }
 
-export function send(res: ServerResponse, code: number, body: unknown, contentType = "application/json"): void {
+export function send(
+  res: ServerResponse,
+  code: number,
+  body: unknown,
+  contentType = "application/json",
+): void {
   const text = JSON.stringify(body);
   res.writeHead(code, { "content-type": contentType, "content-length": Buffer.byteLength(text) });
   res.end(text);

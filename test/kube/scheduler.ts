@@ -19,7 +19,11 @@ export interface NodeConfig {
   /** cpu, memory, pods, nvidia.com/gpu, ... as quantities. */
   capacity: Record<string, string>;
   labels: Record<string, string>;
-  taints: { key: string; value?: string; effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute" }[];
+  taints: {
+    key: string;
+    value?: string;
+    effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+  }[];
 }
 
 export function nodeObject(node: NodeConfig) {
@@ -40,13 +44,25 @@ export function nodeObject(node: NodeConfig) {
       capacity: node.capacity,
       allocatable: node.capacity,
       conditions: [
-        { type: "Ready", status: "True", reason: "KubeletReady", message: "kubelet is posting ready status", lastHeartbeatTime: now(), lastTransitionTime: now() },
+        {
+          type: "Ready",
+          status: "True",
+          reason: "KubeletReady",
+          message: "kubelet is posting ready status",
+          lastHeartbeatTime: now(),
+          lastTransitionTime: now(),
+        },
       ],
       addresses: [
         { type: "InternalIP", address: "127.0.0.1" },
         { type: "Hostname", address: node.name },
       ],
-      nodeInfo: { kubeletVersion: "v1.33.0-slipway-standin", containerRuntimeVersion: "docker://standin", operatingSystem: "linux", architecture: "amd64" },
+      nodeInfo: {
+        kubeletVersion: "v1.33.0-slipway-standin",
+        containerRuntimeVersion: "docker://standin",
+        operatingSystem: "linux",
+        architecture: "amd64",
+      },
     },
   };
 }
@@ -55,9 +71,11 @@ export function nodeObject(node: NodeConfig) {
 export function podRequests(spec: V1PodSpec): Record<string, number> {
   const sum: Record<string, number> = {};
   for (const c of spec.containers ?? [])
-    for (const [k, v] of Object.entries(c.resources?.requests ?? c.resources?.limits ?? {})) sum[k] = (sum[k] ?? 0) + parseQuantity(v);
+    for (const [k, v] of Object.entries(c.resources?.requests ?? c.resources?.limits ?? {}))
+      sum[k] = (sum[k] ?? 0) + parseQuantity(v);
   for (const c of spec.initContainers ?? [])
-    for (const [k, v] of Object.entries(c.resources?.requests ?? c.resources?.limits ?? {})) sum[k] = Math.max(sum[k] ?? 0, parseQuantity(v));
+    for (const [k, v] of Object.entries(c.resources?.requests ?? c.resources?.limits ?? {}))
+      sum[k] = Math.max(sum[k] ?? 0, parseQuantity(v));
   return sum;
 }
 
@@ -65,22 +83,38 @@ function tolerates(tolerations: V1Toleration[], taint: NodeConfig["taints"][numb
   return tolerations.some(
     (t) =>
       (!t.effect || t.effect === taint.effect) &&
-      (t.operator === "Exists" ? !t.key || t.key === taint.key : t.key === taint.key && (t.value ?? "") === (taint.value ?? "")),
+      (t.operator === "Exists"
+        ? !t.key || t.key === taint.key
+        : t.key === taint.key && (t.value ?? "") === (taint.value ?? "")),
   );
 }
 
 /** Why the pod does not fit the node, in the scheduler's words; empty when it fits. */
-export function unfit(pod: Pod, node: NodeConfig, others: Pod[], claimExists: (name: string) => boolean): { reasons: string[]; preemptionHelps: boolean } {
+export function unfit(
+  pod: Pod,
+  node: NodeConfig,
+  others: Pod[],
+  claimExists: (name: string) => boolean,
+): { reasons: string[]; preemptionHelps: boolean } {
   const spec = pod.spec;
   for (const v of spec.volumes ?? [])
     if (v.persistentVolumeClaim && !claimExists(v.persistentVolumeClaim.claimName))
-      return { reasons: [`persistentvolumeclaim "${v.persistentVolumeClaim.claimName}" not found`], preemptionHelps: false };
+      return {
+        reasons: [`persistentvolumeclaim "${v.persistentVolumeClaim.claimName}" not found`],
+        preemptionHelps: false,
+      };
   const labels = nodeObject(node).metadata.labels as Record<string, string>;
   const reasons: string[] = [];
   const selectorOk = Object.entries(spec.nodeSelector ?? {}).every(([k, v]) => labels[k] === v);
-  const terms = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
-  const affinityOk = !terms?.length || terms.some((t) => matchesRequirements(selectorRequirements({ matchExpressions: t.matchExpressions }), labels));
-  if (!selectorOk || !affinityOk) reasons.push("1 node(s) didn't match Pod's node affinity/selector");
+  const terms =
+    spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  const affinityOk =
+    !terms?.length ||
+    terms.some((t) =>
+      matchesRequirements(selectorRequirements({ matchExpressions: t.matchExpressions }), labels),
+    );
+  if (!selectorOk || !affinityOk)
+    reasons.push("1 node(s) didn't match Pod's node affinity/selector");
   for (const taint of node.taints)
     if (taint.effect !== "PreferNoSchedule" && !tolerates(spec.tolerations ?? [], taint))
       reasons.push(`1 node(s) had untolerated taint {${taint.key}: ${taint.value ?? ""}}`);
@@ -110,16 +144,23 @@ export class Scheduler {
   async schedulePending(): Promise<void> {
     const pods = this.api.store.list(resource("pods")) as Pod[];
     const pending = pods
-      .filter((p) => !p.spec.nodeName && !p.metadata.deletionTimestamp && p.status?.phase === "Pending")
+      .filter(
+        (p) => !p.spec.nodeName && !p.metadata.deletionTimestamp && p.status?.phase === "Pending",
+      )
       .sort((a, b) => (a.metadata.creationTimestamp! < b.metadata.creationTimestamp! ? -1 : 1));
     for (const pod of pending) this.#schedule(pod);
   }
 
   #schedule(pod: Pod): void {
     const bound = (this.api.store.list(resource("pods")) as Pod[]).filter(
-      (p) => p.spec.nodeName === this.node.name && p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed",
+      (p) =>
+        p.spec.nodeName === this.node.name &&
+        p.status?.phase !== "Succeeded" &&
+        p.status?.phase !== "Failed",
     );
-    const claims = (name: string) => this.api.store.get(resource("persistentvolumeclaims"), pod.metadata.namespace, name) !== undefined;
+    const claims = (name: string) =>
+      this.api.store.get(resource("persistentvolumeclaims"), pod.metadata.namespace, name) !==
+      undefined;
     const { reasons } = unfit(pod, this.node, bound, claims);
     const ns = pod.metadata.namespace!;
     const name = pod.metadata.name!;
@@ -132,18 +173,37 @@ export class Scheduler {
         const status = (p as Pod).status!;
         const previous = status.conditions?.find((c) => c.type === "PodScheduled");
         if (previous?.message === message) return false;
-        status.conditions = [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message, lastProbeTime: null, lastTransitionTime: now() }];
+        status.conditions = [
+          {
+            type: "PodScheduled",
+            status: "False",
+            reason: "Unschedulable",
+            message,
+            lastProbeTime: null,
+            lastTransitionTime: now(),
+          },
+        ];
         return true;
       });
-      if (updated) this.events.record(updated, "Warning", "FailedScheduling", message, "default-scheduler");
+      if (updated)
+        this.events.record(updated, "Warning", "FailedScheduling", message, "default-scheduler");
       return;
     }
     const updated = this.api.store.mutate(resource("pods"), ns, name, (p) => {
       const pod = p as Pod;
       pod.spec.nodeName = this.node.name;
-      pod.status!.conditions = [{ type: "PodScheduled", status: "True", lastProbeTime: null, lastTransitionTime: now() }];
+      pod.status!.conditions = [
+        { type: "PodScheduled", status: "True", lastProbeTime: null, lastTransitionTime: now() },
+      ];
       return true;
     });
-    if (updated) this.events.record(updated, "Normal", "Scheduled", `Successfully assigned ${ns}/${name} to ${this.node.name}`, "default-scheduler");
+    if (updated)
+      this.events.record(
+        updated,
+        "Normal",
+        "Scheduled",
+        `Successfully assigned ${ns}/${name} to ${this.node.name}`,
+        "default-scheduler",
+      );
   }
 }

@@ -14,23 +14,28 @@ export type Labels = Record<string, string> | undefined;
 /** Parses `a=b,c!=d,e in (x,y),f notin (z),g,!h`; throws a 400 like the API server does. */
 export function parseLabelSelector(text: string | undefined): Requirement[] {
   const requirements: Requirement[] = [];
-  if (!text || !text.trim()) return requirements;
-  for (const part of splitTopLevel(text)) {
-    const item = part.trim();
-    let m: RegExpExecArray | null;
-    if ((m = /^!\s*([^\s=!,()]+)$/.exec(item))) requirements.push({ op: "!", key: m[1]! });
-    else if ((m = /^([^\s=!,()]+)\s+(in|notin)\s*\(([^)]*)\)$/.exec(item)))
-      requirements.push({
-        op: m[2] as "in" | "notin",
-        key: m[1]!,
-        values: m[3]!.split(",").map((v) => v.trim()),
-      });
-    else if ((m = /^([^\s=!,()]+)\s*(==|=|!=)\s*([^\s=!,()]*)$/.exec(item)))
-      requirements.push({ op: m[2] === "!=" ? "!=" : "=", key: m[1]!, value: m[3]! });
-    else if ((m = /^([^\s=!,()]+)$/.exec(item))) requirements.push({ op: "exists", key: m[1]! });
-    else throw badRequest(`unable to parse requirement: found '${item}', expected: in, notin, =, ==, !=, gt, lt`);
-  }
+  if (!text?.trim()) return requirements;
+  for (const part of splitTopLevel(text)) requirements.push(parseRequirement(part.trim()));
   return requirements;
+}
+
+function parseRequirement(item: string): Requirement {
+  const not = /^!\s*([^\s=!,()]+)$/.exec(item);
+  if (not) return { op: "!", key: not[1]! };
+  const set = /^([^\s=!,()]+)\s+(in|notin)\s*\(([^)]*)\)$/.exec(item);
+  if (set)
+    return {
+      op: set[2] as "in" | "notin",
+      key: set[1]!,
+      values: set[3]!.split(",").map((v) => v.trim()),
+    };
+  const equality = /^([^\s=!,()]+)\s*(==|=|!=)\s*([^\s=!,()]*)$/.exec(item);
+  if (equality)
+    return { op: equality[2] === "!=" ? "!=" : "=", key: equality[1]!, value: equality[3]! };
+  if (/^[^\s=!,()]+$/.test(item)) return { op: "exists", key: item };
+  throw badRequest(
+    `unable to parse requirement: found '${item}', expected: in, notin, =, ==, !=, gt, lt`,
+  );
 }
 
 function splitTopLevel(text: string): string[] {
@@ -67,6 +72,7 @@ export function matchesRequirements(requirements: Requirement[], labels: Labels)
       case "!":
         return !has;
     }
+    return false;
   });
 }
 
@@ -133,12 +139,16 @@ const FIELDS: Record<string, string[]> = {
 };
 
 export function parseFieldSelector(text: string | undefined, kind: string): FieldRequirement[] {
-  if (!text || !text.trim()) return [];
+  if (!text?.trim()) return [];
   return text.split(",").map((part) => {
     const m = /^\s*([^=!\s]+)\s*(==|=|!=)\s*(.*?)\s*$/.exec(part);
     if (!m) throw badRequest(`invalid selector: '${text}'; can't understand '${part}'`);
     const field = m[1]!;
-    if (field !== "metadata.name" && field !== "metadata.namespace" && !FIELDS[kind]?.includes(field))
+    if (
+      field !== "metadata.name" &&
+      field !== "metadata.namespace" &&
+      !FIELDS[kind]?.includes(field)
+    )
       throw badRequest(`field label not supported: ${field}`);
     return { field, op: m[2] === "!=" ? "!=" : "=", value: m[3]! };
   });

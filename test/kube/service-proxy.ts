@@ -5,8 +5,8 @@
  * cluster's REJECT rule makes it fail fast.
  */
 import { connect, createServer, type Server, type Socket } from "node:net";
-import type { Store, StoreEvent } from "./store.js";
 import { resource } from "./resources.js";
+import type { Store, StoreEvent } from "./store.js";
 import type { KubeObject, Service } from "./types.js";
 
 interface SlicePort {
@@ -33,8 +33,18 @@ export class ServiceProxy {
     if (event.resource !== resource("services")) return;
     const svc = event.object as Service;
     const uid = svc.metadata.uid!;
-    const wanted = event.type === "DELETED" ? [] : (svc.spec.ports ?? []).filter((p) => svc.spec.clusterIP && svc.spec.clusterIP !== "None" && (p.protocol ?? "TCP") === "TCP");
-    const keys = new Set(wanted.map((p) => `${uid}|${svc.spec.clusterIP}|${p.port}|${p.name ?? ""}`));
+    const wanted =
+      event.type === "DELETED"
+        ? []
+        : (svc.spec.ports ?? []).filter(
+            (p) =>
+              svc.spec.clusterIP &&
+              svc.spec.clusterIP !== "None" &&
+              (p.protocol ?? "TCP") === "TCP",
+          );
+    const keys = new Set(
+      wanted.map((p) => `${uid}|${svc.spec.clusterIP}|${p.port}|${p.name ?? ""}`),
+    );
     for (const [key, server] of this.#listeners)
       if (key.startsWith(`${uid}|`) && !keys.has(key)) {
         server.close();
@@ -43,8 +53,14 @@ export class ServiceProxy {
     for (const port of wanted) {
       const key = `${uid}|${svc.spec.clusterIP}|${port.port}|${port.name ?? ""}`;
       if (this.#listeners.has(key)) continue;
-      const server = createServer((socket) => this.#forward(socket, svc.metadata.namespace!, svc.metadata.name!, port.name ?? ""));
-      server.on("error", (error) => console.error(`stand-in service proxy: ${svc.metadata.name} ${svc.spec.clusterIP}:${port.port}: ${error.message}`));
+      const server = createServer((socket) =>
+        this.#forward(socket, svc.metadata.namespace!, svc.metadata.name!, port.name ?? ""),
+      );
+      server.on("error", (error) =>
+        console.error(
+          `stand-in service proxy: ${svc.metadata.name} ${svc.spec.clusterIP}:${port.port}: ${error.message}`,
+        ),
+      );
       server.listen(port.port, svc.spec.clusterIP);
       this.#listeners.set(key, server);
     }
@@ -58,7 +74,8 @@ export class ServiceProxy {
       if (slice.metadata.labels?.["kubernetes.io/service-name"] !== service) continue;
       const port = slice.ports?.find((p) => (p.name ?? "") === portName)?.port;
       if (!port) continue;
-      for (const e of slice.endpoints ?? []) if (e.conditions?.ready) targets.push({ ip: e.addresses[0]!, port });
+      for (const e of slice.endpoints ?? [])
+        if (e.conditions?.ready) targets.push({ ip: e.addresses[0]!, port });
     }
     const target = targets[this.#next++ % Math.max(1, targets.length)];
     if (!target) {

@@ -95,34 +95,61 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
   const api = new Api(store, { allocateClusterIP: () => serviceIPs.allocate() });
   const faults = new Faults();
   const events = new EventRecorder(store);
-  const node: NodeConfig = { ...DEFAULT_NODE, ...options.node, capacity: { ...DEFAULT_NODE.capacity, ...options.node?.capacity } };
+  const node: NodeConfig = {
+    ...DEFAULT_NODE,
+    ...options.node,
+    capacity: { ...DEFAULT_NODE.capacity, ...options.node?.capacity },
+  };
   const backoffBaseMs = options.backoffBaseMs ?? 10_000;
   const instance = `${process.pid}-${octet}-${Date.now()}`;
 
   store.create(resource("nodes"), nodeObject(node) as KubeObject);
   const bootstrap = (ns: string) => {
     if (!store.get(resource("serviceaccounts"), ns, "default"))
-      store.create(resource("serviceaccounts"), { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default", namespace: ns } });
+      store.create(resource("serviceaccounts"), {
+        apiVersion: "v1",
+        kind: "ServiceAccount",
+        metadata: { name: "default", namespace: ns },
+      });
   };
   for (const ns of ["default", "kube-system", "kube-public", "kube-node-lease"])
     await api.create(resource("namespaces"), undefined, { metadata: { name: ns } });
   const unsubscribe = store.subscribe((e) => {
-    if (e.type === "ADDED" && e.resource.plural === "namespaces") queueMicrotask(() => bootstrap(e.object.metadata.name!));
-    if (e.type === "ADDED" && e.resource.plural === "persistentvolumeclaims") queueMicrotask(() => bindClaim(e.object));
-    if (e.resource.plural === "pods" || e.resource.plural === "persistentvolumeclaims") scheduling.add("schedule");
+    if (e.type === "ADDED" && e.resource.plural === "namespaces")
+      queueMicrotask(() => bootstrap(e.object.metadata.name!));
+    if (e.type === "ADDED" && e.resource.plural === "persistentvolumeclaims")
+      queueMicrotask(() => bindClaim(e.object));
+    if (e.resource.plural === "pods" || e.resource.plural === "persistentvolumeclaims")
+      scheduling.add("schedule");
   });
   for (const ns of ["default", "kube-system", "kube-public", "kube-node-lease"]) bootstrap(ns);
 
   const bindClaim = (claim: KubeObject) => {
-    store.mutate(resource("persistentvolumeclaims"), claim.metadata.namespace, claim.metadata.name!, (o) => {
-      const spec = o.spec as { accessModes?: string[]; resources?: { requests?: { storage?: string } }; volumeName?: string };
-      spec.volumeName ??= `pvc-${o.metadata.uid}`;
-      o.status = { phase: "Bound", accessModes: spec.accessModes ?? ["ReadWriteOnce"], capacity: { storage: spec.resources?.requests?.storage ?? "1Gi" } };
-      return true;
-    });
+    store.mutate(
+      resource("persistentvolumeclaims"),
+      claim.metadata.namespace,
+      claim.metadata.name!,
+      (o) => {
+        const spec = o.spec as {
+          accessModes?: string[];
+          resources?: { requests?: { storage?: string } };
+          volumeName?: string;
+        };
+        spec.volumeName ??= `pvc-${o.metadata.uid}`;
+        o.status = {
+          phase: "Bound",
+          accessModes: spec.accessModes ?? ["ReadWriteOnce"],
+          capacity: { storage: spec.resources?.requests?.storage ?? "1Gi" },
+        };
+        return true;
+      },
+    );
   };
   const claimFolder = async (ns: string, claim: string) => {
-    const dir = options.pv?.[`${ns}/${claim}`] ?? options.pv?.[claim] ?? path.join(dataDir, "claims", ns, claim);
+    const dir =
+      options.pv?.[`${ns}/${claim}`] ??
+      options.pv?.[claim] ??
+      path.join(dataDir, "claims", ns, claim);
     await mkdir(dir, { recursive: true, mode: 0o777 });
     return dir;
   };
@@ -177,7 +204,10 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
       faults,
       serverAddress: () => address.replace(/^http:\/\//, ""),
       logs: (pod, request, response, request2) => kubelet.logs(pod, request, response, request2),
-      watchDefaults: { defaultTimeoutSeconds: 1800, bookmarkIntervalMs: options.bookmarkIntervalMs ?? 5000 },
+      watchDefaults: {
+        defaultTimeoutSeconds: 1800,
+        bookmarkIntervalMs: options.bookmarkIntervalMs ?? 5000,
+      },
       onRequest: (entry) => requests.push(entry),
     });
   });
@@ -212,10 +242,16 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
       },
       refuse: (ms, mode) => faults.refuse(ms, mode),
       forbid: (verb, res, namespace) => faults.forbid({ verb, resource: res, namespace }),
-      allow: (verb, res, namespace) => faults.allow(verb && res ? { verb, resource: res, namespace } : undefined),
+      allow: (verb, res, namespace) =>
+        faults.allow(verb && res ? { verb, resource: res, namespace } : undefined),
       compactWatchHistory: () => store.compact(),
       evict: (namespace, pod, message) =>
-        kubelet.evict(namespace, pod, message ?? "The node was low on resource: memory. Threshold quantity: 100Mi, available: 51200Ki. "),
+        kubelet.evict(
+          namespace,
+          pod,
+          message ??
+            "The node was low on resource: memory. Threshold quantity: 100Mi, available: 51200Ki. ",
+        ),
     },
     async close() {
       unsubscribe();
@@ -227,8 +263,15 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await kubelet.close();
-      const leftovers = await docker.listContainers({ all: true, filters: { label: [`slipway.kube-standin=${instance}`] } });
-      for (const c of leftovers) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+      const leftovers = await docker.listContainers({
+        all: true,
+        filters: { label: [`slipway.kube-standin=${instance}`] },
+      });
+      for (const c of leftovers)
+        await docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => undefined);
       if (ownData) await rm(dataDir, { recursive: true, force: true }).catch(() => undefined);
     },
   };
@@ -240,7 +283,9 @@ export function kubeconfig(server: string): string {
     kind: "Config",
     clusters: [{ name: "standin", cluster: { server, "insecure-skip-tls-verify": true } }],
     users: [{ name: "standin", user: { token: "standin" } }],
-    contexts: [{ name: "standin", context: { cluster: "standin", user: "standin", namespace: "default" } }],
+    contexts: [
+      { name: "standin", context: { cluster: "standin", user: "standin", namespace: "default" } },
+    ],
     "current-context": "standin",
   });
 }

@@ -80,12 +80,17 @@ export function conflict(type: ResourceType, name: string, why: string): StatusE
 export function invalid(type: ResourceType, name: string, causes: StatusCause[]): StatusError {
   const list = causes.map((c) => `${c.field ? `${c.field}: ` : ""}${c.message}`);
   const summary = list.length === 1 ? list[0] : `[${list.join(", ")}]`;
-  return new StatusError(422, "Invalid", `${qualifiedKind(type)} "${name}" is invalid: ${summary}`, {
-    name,
-    group: type.group,
-    kind: type.kind,
-    causes,
-  });
+  return new StatusError(
+    422,
+    "Invalid",
+    `${qualifiedKind(type)} "${name}" is invalid: ${summary}`,
+    {
+      name,
+      group: type.group,
+      kind: type.kind,
+      causes,
+    },
+  );
 }
 
 export function forbidden(
@@ -116,9 +121,17 @@ export function gone(message: string): StatusError {
 }
 
 export function methodNotAllowed(): StatusError {
-  return new StatusError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+  return new StatusError(
+    405,
+    "MethodNotAllowed",
+    "the server does not allow this method on the requested resource",
+  );
 }
 
 export function unsupportedMediaType(contentType: string): StatusError {
-  return new StatusError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got ${contentType})`);
+  return new StatusError(
+    415,
+    "UnsupportedMediaType",
+    `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got ${contentType})`,
+  );
 }

@@ -73,7 +73,11 @@ export class Store {
     const old = this.#objects.get(k);
     if (!old) throw notFound(type, meta.name!);
     if (expectedVersion && expectedVersion !== old.metadata.resourceVersion)
-      throw conflict(type, meta.name!, "the object has been modified; please apply your changes to the latest version and try again");
+      throw conflict(
+        type,
+        meta.name!,
+        "the object has been modified; please apply your changes to the latest version and try again",
+      );
     const next = clone(object);
     next.metadata.uid = old.metadata.uid;
     next.metadata.creationTimestamp = old.metadata.creationTimestamp;
@@ -84,7 +88,13 @@ export class Store {
       next.metadata.generation = (old.metadata.generation ?? 1) + 1;
     next.metadata.resourceVersion = String(++this.#rv);
     this.#objects.set(k, next);
-    this.#emit({ type: "MODIFIED", resource: type, object: clone(next), old: clone(old), rv: this.#rv });
+    this.#emit({
+      type: "MODIFIED",
+      resource: type,
+      object: clone(next),
+      old: clone(old),
+      rv: this.#rv,
+    });
     return clone(next);
   }
 

@@ -7,7 +7,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { withType } from "./api.js";
 import type { ResourceType } from "./resources.js";
-import { matchesFields, matchesRequirements, parseFieldSelector, parseLabelSelector } from "./selectors.js";
+import {
+  matchesFields,
+  matchesRequirements,
+  parseFieldSelector,
+  parseLabelSelector,
+} from "./selectors.js";
 import { expired } from "./status-error.js";
 import type { Store, StoreEvent } from "./store.js";
 import type { KubeObject } from "./types.js";
@@ -43,12 +48,19 @@ export function serveWatch(
   const labels = parseLabelSelector(watch.labelSelector);
   const fields = parseFieldSelector(watch.fieldSelector, watch.type.kind);
   const matches = (o: KubeObject) =>
-    (!watch.type.namespaced || watch.namespace === undefined || o.metadata.namespace === watch.namespace) &&
+    (!watch.type.namespaced ||
+      watch.namespace === undefined ||
+      o.metadata.namespace === watch.namespace) &&
     matchesRequirements(labels, o.metadata.labels) &&
     matchesFields(fields, o);
-  res.writeHead(200, { "content-type": "application/json", "transfer-encoding": "chunked", "cache-control": "no-cache" });
+  res.writeHead(200, {
+    "content-type": "application/json",
+    "transfer-encoding": "chunked",
+    "cache-control": "no-cache",
+  });
   res.flushHeaders();
-  const send = (type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
+  const send = (type: string, object: unknown) =>
+    res.write(`${JSON.stringify({ type, object })}\n`);
 
   let pending: StoreEvent[] = [];
   let ready = false;
@@ -59,20 +71,25 @@ export function serveWatch(
     const now = matches(event.object);
     const before = event.old ? matches(event.old) : false;
     // As the API server's watch cache does: an object leaving the selection is DELETED for this watcher.
-    if (event.type === "MODIFIED" && before !== now) send(now ? "ADDED" : "DELETED", withType(watch.type, event.object));
+    if (event.type === "MODIFIED" && before !== now)
+      send(now ? "ADDED" : "DELETED", withType(watch.type, event.object));
     else if (now) send(event.type, withType(watch.type, event.object));
   };
   const unsubscribe = store.subscribe((event) => (ready ? deliver(event) : pending.push(event)));
 
   const rv = watch.resourceVersion;
   if (!rv || rv === "0") {
-    for (const o of store.list(watch.type, watch.namespace)) if (matches(o)) send("ADDED", withType(watch.type, o));
+    for (const o of store.list(watch.type, watch.namespace))
+      if (matches(o)) send("ADDED", withType(watch.type, o));
     if (watch.sendInitialEvents && watch.allowWatchBookmarks)
       send("BOOKMARK", bookmark(watch.type, store.resourceVersion, true));
   } else {
     const since = store.eventsSince(Number(rv));
     if (!since || Number.isNaN(Number(rv)) || options.forceExpiry()) {
-      send("ERROR", expired(`too old resource version: ${rv} (${store.oldestResumableVersion})`).body());
+      send(
+        "ERROR",
+        expired(`too old resource version: ${rv} (${store.oldestResumableVersion})`).body(),
+      );
       unsubscribe();
       res.end();
       return;
@@ -99,7 +116,10 @@ export function serveWatch(
     }, 100),
   );
   if (watch.allowWatchBookmarks) {
-    const tick = setInterval(() => send("BOOKMARK", bookmark(watch.type, store.resourceVersion, false)), options.bookmarkIntervalMs);
+    const tick = setInterval(
+      () => send("BOOKMARK", bookmark(watch.type, store.resourceVersion, false)),
+      options.bookmarkIntervalMs,
+    );
     timers.push(tick);
   }
   req.on("close", finish);

@@ -21,13 +21,15 @@ export class EndpointSliceController {
   constructor(readonly api: Api) {
     this.#queue = new WorkQueue(
       (ns) => this.#sync(ns),
-      (ns, error) => console.error(`stand-in endpointslice controller: ${ns}: ${(error as Error).stack}`),
+      (ns, error) =>
+        console.error(`stand-in endpointslice controller: ${ns}: ${(error as Error).stack}`),
     );
     this.#unsubscribe = api.store.subscribe((e) => this.#observe(e));
   }
 
   #observe(event: StoreEvent): void {
-    if (event.resource === SERVICES || event.resource === PODS) this.#queue.add(event.object.metadata.namespace!);
+    if (event.resource === SERVICES || event.resource === PODS)
+      this.#queue.add(event.object.metadata.namespace!);
   }
 
   async #sync(ns: string): Promise<void> {
@@ -36,9 +38,17 @@ export class EndpointSliceController {
     for (const svc of store.list(SERVICES, ns) as Service[]) {
       const selector = svc.spec.selector;
       if (!selector) continue;
-      const matching = pods.filter((p) => p.status?.podIP && matchesMap(selector, p.metadata.labels) && p.status.phase !== "Succeeded" && p.status.phase !== "Failed");
+      const matching = pods.filter(
+        (p) =>
+          p.status?.podIP &&
+          matchesMap(selector, p.metadata.labels) &&
+          p.status.phase !== "Succeeded" &&
+          p.status.phase !== "Failed",
+      );
       const endpoints = matching.map((p) => {
-        const ready = Boolean(p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+        const ready = Boolean(
+          p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+        );
         const terminating = Boolean(p.metadata.deletionTimestamp);
         return {
           addresses: [p.status!.podIP!],
@@ -52,7 +62,9 @@ export class EndpointSliceController {
         port: resolveTargetPort(port.targetPort ?? port.port, matching[0]),
         protocol: port.protocol ?? "TCP",
       }));
-      const existing = store.list(SLICES, ns).find((s) => s.metadata.ownerReferences?.some((r) => r.uid === svc.metadata.uid));
+      const existing = store
+        .list(SLICES, ns)
+        .find((s) => s.metadata.ownerReferences?.some((r) => r.uid === svc.metadata.uid));
       const body = { addressType: "IPv4", endpoints, ports };
       if (!existing) {
         const slice: KubeObject = {
@@ -61,15 +73,34 @@ export class EndpointSliceController {
           metadata: {
             generateName: `${svc.metadata.name}-`,
             namespace: ns,
-            labels: { "kubernetes.io/service-name": svc.metadata.name!, "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io" },
-            ownerReferences: [{ apiVersion: "v1", kind: "Service", name: svc.metadata.name!, uid: svc.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+            labels: {
+              "kubernetes.io/service-name": svc.metadata.name!,
+              "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+            },
+            ownerReferences: [
+              {
+                apiVersion: "v1",
+                kind: "Service",
+                name: svc.metadata.name!,
+                uid: svc.metadata.uid!,
+                controller: true,
+                blockOwnerDeletion: true,
+              },
+            ],
           },
           ...body,
         };
         await this.api.create(SLICES, ns, slice);
       } else
         store.mutate(SLICES, ns, existing.metadata.name!, (s) => {
-          if (JSON.stringify({ addressType: s.addressType, endpoints: s.endpoints, ports: s.ports }) === JSON.stringify(body)) return false;
+          if (
+            JSON.stringify({
+              addressType: s.addressType,
+              endpoints: s.endpoints,
+              ports: s.ports,
+            }) === JSON.stringify(body)
+          )
+            return false;
           Object.assign(s, body);
           return true;
         });

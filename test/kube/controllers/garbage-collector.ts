@@ -23,7 +23,8 @@ export class GarbageCollector {
   ) {
     this.#queue = new WorkQueue(
       (key) => this.#sync(key),
-      (key, error) => console.error(`stand-in garbage collector: ${key}: ${(error as Error).stack}`),
+      (key, error) =>
+        console.error(`stand-in garbage collector: ${key}: ${(error as Error).stack}`),
     );
     this.#unsubscribe = api.store.subscribe((e) => this.#observe(e));
     this.#sweep = setInterval(() => this.#queue.add("sweep"), sweepMs);
@@ -38,7 +39,9 @@ export class GarbageCollector {
   async #sync(_key: string): Promise<void> {
     const store = this.api.store;
     const all = new Map<string, { plural: string; object: KubeObject }>();
-    for (const type of RESOURCES) for (const o of store.list(type)) all.set(o.metadata.uid!, { plural: type.plural, object: o });
+    for (const type of RESOURCES)
+      for (const o of store.list(type))
+        all.set(o.metadata.uid!, { plural: type.plural, object: o });
     for (const { plural, object } of all.values()) {
       const meta = object.metadata;
       const type = resource(plural);
@@ -47,13 +50,24 @@ export class GarbageCollector {
         continue;
       }
       const dependents = () =>
-        [...all.values()].filter((d) => d.object.metadata.ownerReferences?.some((r) => r.uid === meta.uid) && store.get(resource(d.plural), d.object.metadata.namespace, d.object.metadata.name!));
+        [...all.values()].filter(
+          (d) =>
+            d.object.metadata.ownerReferences?.some((r) => r.uid === meta.uid) &&
+            store.get(resource(d.plural), d.object.metadata.namespace, d.object.metadata.name!),
+        );
       if (meta.deletionTimestamp && meta.finalizers?.includes("foregroundDeletion")) {
         const left = dependents();
         for (const d of left) await this.#delete(d.plural, d.object, "Foreground");
-        if (left.every((d) => !store.get(resource(d.plural), d.object.metadata.namespace, d.object.metadata.name!))) {
+        if (
+          left.every(
+            (d) =>
+              !store.get(resource(d.plural), d.object.metadata.namespace, d.object.metadata.name!),
+          )
+        ) {
           store.mutate(type, meta.namespace, meta.name!, (o) => {
-            o.metadata.finalizers = o.metadata.finalizers?.filter((f) => f !== "foregroundDeletion");
+            o.metadata.finalizers = o.metadata.finalizers?.filter(
+              (f) => f !== "foregroundDeletion",
+            );
             return true;
           });
           this.api.finalize(type, meta.namespace, meta.name!);
@@ -61,13 +75,22 @@ export class GarbageCollector {
         continue;
       }
       const owners = meta.ownerReferences ?? [];
-      if (owners.length && !meta.deletionTimestamp && owners.every((r) => !all.has(r.uid))) await this.#delete(plural, object, "Background");
+      if (owners.length && !meta.deletionTimestamp && owners.every((r) => !all.has(r.uid)))
+        await this.#delete(plural, object, "Background");
     }
   }
 
-  async #delete(plural: string, object: KubeObject, policy: "Background" | "Foreground"): Promise<void> {
+  async #delete(
+    plural: string,
+    object: KubeObject,
+    policy: "Background" | "Foreground",
+  ): Promise<void> {
     if (object.metadata.deletionTimestamp) return;
-    await this.api.delete(resource(plural), object.metadata.namespace, object.metadata.name!, { propagationPolicy: policy }).catch(() => undefined);
+    await this.api
+      .delete(resource(plural), object.metadata.namespace, object.metadata.name!, {
+        propagationPolicy: policy,
+      })
+      .catch(() => undefined);
   }
 
   async #emptyNamespace(ns: KubeObject): Promise<void> {

@@ -38,7 +38,9 @@ export class JobController {
       if (event.type === "DELETED") this.#counted.delete(event.object.metadata.uid!);
       else this.#queue.add(`${event.object.metadata.namespace}/${event.object.metadata.name}`);
     } else if (event.resource === PODS) {
-      const owner = event.object.metadata.ownerReferences?.find((r) => r.kind === "Job" && r.controller);
+      const owner = event.object.metadata.ownerReferences?.find(
+        (r) => r.kind === "Job" && r.controller,
+      );
       if (owner) this.#queue.add(`${event.object.metadata.namespace}/${owner.name}`);
     }
   }
@@ -56,18 +58,27 @@ export class JobController {
     const job = this.api.store.get(JOBS, ns, name) as Job | undefined;
     if (!job || job.metadata.deletionTimestamp) return;
     const uid = job.metadata.uid!;
-    const pods = (this.api.store.list(PODS, ns) as Pod[]).filter((p) => p.metadata.ownerReferences?.some((r) => r.uid === uid && r.controller));
+    const pods = (this.api.store.list(PODS, ns) as Pod[]).filter((p) =>
+      p.metadata.ownerReferences?.some((r) => r.uid === uid && r.controller),
+    );
     const counted = this.#counted.get(uid) ?? { succeeded: new Set(), failed: new Set() };
     this.#counted.set(uid, counted);
     for (const p of pods) {
       if (p.status?.phase === "Succeeded") counted.succeeded.add(p.metadata.uid!);
       if (p.status?.phase === "Failed") counted.failed.add(p.metadata.uid!);
     }
-    const active = pods.filter((p) => p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed" && !p.metadata.deletionTimestamp);
+    const active = pods.filter(
+      (p) =>
+        p.status?.phase !== "Succeeded" &&
+        p.status?.phase !== "Failed" &&
+        !p.metadata.deletionTimestamp,
+    );
     const spec = job.spec;
     const succeeded = Math.max(counted.succeeded.size, job.status?.succeeded ?? 0);
     const failed = Math.max(counted.failed.size, job.status?.failed ?? 0);
-    const finished = job.status?.conditions?.find((c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True");
+    const finished = job.status?.conditions?.find(
+      (c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True",
+    );
     const startTime = job.status?.startTime ?? now();
 
     if (finished) {
@@ -79,11 +90,18 @@ export class JobController {
     const deadline = spec.activeDeadlineSeconds;
     if (deadline !== undefined) {
       const left = Date.parse(startTime) + deadline * 1000 - Date.now();
-      if (left <= 0) failure = { reason: "DeadlineExceeded", message: "Job was active longer than specified deadline" };
+      if (left <= 0)
+        failure = {
+          reason: "DeadlineExceeded",
+          message: "Job was active longer than specified deadline",
+        };
       else this.#later(key, left + 50);
     }
     if (!failure && failed > (spec.backoffLimit ?? 6))
-      failure = { reason: "BackoffLimitExceeded", message: "Job has reached the specified backoff limit" };
+      failure = {
+        reason: "BackoffLimitExceeded",
+        message: "Job has reached the specified backoff limit",
+      };
     const completions = spec.completions ?? 1;
     const complete = !failure && succeeded >= completions;
     if (failure) await this.#deletePods(job, active);
@@ -93,23 +111,33 @@ export class JobController {
       const want = Math.min(spec.parallelism ?? 1, completions - succeeded) - active.length;
       const sinceFailure = this.#sinceLastFailure(pods);
       const delay = failed > 0 ? this.backoffBaseMs * 2 ** Math.min(failed - 1, 6) : 0;
-      if (want > 0 && sinceFailure !== undefined && sinceFailure < delay) this.#later(key, delay - sinceFailure);
+      if (want > 0 && sinceFailure !== undefined && sinceFailure < delay)
+        this.#later(key, delay - sinceFailure);
       else for (let i = 0; i < want; i++) if (await this.#createPod(job, key)) created++;
     }
     const stillActive = failure ? 0 : active.length + created;
     const conditions = [...(job.status?.conditions ?? [])];
     if (failure && stillActive === 0) {
-      conditions.push(condition("FailureTarget", failure.reason, failure.message), condition("Failed", failure.reason, failure.message));
+      conditions.push(
+        condition("FailureTarget", failure.reason, failure.message),
+        condition("Failed", failure.reason, failure.message),
+      );
       this.events.record(job, "Warning", failure.reason, failure.message, "job-controller");
     }
     if (complete && active.length === 0) {
       conditions.push(
-        condition("SuccessCriteriaMet", "CompletionsReached", "Reached expected number of succeeded pods"),
+        condition(
+          "SuccessCriteriaMet",
+          "CompletionsReached",
+          "Reached expected number of succeeded pods",
+        ),
         condition("Complete", "CompletionsReached", "Reached expected number of succeeded pods"),
       );
       this.events.record(job, "Normal", "Completed", "Job completed", "job-controller");
     }
-    const ready = active.filter((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length;
+    const ready = active.filter((p) =>
+      p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+    ).length;
     const updated = this.api.store.mutate(JOBS, ns, name, (o) => {
       if (o.metadata.uid !== uid) return false;
       const status: Job["status"] = {
@@ -133,7 +161,11 @@ export class JobController {
   #sinceLastFailure(pods: Pod[]): number | undefined {
     const times = pods
       .filter((p) => p.status?.phase === "Failed")
-      .flatMap((p) => (p.status?.containerStatuses ?? []).map((s) => ("terminated" in s.state ? Date.parse(s.state.terminated.finishedAt) : 0)));
+      .flatMap((p) =>
+        (p.status?.containerStatuses ?? []).map((s) =>
+          "terminated" in s.state ? Date.parse(s.state.terminated.finishedAt) : 0,
+        ),
+      );
     return times.length ? Date.now() - Math.max(...times) : undefined;
   }
 
@@ -146,17 +178,38 @@ export class JobController {
         ...template.metadata,
         generateName: `${job.metadata.name}-`,
         labels: template.metadata?.labels ?? {},
-        ownerReferences: [{ apiVersion: "batch/v1", kind: "Job", name: job.metadata.name!, uid: job.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+        ownerReferences: [
+          {
+            apiVersion: "batch/v1",
+            kind: "Job",
+            name: job.metadata.name!,
+            uid: job.metadata.uid!,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
       } as KubeObject["metadata"],
       spec: template.spec,
     };
     try {
       const created = await this.api.create(PODS, job.metadata.namespace, pod);
-      this.events.record(job, "Normal", "SuccessfulCreate", `Created pod: ${created.metadata.name}`, "job-controller");
+      this.events.record(
+        job,
+        "Normal",
+        "SuccessfulCreate",
+        `Created pod: ${created.metadata.name}`,
+        "job-controller",
+      );
       return true;
     } catch (error) {
       if (!(error instanceof StatusError)) throw error;
-      this.events.record(job, "Warning", "FailedCreate", `Error creating: ${error.message}`, "job-controller");
+      this.events.record(
+        job,
+        "Warning",
+        "FailedCreate",
+        `Error creating: ${error.message}`,
+        "job-controller",
+      );
       this.#later(key, this.backoffBaseMs);
       return false;
     }
@@ -165,19 +218,34 @@ export class JobController {
   async #deletePods(job: Job, pods: Pod[]): Promise<void> {
     for (const p of pods) {
       if (p.metadata.deletionTimestamp) continue;
-      await this.api.delete(PODS, p.metadata.namespace, p.metadata.name!, {}).catch(() => undefined);
-      this.events.record(job, "Normal", "SuccessfulDelete", `Deleted pod: ${p.metadata.name}`, "job-controller");
+      await this.api
+        .delete(PODS, p.metadata.namespace, p.metadata.name!, {})
+        .catch(() => undefined);
+      this.events.record(
+        job,
+        "Normal",
+        "SuccessfulDelete",
+        `Deleted pod: ${p.metadata.name}`,
+        "job-controller",
+      );
     }
   }
 
   #ttl(job: Job, key: string): void {
     const ttl = job.spec.ttlSecondsAfterFinished;
-    const finished = job.status?.conditions?.find((c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True");
+    const finished = job.status?.conditions?.find(
+      (c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True",
+    );
     if (ttl === undefined || !finished) return;
     const left = Date.parse(finished.lastTransitionTime!) + ttl * 1000 - Date.now();
-    if (left > 0) return this.#later(key, left + 20);
+    if (left > 0) {
+      this.#later(key, left + 20);
+      return;
+    }
     const [ns, name] = key.split("/") as [string, string];
-    void this.api.delete(JOBS, ns, name, { propagationPolicy: "Background" }).catch(() => undefined);
+    void this.api
+      .delete(JOBS, ns, name, { propagationPolicy: "Background" })
+      .catch(() => undefined);
   }
 
   close(): void {

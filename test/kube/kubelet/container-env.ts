@@ -18,7 +18,11 @@ export interface EnvSources {
   apiServer: { host: string; port: number };
 }
 
-export function containerEnv(pod: Pod, container: V1Container, sources: EnvSources): Record<string, string> {
+export function containerEnv(
+  pod: Pod,
+  container: V1Container,
+  sources: EnvSources,
+): Record<string, string> {
   const ns = pod.metadata.namespace!;
   const env: Record<string, string> = {};
   if (pod.spec.enableServiceLinks !== false)
@@ -35,9 +39,12 @@ export function containerEnv(pod: Pod, container: V1Container, sources: EnvSourc
     const object = isSecret ? sources.secret(ns, ref.name) : sources.configMap(ns, ref.name);
     if (!object) {
       if (ref.optional) continue;
-      throw new ContainerConfigError(`${isSecret ? "secret" : "configmap"} "${ref.name}" not found`);
+      throw new ContainerConfigError(
+        `${isSecret ? "secret" : "configmap"} "${ref.name}" not found`,
+      );
     }
-    for (const [k, v] of Object.entries(dataOf(object, isSecret))) env[`${from.prefix ?? ""}${k}`] = v;
+    for (const [k, v] of Object.entries(dataOf(object, isSecret)))
+      env[`${from.prefix ?? ""}${k}`] = v;
   }
   for (const item of container.env ?? []) {
     if (item.value !== undefined) {
@@ -50,7 +57,12 @@ export function containerEnv(pod: Pod, container: V1Container, sources: EnvSourc
       continue;
     }
     if (from.fieldRef) env[item.name] = fieldRef(pod, from.fieldRef.fieldPath);
-    else if (from.resourceFieldRef) env[item.name] = resourceField(container, from.resourceFieldRef.resource, from.resourceFieldRef.divisor);
+    else if (from.resourceFieldRef)
+      env[item.name] = resourceField(
+        container,
+        from.resourceFieldRef.resource,
+        from.resourceFieldRef.divisor,
+      );
     else {
       const ref = from.configMapKeyRef ?? from.secretKeyRef!;
       const isSecret = Boolean(from.secretKeyRef);
@@ -63,7 +75,9 @@ export function containerEnv(pod: Pod, container: V1Container, sources: EnvSourc
       const value = dataOf(object, isSecret)[ref.key];
       if (value === undefined) {
         if (ref.optional) continue;
-        throw new ContainerConfigError(`couldn't find key ${ref.key} in ${isSecret ? "Secret" : "ConfigMap"} ${ns}/${ref.name}`);
+        throw new ContainerConfigError(
+          `couldn't find key ${ref.key} in ${isSecret ? "Secret" : "ConfigMap"} ${ns}/${ref.name}`,
+        );
       }
       env[item.name] = value;
     }
@@ -74,11 +88,13 @@ export function containerEnv(pod: Pod, container: V1Container, sources: EnvSourc
 function dataOf(object: KubeObject, secret: boolean): Record<string, string> {
   const out: Record<string, string> = {};
   if (secret) {
-    for (const [k, v] of Object.entries((object.data as Record<string, string>) ?? {})) out[k] = Buffer.from(v, "base64").toString("utf8");
+    for (const [k, v] of Object.entries((object.data as Record<string, string>) ?? {}))
+      out[k] = Buffer.from(v, "base64").toString("utf8");
     Object.assign(out, (object.stringData as Record<string, string>) ?? {});
   } else {
     Object.assign(out, (object.data as Record<string, string>) ?? {});
-    for (const [k, v] of Object.entries((object.binaryData as Record<string, string>) ?? {})) out[k] = Buffer.from(v, "base64").toString("utf8");
+    for (const [k, v] of Object.entries((object.binaryData as Record<string, string>) ?? {}))
+      out[k] = Buffer.from(v, "base64").toString("utf8");
   }
   return out;
 }
@@ -119,14 +135,20 @@ function resourceField(container: V1Container, name: string, divisor: string | u
 
 /** `$(VAR)` becomes the variable's value when it is defined; `$$(VAR)` is a literal `$(VAR)`. */
 export function expand(text: string, env: Record<string, string>): string {
-  return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (whole, name: string | undefined) => {
-    if (whole === "$$") return "$";
-    return name !== undefined && Object.hasOwn(env, name) ? env[name]! : whole;
-  });
+  return text.replace(
+    /\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g,
+    (whole, name: string | undefined) => {
+      if (whole === "$$") return "$";
+      return name !== undefined && Object.hasOwn(env, name) ? env[name]! : whole;
+    },
+  );
 }
 
 function serviceLinks(svc: KubeObject): Record<string, string> {
-  const spec = svc.spec as { clusterIP?: string; ports?: { name?: string; port: number; protocol?: string }[] };
+  const spec = svc.spec as {
+    clusterIP?: string;
+    ports?: { name?: string; port: number; protocol?: string }[];
+  };
   if (!spec.clusterIP || spec.clusterIP === "None" || !spec.ports?.length) return {};
   const prefix = svc.metadata.name!.toUpperCase().replace(/-/g, "_");
   const first = spec.ports[0]!;
@@ -138,7 +160,8 @@ function serviceLinks(svc: KubeObject): Record<string, string> {
   for (const p of spec.ports) {
     const proto = (p.protocol ?? "TCP").toLowerCase();
     const base = `${prefix}_PORT_${p.port}_${proto.toUpperCase()}`;
-    if (p.name) out[`${prefix}_SERVICE_PORT_${p.name.toUpperCase().replace(/-/g, "_")}`] = String(p.port);
+    if (p.name)
+      out[`${prefix}_SERVICE_PORT_${p.name.toUpperCase().replace(/-/g, "_")}`] = String(p.port);
     out[base] = `${proto}://${spec.clusterIP}:${p.port}`;
     out[`${base}_PROTO`] = proto;
     out[`${base}_PORT`] = String(p.port);

@@ -15,7 +15,10 @@ export interface PullResult {
   size: number;
 }
 
-export async function present(docker: Docker, image: string): Promise<{ size: number; user: string; id: string } | undefined> {
+export async function present(
+  docker: Docker,
+  image: string,
+): Promise<{ size: number; user: string; id: string } | undefined> {
   try {
     const info = await docker.getImage(image).inspect();
     return { size: info.Size, user: info.Config?.User ?? "", id: info.Id };
@@ -24,40 +27,66 @@ export async function present(docker: Docker, image: string): Promise<{ size: nu
   }
 }
 
-export async function ensureImage(docker: Docker, image: string, policy: string, secrets: KubeObject[]): Promise<PullResult> {
+export async function ensureImage(
+  docker: Docker,
+  image: string,
+  policy: string,
+  secrets: KubeObject[],
+): Promise<PullResult> {
   const local = await present(docker, image);
   if (policy === "Never") {
-    if (!local) throw new NeverPullError(`Container image "${image}" is not present with pull policy of Never`);
+    if (!local)
+      throw new NeverPullError(
+        `Container image "${image}" is not present with pull policy of Never`,
+      );
     return { pulled: false, ms: 0, size: local.size };
   }
   if (local && policy === "IfNotPresent") return { pulled: false, ms: 0, size: local.size };
   const started = Date.now();
   const authconfig = credentialsFor(image, secrets);
   await new Promise<void>((resolve, reject) => {
-    docker.pull(image, authconfig ? { authconfig } : {}, (error: Error | null, stream?: NodeJS.ReadableStream) => {
-      if (error || !stream) return reject(new PullError(cleanMessage(error)));
-      docker.modem.followProgress(stream, (err: Error | null, output: { error?: string }[]) => {
-        const failed = err ?? output.find((o) => o.error);
-        if (failed) reject(new PullError(cleanMessage(failed instanceof Error ? failed : new Error(failed.error))));
-        else resolve();
-      });
-    });
+    docker.pull(
+      image,
+      authconfig ? { authconfig } : {},
+      (error: Error | null, stream?: NodeJS.ReadableStream) => {
+        if (error || !stream) return reject(new PullError(cleanMessage(error)));
+        docker.modem.followProgress(stream, (err: Error | null, output: { error?: string }[]) => {
+          const failed = err ?? output.find((o) => o.error);
+          if (failed)
+            reject(
+              new PullError(
+                cleanMessage(failed instanceof Error ? failed : new Error(failed.error)),
+              ),
+            );
+          else resolve();
+        });
+      },
+    );
   });
   const after = await present(docker, image);
   return { pulled: true, ms: Date.now() - started, size: after?.size ?? 0 };
 }
 
 function cleanMessage(error: Error | null): string {
-  const text = (error as { json?: { message?: string } } | null)?.json?.message ?? error?.message ?? "unknown error";
+  const text =
+    (error as { json?: { message?: string } } | null)?.json?.message ??
+    error?.message ??
+    "unknown error";
   return text.replace(/^\(HTTP code \d+\) [a-z ]+ - /, "");
 }
 
 function registryOf(image: string): string {
   const first = image.split("/")[0]!;
-  return image.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost") ? first : "docker.io";
+  return image.includes("/") &&
+    (first.includes(".") || first.includes(":") || first === "localhost")
+    ? first
+    : "docker.io";
 }
 
-function credentialsFor(image: string, secrets: KubeObject[]): { username: string; password: string; serveraddress: string } | undefined {
+function credentialsFor(
+  image: string,
+  secrets: KubeObject[],
+): { username: string; password: string; serveraddress: string } | undefined {
   const registry = registryOf(image);
   for (const secret of secrets) {
     const raw = (secret.data as Record<string, string> | undefined)?.[".dockerconfigjson"];
@@ -67,7 +96,9 @@ function credentialsFor(image: string, secrets: KubeObject[]): { username: strin
     };
     for (const [server, entry] of Object.entries(config.auths ?? {})) {
       if (server.replace(/^https?:\/\//, "").replace(/\/.*$/, "") !== registry) continue;
-      const [username, password] = entry.auth ? Buffer.from(entry.auth, "base64").toString("utf8").split(/:(.*)/s) : [entry.username, entry.password];
+      const [username, password] = entry.auth
+        ? Buffer.from(entry.auth, "base64").toString("utf8").split(/:(.*)/s)
+        : [entry.username, entry.password];
       return { username: username ?? "", password: password ?? "", serveraddress: server };
     }
   }

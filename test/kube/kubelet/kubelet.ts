@@ -62,8 +62,17 @@ export class Kubelet {
   }
 
   #finalize(pod: KubeObject): void {
-    const current = this.ctx.store.get(resource("pods"), pod.metadata.namespace, pod.metadata.name!);
-    if (current && current.metadata.uid === pod.metadata.uid && current.metadata.deletionTimestamp && !current.metadata.finalizers?.length)
+    const current = this.ctx.store.get(
+      resource("pods"),
+      pod.metadata.namespace,
+      pod.metadata.name!,
+    );
+    if (
+      current &&
+      current.metadata.uid === pod.metadata.uid &&
+      current.metadata.deletionTimestamp &&
+      !current.metadata.finalizers?.length
+    )
       this.ctx.store.remove(resource("pods"), pod.metadata.namespace, pod.metadata.name!);
   }
 
@@ -76,7 +85,12 @@ export class Kubelet {
     await worker.stop(0, message);
   }
 
-  async logs(object: KubeObject, request: LogRequest, res: ServerResponse, req: IncomingMessage): Promise<void> {
+  async logs(
+    object: KubeObject,
+    request: LogRequest,
+    res: ServerResponse,
+    req: IncomingMessage,
+  ): Promise<void> {
     const pod = object as Pod;
     const all: V1Container[] = [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
     let name = request.container;
@@ -92,17 +106,29 @@ export class Kubelet {
     const runs = this.#workers.get(pod.metadata.uid!)?.runs.get(name) ?? [];
     const id = request.previous ? runs[runs.length - 2] : runs[runs.length - 1];
     if (!id) {
-      if (request.previous) throw badRequest(`previous terminated container "${name}" in pod "${pod.metadata.name}" not found`);
-      const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+      if (request.previous)
+        throw badRequest(
+          `previous terminated container "${name}" in pod "${pod.metadata.name}" not found`,
+        );
+      const statuses = [
+        ...(pod.status?.initContainerStatuses ?? []),
+        ...(pod.status?.containerStatuses ?? []),
+      ];
       const state = statuses.find((s) => s.name === name)?.state;
       const reason = state && "waiting" in state ? state.waiting.reason : "ContainerCreating";
-      throw badRequest(`container "${name}" in pod "${pod.metadata.name}" is waiting to start: ${reason}`);
+      throw badRequest(
+        `container "${name}" in pod "${pod.metadata.name}" is waiting to start: ${reason}`,
+      );
     }
     try {
       await streamLogs(this.ctx.docker, id, request, res, req);
     } catch (error) {
       if (res.headersSent) return;
-      throw new StatusError(500, "InternalError", `Get container logs: ${(error as Error).message}`);
+      throw new StatusError(
+        500,
+        "InternalError",
+        `Get container logs: ${(error as Error).message}`,
+      );
     }
   }
 

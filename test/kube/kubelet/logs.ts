@@ -21,7 +21,9 @@ export async function streamLogs(
     stderr: true,
     timestamps: request.timestamps,
     ...(request.tailLines !== undefined ? { tail: request.tailLines } : {}),
-    ...(request.sinceSeconds !== undefined ? { since: Math.floor(Date.now() / 1000) - request.sinceSeconds } : {}),
+    ...(request.sinceSeconds !== undefined
+      ? { since: Math.floor(Date.now() / 1000) - request.sinceSeconds }
+      : {}),
   };
   res.writeHead(200, { "content-type": "text/plain", "transfer-encoding": "chunked" });
   if (!request.follow) {
@@ -29,7 +31,10 @@ export async function streamLogs(
     res.end(demux(buffer));
     return;
   }
-  const stream = (await container.logs({ ...base, follow: true })) as unknown as NodeJS.ReadableStream & { destroy(): void };
+  const stream = (await container.logs({
+    ...base,
+    follow: true,
+  })) as unknown as NodeJS.ReadableStream & { destroy(): void };
   const out = new PassThrough();
   docker.modem.demuxStream(stream, out, out);
   out.pipe(res, { end: false });
@@ -60,7 +65,9 @@ export function demux(buffer: Buffer): Buffer {
 
 /** The last lines of a container's output, for FallbackToLogsOnError (80 lines, 2048 bytes). */
 export async function tail(docker: Docker, containerId: string): Promise<string> {
-  const buffer = (await docker.getContainer(containerId).logs({ stdout: true, stderr: true, tail: 80, follow: false })) as unknown as Buffer;
+  const buffer = (await docker
+    .getContainer(containerId)
+    .logs({ stdout: true, stderr: true, tail: 80, follow: false })) as unknown as Buffer;
   const text = demux(buffer);
   return text.subarray(Math.max(0, text.length - 2048)).toString("utf8");
 }

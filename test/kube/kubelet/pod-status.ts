@@ -21,13 +21,22 @@ export interface ObservedPod {
 
 export function computeStatus(o: ObservedPod, previous: PodStatus | undefined): PodStatus {
   const policy = o.pod.spec.restartPolicy ?? "Always";
-  const exitOf = (c: ContainerStatus) => ("terminated" in c.state ? c.state.terminated.exitCode : undefined);
+  const exitOf = (c: ContainerStatus) =>
+    "terminated" in c.state ? c.state.terminated.exitCode : undefined;
   let phase: PodStatus["phase"] = "Pending";
   if (o.evicted || o.initFailed) phase = "Failed";
   else if (o.initDone) {
     const allFinished = o.main.length > 0 && o.main.every((c) => o.finished.has(c.name));
     if (allFinished) phase = o.main.every((c) => exitOf(c) === 0) ? "Succeeded" : "Failed";
-    else if (o.main.some((c) => "running" in c.state || (policy !== "Never" && "terminated" in c.state) || c.restartCount > 0)) phase = "Running";
+    else if (
+      o.main.some(
+        (c) =>
+          "running" in c.state ||
+          (policy !== "Never" && "terminated" in c.state) ||
+          c.restartCount > 0,
+      )
+    )
+      phase = "Running";
     else if (o.main.some((c) => "terminated" in c.state)) phase = "Running";
   }
   const terminal = phase === "Succeeded" || phase === "Failed";
@@ -36,13 +45,41 @@ export function computeStatus(o: ObservedPod, previous: PodStatus | undefined): 
   const scheduled = previous?.conditions?.find((c) => c.type === "PodScheduled");
   const conditions: Condition[] = [
     cond(previous, "PodReadyToStartContainers", o.volumesReady && !terminal),
-    cond(previous, "Initialized", o.initDone, o.initDone ? undefined : "ContainersNotInitialized", `containers with incomplete status: [${o.init.filter((c) => !("terminated" in c.state && c.state.terminated.exitCode === 0)).map((c) => c.name).join(" ")}]`),
-    cond(previous, "Ready", ready, ready ? undefined : terminal ? "PodCompleted" : "ContainersNotReady", terminal ? undefined : `containers with unready status: [${notReady.join(" ")}]`),
-    cond(previous, "ContainersReady", ready, ready ? undefined : terminal ? "PodCompleted" : "ContainersNotReady", terminal ? undefined : `containers with unready status: [${notReady.join(" ")}]`),
+    cond(
+      previous,
+      "Initialized",
+      o.initDone,
+      o.initDone ? undefined : "ContainersNotInitialized",
+      `containers with incomplete status: [${o.init
+        .filter((c) => !("terminated" in c.state && c.state.terminated.exitCode === 0))
+        .map((c) => c.name)
+        .join(" ")}]`,
+    ),
+    cond(
+      previous,
+      "Ready",
+      ready,
+      ready ? undefined : terminal ? "PodCompleted" : "ContainersNotReady",
+      terminal ? undefined : `containers with unready status: [${notReady.join(" ")}]`,
+    ),
+    cond(
+      previous,
+      "ContainersReady",
+      ready,
+      ready ? undefined : terminal ? "PodCompleted" : "ContainersNotReady",
+      terminal ? undefined : `containers with unready status: [${notReady.join(" ")}]`,
+    ),
     ...(scheduled ? [scheduled] : []),
   ];
   if (o.evicted)
-    conditions.unshift({ type: "DisruptionTarget", status: "True", reason: "TerminationByKubelet", message: o.evicted, lastProbeTime: null, lastTransitionTime: now() });
+    conditions.unshift({
+      type: "DisruptionTarget",
+      status: "True",
+      reason: "TerminationByKubelet",
+      message: o.evicted,
+      lastProbeTime: null,
+      lastTransitionTime: now(),
+    });
   return {
     phase,
     conditions,
@@ -57,7 +94,13 @@ export function computeStatus(o: ObservedPod, previous: PodStatus | undefined): 
   };
 }
 
-function cond(previous: PodStatus | undefined, type: string, ok: boolean, reason?: string, message?: string): Condition {
+function cond(
+  previous: PodStatus | undefined,
+  type: string,
+  ok: boolean,
+  reason?: string,
+  message?: string,
+): Condition {
   const status = ok ? "True" : "False";
   const before = previous?.conditions?.find((c) => c.type === type);
   return {

@@ -80,7 +80,9 @@ export class PodWorker {
       podIP,
       startTime: now(),
       init: (pod.spec.initContainers ?? []).map((c) => waiting(c, "PodInitializing")),
-      main: pod.spec.containers.map((c) => waiting(c, hasInit ? "PodInitializing" : "ContainerCreating")),
+      main: pod.spec.containers.map((c) =>
+        waiting(c, hasInit ? "PodInitializing" : "ContainerCreating"),
+      ),
       volumesReady: false,
       initDone: !hasInit,
       finished: new Set(),
@@ -94,7 +96,8 @@ export class PodWorker {
 
   start(): void {
     this.done = this.#run().catch((error) => {
-      if (!this.#stopping) console.error(`stand-in kubelet: pod ${this.#name()}: ${(error as Error).stack}`);
+      if (!this.#stopping)
+        console.error(`stand-in kubelet: pod ${this.#name()}: ${(error as Error).stack}`);
     });
   }
 
@@ -110,7 +113,11 @@ export class PodWorker {
     }
     this.#observed.initDone = true;
     this.#publish();
-    await Promise.all(this.#pod.spec.containers.map((c, i) => this.#runContainer(c, this.#observed.main, i, false, folders)));
+    await Promise.all(
+      this.#pod.spec.containers.map((c, i) =>
+        this.#runContainer(c, this.#observed.main, i, false, folders),
+      ),
+    );
   }
 
   async #volumes(): Promise<Map<string, string> | undefined> {
@@ -130,7 +137,13 @@ export class PodWorker {
   }
 
   /** Runs one container until it will not run again; false when the pod cannot go on (init failed, stopping). */
-  async #runContainer(c: V1Container, list: ContainerStatus[], index: number, init: boolean, folders: Map<string, string>): Promise<boolean> {
+  async #runContainer(
+    c: V1Container,
+    list: ContainerStatus[],
+    index: number,
+    init: boolean,
+    folders: Map<string, string>,
+  ): Promise<boolean> {
     const policy = this.#pod.spec.restartPolicy ?? "Always";
     let backoff = this.ctx.backoffBaseMs;
     while (!this.#stopping) {
@@ -144,7 +157,11 @@ export class PodWorker {
         stopProbe();
         this.#terminated(list, index, exit, id);
         if (this.#stopping) return false;
-        if (init ? exit.exitCode === 0 : !(policy === "Always" || (policy === "OnFailure" && exit.exitCode !== 0))) {
+        if (
+          init
+            ? exit.exitCode === 0
+            : !(policy === "Always" || (policy === "OnFailure" && exit.exitCode !== 0))
+        ) {
           if (!init) {
             this.#observed.finished.add(c.name);
             this.#publish();
@@ -166,7 +183,13 @@ export class PodWorker {
         },
       };
       this.#publish();
-      this.#event("Warning", "BackOff", `Back-off restarting failed container ${c.name} in pod ${this.#pod.metadata.name}_${this.#pod.metadata.namespace}(${this.uid})`, c, init);
+      this.#event(
+        "Warning",
+        "BackOff",
+        `Back-off restarting failed container ${c.name} in pod ${this.#pod.metadata.name}_${this.#pod.metadata.namespace}(${this.uid})`,
+        c,
+        init,
+      );
       await this.#sleep(backoff);
       backoff = Math.min(backoff * 2, this.ctx.backoffMaxMs);
       status.restartCount++;
@@ -175,7 +198,12 @@ export class PodWorker {
   }
 
   /** Pulls, configures, creates and starts; an engine id, an Exit for a start error, or undefined when stopping. */
-  async #startContainer(c: V1Container, list: ContainerStatus[], index: number, folders: Map<string, string>): Promise<string | Exit | undefined> {
+  async #startContainer(
+    c: V1Container,
+    list: ContainerStatus[],
+    index: number,
+    folders: Map<string, string>,
+  ): Promise<string | Exit | undefined> {
     const image = c.image!;
     let delay = this.ctx.backoffBaseMs;
     const retry = async () => {
@@ -184,21 +212,38 @@ export class PodWorker {
     };
     const waitingAs = (reason: string, message?: string) => {
       const s = list[index]!;
-      if ("waiting" in s.state && s.state.waiting.reason === reason && s.state.waiting.message === message) return;
+      if (
+        "waiting" in s.state &&
+        s.state.waiting.reason === reason &&
+        s.state.waiting.message === message
+      )
+        return;
       s.state = { waiting: { reason, ...(message ? { message } : {}) } };
       this.#publish();
     };
     while (!this.#stopping) {
       const policy = c.imagePullPolicy ?? "IfNotPresent";
       const had = await present(this.ctx.docker, image);
-      if (policy === "Always" || (!had && policy === "IfNotPresent")) this.#event("Normal", "Pulling", `Pulling image "${image}"`, c);
+      if (policy === "Always" || (!had && policy === "IfNotPresent"))
+        this.#event("Normal", "Pulling", `Pulling image "${image}"`, c);
       try {
         const result = await ensureImage(this.ctx.docker, image, policy, this.#pullSecrets());
         if (this.#stopping) return undefined;
         if (result.pulled) {
           const s = (result.ms / 1000).toFixed(3);
-          this.#event("Normal", "Pulled", `Successfully pulled image "${image}" in ${s}s (${s}s including waiting). Image size: ${result.size} bytes.`, c);
-        } else this.#event("Normal", "Pulled", `Container image "${image}" already present on machine`, c);
+          this.#event(
+            "Normal",
+            "Pulled",
+            `Successfully pulled image "${image}" in ${s}s (${s}s including waiting). Image size: ${result.size} bytes.`,
+            c,
+          );
+        } else
+          this.#event(
+            "Normal",
+            "Pulled",
+            `Container image "${image}" already present on machine`,
+            c,
+          );
       } catch (error) {
         if (this.#stopping) return undefined;
         const message = (error as Error).message;
@@ -213,7 +258,10 @@ export class PodWorker {
         this.#event("Warning", "Failed", `Failed to pull image "${image}": ${message}`, c);
         this.#event("Warning", "Failed", "Error: ErrImagePull", c);
         await this.#sleep(Math.min(1000, delay));
-        waitingAs("ImagePullBackOff", `Back-off pulling image "${image}": ErrImagePull: ${message}`);
+        waitingAs(
+          "ImagePullBackOff",
+          `Back-off pulling image "${image}": ErrImagePull: ${message}`,
+        );
         this.#event("Normal", "BackOff", `Back-off pulling image "${image}"`, c);
         this.#event("Warning", "Failed", "Error: ImagePullBackOff", c);
         await retry();
@@ -237,9 +285,17 @@ export class PodWorker {
       try {
         await container.start();
       } catch (error) {
-        const message = ((error as { json?: { message?: string } }).json?.message ?? (error as Error).message).trim();
+        const message = (
+          (error as { json?: { message?: string } }).json?.message ?? (error as Error).message
+        ).trim();
         this.#event("Warning", "Failed", `Error: ${message}`, c);
-        return { exitCode: 128, reason: "StartError", message, startedAt: "1970-01-01T00:00:00Z", finishedAt: now() };
+        return {
+          exitCode: 128,
+          reason: "StartError",
+          message,
+          startedAt: "1970-01-01T00:00:00Z",
+          finishedAt: now(),
+        };
       }
       this.#event("Normal", "Started", `Started container ${c.name}`, c);
       const info = await container.inspect();
@@ -255,29 +311,56 @@ export class PodWorker {
     return undefined;
   }
 
-  async #createOptions(c: V1Container, folders: Map<string, string>): Promise<Docker.ContainerCreateOptions> {
+  async #createOptions(
+    c: V1Container,
+    folders: Map<string, string>,
+  ): Promise<Docker.ContainerCreateOptions> {
     const pod = this.#pod;
     const env = containerEnv(this.#currentPod(), c, this.ctx.envSources);
-    const sc = { ...pod.spec.securityContext, ...c.securityContext } as NonNullable<V1Container["securityContext"]> & { supplementalGroups?: number[]; fsGroup?: number };
+    const sc = { ...pod.spec.securityContext, ...c.securityContext } as NonNullable<
+      V1Container["securityContext"]
+    > & { supplementalGroups?: number[]; fsGroup?: number };
     const imageUser = (await present(this.ctx.docker, c.image!))?.user ?? "";
     if (sc.runAsNonRoot) {
       const user = sc.runAsUser !== undefined ? String(sc.runAsUser) : imageUser.split(":")[0]!;
       if (user !== "" && !/^\d+$/.test(user))
-        throw new ContainerConfigError(`container has runAsNonRoot and image has non-numeric user (${user}), cannot verify user is non-root (pod: "${pod.metadata.name}_${pod.metadata.namespace}(${this.uid})", container: ${c.name})`);
+        throw new ContainerConfigError(
+          `container has runAsNonRoot and image has non-numeric user (${user}), cannot verify user is non-root (pod: "${pod.metadata.name}_${pod.metadata.namespace}(${this.uid})", container: ${c.name})`,
+        );
       if (user === "" || user === "0")
-        throw new ContainerConfigError(`container has runAsNonRoot and image will run as root (pod: "${pod.metadata.name}_${pod.metadata.namespace}(${this.uid})", container: ${c.name})`);
+        throw new ContainerConfigError(
+          `container has runAsNonRoot and image will run as root (pod: "${pod.metadata.name}_${pod.metadata.namespace}(${this.uid})", container: ${c.name})`,
+        );
     }
-    const termination = path.join(this.dir, "termination", `${c.name}-${this.runs.get(c.name)?.length ?? 0}`);
+    const termination = path.join(
+      this.dir,
+      "termination",
+      `${c.name}-${this.runs.get(c.name)?.length ?? 0}`,
+    );
     await writeFile(termination, "");
-    const binds = [...(await bindsFor(c, folders)), `${termination}:${c.terminationMessagePath ?? "/dev/termination-log"}`];
+    const binds = [
+      ...(await bindsFor(c, folders)),
+      `${termination}:${c.terminationMessagePath ?? "/dev/termination-log"}`,
+    ];
     const limits = c.resources?.limits ?? {};
     const memory = limits.memory ? Math.floor(parseQuantity(limits.memory)) : undefined;
-    const user = sc.runAsUser !== undefined ? `${sc.runAsUser}${sc.runAsGroup !== undefined ? `:${sc.runAsGroup}` : ""}` : undefined;
-    const groups = [...(sc.supplementalGroups ?? []), ...(sc.fsGroup !== undefined ? [sc.fsGroup] : [])].map(String);
+    const user =
+      sc.runAsUser !== undefined
+        ? `${sc.runAsUser}${sc.runAsGroup !== undefined ? `:${sc.runAsGroup}` : ""}`
+        : undefined;
+    const groups = [
+      ...(sc.supplementalGroups ?? []),
+      ...(sc.fsGroup !== undefined ? [sc.fsGroup] : []),
+    ].map(String);
     return {
       name: `k8s_${c.name}_${pod.metadata.name}_${pod.metadata.namespace}_${this.uid.slice(0, 8)}_${this.runs.get(c.name)?.length ?? 0}`,
       Image: c.image!,
-      ...(c.command ? { Entrypoint: c.command.map((a) => expand(a, env)), Cmd: (c.args ?? []).map((a) => expand(a, env)) } : {}),
+      ...(c.command
+        ? {
+            Entrypoint: c.command.map((a) => expand(a, env)),
+            Cmd: (c.args ?? []).map((a) => expand(a, env)),
+          }
+        : {}),
       ...(!c.command && c.args ? { Cmd: c.args.map((a) => expand(a, env)) } : {}),
       Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
       ...(c.workingDir ? { WorkingDir: c.workingDir } : {}),
@@ -312,8 +395,14 @@ export class PodWorker {
     const info = await container.inspect();
     const exitCode = info.State.ExitCode;
     const reason = info.State.OOMKilled ? "OOMKilled" : exitCode === 0 ? "Completed" : "Error";
-    let message = (await readFile(path.join(this.dir, "termination", `${c.name}-${(this.runs.get(c.name)?.length ?? 1) - 1}`), "utf8").catch(() => "")).slice(0, 4096);
-    if (!message && exitCode !== 0 && c.terminationMessagePolicy === "FallbackToLogsOnError") message = await tail(this.ctx.docker, id).catch(() => "");
+    let message = (
+      await readFile(
+        path.join(this.dir, "termination", `${c.name}-${(this.runs.get(c.name)?.length ?? 1) - 1}`),
+        "utf8",
+      ).catch(() => "")
+    ).slice(0, 4096);
+    if (!message && exitCode !== 0 && c.terminationMessagePolicy === "FallbackToLogsOnError")
+      message = await tail(this.ctx.docker, id).catch(() => "");
     return {
       exitCode,
       reason,
@@ -394,7 +483,9 @@ export class PodWorker {
         const container = this.ctx.docker.getContainer(ids[ids.length - 1]!);
         const info = await container.inspect().catch(() => undefined);
         if (!info?.State.Running) return;
-        const spec = [...(this.#pod.spec.initContainers ?? []), ...this.#pod.spec.containers].find((c) => c.name === name);
+        const spec = [...(this.#pod.spec.initContainers ?? []), ...this.#pod.spec.containers].find(
+          (c) => c.name === name,
+        );
         this.#event("Normal", "Killing", `Stopping container ${name}`, spec);
         await container.stop({ t: graceSeconds }).catch(() => undefined);
       }),
@@ -406,7 +497,11 @@ export class PodWorker {
   /** Removes the pod's containers and folders (after stop). */
   async cleanup(): Promise<void> {
     for (const ids of this.runs.values())
-      for (const id of ids) await this.ctx.docker.getContainer(id).remove({ force: true }).catch(() => undefined);
+      for (const id of ids)
+        await this.ctx.docker
+          .getContainer(id)
+          .remove({ force: true })
+          .catch(() => undefined);
     await rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
   }
 
@@ -415,7 +510,11 @@ export class PodWorker {
   }
 
   #currentPod(): Pod {
-    const stored = this.ctx.store.get(resource("pods"), this.#pod.metadata.namespace, this.#pod.metadata.name!) as Pod | undefined;
+    const stored = this.ctx.store.get(
+      resource("pods"),
+      this.#pod.metadata.namespace,
+      this.#pod.metadata.name!,
+    ) as Pod | undefined;
     return stored ?? this.#pod;
   }
 
@@ -436,7 +535,13 @@ export class PodWorker {
       .filter((s): s is KubeObject => Boolean(s));
   }
 
-  #event(type: "Normal" | "Warning", reason: string, message: string, c?: V1Container, init?: boolean): void {
+  #event(
+    type: "Normal" | "Warning",
+    reason: string,
+    message: string,
+    c?: V1Container,
+    init?: boolean,
+  ): void {
     const isInit = init ?? (this.#pod.spec.initContainers ?? []).some((i) => i === c);
     const fieldPath = c ? `spec.${isInit ? "initContainers" : "containers"}{${c.name}}` : undefined;
     this.ctx.events.record(this.#currentPod(), type, reason, message, "kubelet", fieldPath);

@@ -9,7 +9,13 @@ export function resolvePort(container: V1Container, port: number | string): numb
   return named ? named.containerPort : Number(port);
 }
 
-export async function runProbe(probe: V1Probe, container: V1Container, podIP: string, docker: Docker, containerId: string): Promise<boolean> {
+export async function runProbe(
+  probe: V1Probe,
+  container: V1Container,
+  podIP: string,
+  docker: Docker,
+  containerId: string,
+): Promise<boolean> {
   const timeoutMs = (probe.timeoutSeconds ?? 1) * 1000;
   if (probe.httpGet) {
     const host = probe.httpGet.host ?? podIP;
@@ -45,7 +51,9 @@ export async function runProbe(probe: V1Probe, container: V1Container, podIP: st
   }
   if (probe.exec?.command) {
     try {
-      const exec = await docker.getContainer(containerId).exec({ Cmd: probe.exec.command, AttachStdout: true, AttachStderr: true });
+      const exec = await docker
+        .getContainer(containerId)
+        .exec({ Cmd: probe.exec.command, AttachStdout: true, AttachStderr: true });
       const stream = await exec.start({});
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs);

@@ -21,14 +21,25 @@ export interface VolumeSources {
 }
 
 /** Makes every volume of the pod under `podDir`; returns volume name → host folder. */
-export async function prepareVolumes(pod: Pod, podDir: string, sources: VolumeSources): Promise<Map<string, string>> {
+export async function prepareVolumes(
+  pod: Pod,
+  podDir: string,
+  sources: VolumeSources,
+): Promise<Map<string, string>> {
   const ns = pod.metadata.namespace!;
   const out = new Map<string, string>();
-  for (const volume of pod.spec.volumes ?? []) out.set(volume.name, await prepare(volume, pod, ns, podDir, sources));
+  for (const volume of pod.spec.volumes ?? [])
+    out.set(volume.name, await prepare(volume, pod, ns, podDir, sources));
   return out;
 }
 
-async function prepare(volume: V1Volume, pod: Pod, ns: string, podDir: string, sources: VolumeSources): Promise<string> {
+async function prepare(
+  volume: V1Volume,
+  pod: Pod,
+  ns: string,
+  podDir: string,
+  sources: VolumeSources,
+): Promise<string> {
   const dir = path.join(podDir, "volumes", volume.name);
   if (volume.emptyDir) {
     await mkdir(dir, { recursive: true, mode: 0o777 });
@@ -47,15 +58,21 @@ async function prepare(volume: V1Volume, pod: Pod, ns: string, podDir: string, s
     const object = isSecret ? sources.secret(ns, name) : sources.configMap(ns, name);
     const optional = isSecret ? volume.secret!.optional : volume.configMap!.optional;
     if (!object && !optional)
-      throw new MountError(`MountVolume.SetUp failed for volume "${volume.name}" : ${isSecret ? "secret" : "configmap"} "${name}" not found`);
+      throw new MountError(
+        `MountVolume.SetUp failed for volume "${volume.name}" : ${isSecret ? "secret" : "configmap"} "${name}" not found`,
+      );
     const data = object ? dataOf(object, isSecret) : {};
     const items: { key: string; path: string; mode?: number }[] =
-      (isSecret ? volume.secret!.items : volume.configMap!.items) ?? Object.keys(data).map((key) => ({ key, path: key }));
+      (isSecret ? volume.secret!.items : volume.configMap!.items) ??
+      Object.keys(data).map((key) => ({ key, path: key }));
     const mode = (isSecret ? volume.secret!.defaultMode : volume.configMap!.defaultMode) ?? 0o644;
     await mkdir(dir, { recursive: true });
     for (const item of items) {
       const value = data[item.key];
-      if (value === undefined) throw new MountError(`MountVolume.SetUp failed for volume "${volume.name}" : configmap references non-existent config key: ${item.key}`);
+      if (value === undefined)
+        throw new MountError(
+          `MountVolume.SetUp failed for volume "${volume.name}" : configmap references non-existent config key: ${item.key}`,
+        );
       await writeInto(dir, item.path, value, item.mode ?? mode);
     }
     return dir;
@@ -63,13 +80,21 @@ async function prepare(volume: V1Volume, pod: Pod, ns: string, podDir: string, s
   if (volume.downwardAPI) {
     await mkdir(dir, { recursive: true });
     for (const item of volume.downwardAPI.items ?? [])
-      if (item.fieldRef) await writeInto(dir, item.path, fieldRef(pod, item.fieldRef.fieldPath), item.mode ?? 0o644);
+      if (item.fieldRef)
+        await writeInto(dir, item.path, fieldRef(pod, item.fieldRef.fieldPath), item.mode ?? 0o644);
     return dir;
   }
-  throw new MountError(`MountVolume.SetUp failed for volume "${volume.name}" : the stand-in does not implement this volume type`);
+  throw new MountError(
+    `MountVolume.SetUp failed for volume "${volume.name}" : the stand-in does not implement this volume type`,
+  );
 }
 
-async function writeInto(dir: string, relative: string, value: Buffer | string, mode: number): Promise<void> {
+async function writeInto(
+  dir: string,
+  relative: string,
+  value: Buffer | string,
+  mode: number,
+): Promise<void> {
   const file = path.join(dir, relative);
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, value);
@@ -86,7 +111,10 @@ function dataOf(object: KubeObject, secret: boolean): Record<string, Buffer> {
 }
 
 /** Docker binds (`host:container[:ro]`) for a container's volumeMounts. */
-export async function bindsFor(container: V1Container, folders: Map<string, string>): Promise<string[]> {
+export async function bindsFor(
+  container: V1Container,
+  folders: Map<string, string>,
+): Promise<string[]> {
   const binds: string[] = [];
   for (const mount of container.volumeMounts ?? []) {
     let host = folders.get(mount.name)!;
