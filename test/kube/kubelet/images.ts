@@ -83,7 +83,8 @@ function registryOf(image: string): string {
     : "docker.io";
 }
 
-function credentialsFor(
+/** The registry credentials for `image` from kubernetes.io/dockerconfigjson Secrets, if any match its registry. */
+export function credentialsFor(
   image: string,
   secrets: KubeObject[],
 ): { username: string; password: string; serveraddress: string } | undefined {
