@@ -149,25 +149,24 @@ export class PodWorker {
     while (!this.#stopping) {
       const id = await this.#startContainer(c, list, index, folders);
       if (!id) return false;
+      let exit: Exit;
       if (typeof id === "object") {
-        this.#terminated(list, index, id, undefined);
+        exit = id;
+        this.#terminated(list, index, exit, undefined);
       } else {
         const stopProbe = init ? () => undefined : this.#probe(c, list, index, id);
-        const exit = await this.#wait(id, c);
+        exit = await this.#wait(id, c);
         stopProbe();
         this.#terminated(list, index, exit, id);
-        if (this.#stopping) return false;
-        if (
-          init
-            ? exit.exitCode === 0
-            : !(policy === "Always" || (policy === "OnFailure" && exit.exitCode !== 0))
-        ) {
-          if (!init) {
-            this.#observed.finished.add(c.name);
-            this.#publish();
-          }
-          return true;
+      }
+      if (this.#stopping) return false;
+      const restart = policy === "Always" || (policy === "OnFailure" && exit.exitCode !== 0);
+      if (init ? exit.exitCode === 0 : !restart) {
+        if (!init) {
+          this.#observed.finished.add(c.name);
+          this.#publish();
         }
+        return true;
       }
       if (init && policy === "Never") {
         this.#observed.initFailed = true;
@@ -550,11 +549,15 @@ export class PodWorker {
   #sleep(ms: number): Promise<void> {
     if (this.#stopping) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.#wake.signal.addEventListener("abort", () => {
+      const wake = () => {
         clearTimeout(timer);
         resolve();
-      });
+      };
+      const timer = setTimeout(() => {
+        this.#wake.signal.removeEventListener("abort", wake);
+        resolve();
+      }, ms);
+      this.#wake.signal.addEventListener("abort", wake, { once: true });
     });
   }
 
