@@ -9,16 +9,16 @@ import path from "node:path";
 import type { V1Container } from "@kubernetes/client-node";
 import type Docker from "dockerode";
 import type { EventRecorder } from "../events.js";
-import { parseQuantity } from "../quantity.js";
 import { resource } from "../resources.js";
 import type { Store } from "../store.js";
 import type { ContainerState, ContainerStatus, KubeObject, Pod } from "../types.js";
 import { now } from "../types.js";
-import { ContainerConfigError, containerEnv, type EnvSources, expand } from "./container-env.js";
+import { containerCreateOptions } from "./container-config.js";
+import { ContainerConfigError, containerEnv, type EnvSources } from "./container-env.js";
 import { ensureImage, NeverPullError, present } from "./images.js";
 import { tail } from "./logs.js";
 import { computeStatus, type ObservedPod } from "./pod-status.js";
-import { runProbe } from "./probes.js";
+import { runProbe, startReadinessProber } from "./probes.js";
 import { bindsFor, MountError, prepareVolumes, type VolumeSources } from "./volumes.js";
 
 export interface WorkerContext {
@@ -53,7 +53,6 @@ export class PodWorker {
   #observed: ObservedPod;
   #stopping = false;
   #wake = new AbortController();
-  #probeTimers = new Set<NodeJS.Timeout>();
   done: Promise<void> = Promise.resolve();
 
   constructor(
@@ -314,78 +313,24 @@ export class PodWorker {
     c: V1Container,
     folders: Map<string, string>,
   ): Promise<Docker.ContainerCreateOptions> {
-    const pod = this.#pod;
+    const run = this.runs.get(c.name)?.length ?? 0;
     const env = containerEnv(this.#currentPod(), c, this.ctx.envSources);
-    const sc = { ...pod.spec.securityContext, ...c.securityContext } as NonNullable<
-      V1Container["securityContext"]
-    > & { supplementalGroups?: number[]; fsGroup?: number };
     const imageUser = (await present(this.ctx.docker, c.image!))?.user ?? "";
-    if (sc.runAsNonRoot) {
-      const user = sc.runAsUser !== undefined ? String(sc.runAsUser) : imageUser.split(":")[0]!;
-      if (user !== "" && !/^\d+$/.test(user))
-        throw new ContainerConfigError(
-          `container has runAsNonRoot and image has non-numeric user (${user}), cannot verify user is non-root (pod: "${pod.metadata.name}_${pod.metadata.namespace}(${this.uid})", container: ${c.name})`,
-        );
-      if (user === "" || user === "0")
-        throw new ContainerConfigError(
-          `container has runAsNonRoot and image will run as root (pod: "${pod.metadata.name}_${pod.metadata.namespace}(${this.uid})", container: ${c.name})`,
-        );
-    }
-    const termination = path.join(
-      this.dir,
-      "termination",
-      `${c.name}-${this.runs.get(c.name)?.length ?? 0}`,
-    );
+    const termination = path.join(this.dir, "termination", `${c.name}-${run}`);
     await writeFile(termination, "");
     const binds = [
       ...(await bindsFor(c, folders)),
       `${termination}:${c.terminationMessagePath ?? "/dev/termination-log"}`,
     ];
-    const limits = c.resources?.limits ?? {};
-    const memory = limits.memory ? Math.floor(parseQuantity(limits.memory)) : undefined;
-    const user =
-      sc.runAsUser !== undefined
-        ? `${sc.runAsUser}${sc.runAsGroup !== undefined ? `:${sc.runAsGroup}` : ""}`
-        : undefined;
-    const groups = [
-      ...(sc.supplementalGroups ?? []),
-      ...(sc.fsGroup !== undefined ? [sc.fsGroup] : []),
-    ].map(String);
-    return {
-      name: `k8s_${c.name}_${pod.metadata.name}_${pod.metadata.namespace}_${this.uid.slice(0, 8)}_${this.runs.get(c.name)?.length ?? 0}`,
-      Image: c.image!,
-      ...(c.command
-        ? {
-            Entrypoint: c.command.map((a) => expand(a, env)),
-            Cmd: (c.args ?? []).map((a) => expand(a, env)),
-          }
-        : {}),
-      ...(!c.command && c.args ? { Cmd: c.args.map((a) => expand(a, env)) } : {}),
-      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-      ...(c.workingDir ? { WorkingDir: c.workingDir } : {}),
-      ...(user ? { User: user } : {}),
-      Tty: false,
-      OpenStdin: Boolean(c.stdin),
-      Labels: {
-        "io.kubernetes.pod.name": pod.metadata.name!,
-        "io.kubernetes.pod.namespace": pod.metadata.namespace!,
-        "io.kubernetes.pod.uid": this.uid,
-        "io.kubernetes.container.name": c.name,
-        "slipway.kube-standin": this.ctx.instance,
-      },
-      HostConfig: {
-        NetworkMode: "host",
-        Binds: binds,
-        ...(memory ? { Memory: memory, MemorySwap: memory } : {}),
-        ...(limits.cpu ? { NanoCpus: Math.floor(parseQuantity(limits.cpu) * 1e9) } : {}),
-        CapAdd: sc.capabilities?.add ?? [],
-        CapDrop: sc.capabilities?.drop ?? [],
-        SecurityOpt: sc.allowPrivilegeEscalation === false ? ["no-new-privileges"] : [],
-        Privileged: Boolean(sc.privileged),
-        ReadonlyRootfs: Boolean(sc.readOnlyRootFilesystem),
-        ...(groups.length ? { GroupAdd: groups } : {}),
-      },
-    };
+    return containerCreateOptions({
+      pod: this.#pod,
+      container: c,
+      env,
+      imageUser,
+      binds,
+      run,
+      instance: this.ctx.instance,
+    });
   }
 
   async #wait(id: string, c: V1Container): Promise<Exit> {
@@ -433,39 +378,15 @@ export class PodWorker {
 
   /** Runs the readiness probe on its period; returns a function that stops it. */
   #probe(c: V1Container, list: ContainerStatus[], index: number, id: string): () => void {
-    const probe = c.readinessProbe;
-    if (!probe) return () => undefined;
-    let stopped = false;
-    let successes = 0;
-    let failures = 0;
-    const tick = async () => {
-      if (stopped || this.#stopping) return;
-      const ok = await runProbe(probe, c, this.podIP, this.ctx.docker, id);
-      if (stopped || this.#stopping) return;
-      successes = ok ? successes + 1 : 0;
-      failures = ok ? 0 : failures + 1;
-      const s = list[index]!;
-      if (!s.ready && successes >= (probe.successThreshold ?? 1)) {
-        s.ready = true;
+    if (!c.readinessProbe) return () => undefined;
+    return startReadinessProber(c.readinessProbe, {
+      check: () => runProbe(c.readinessProbe!, c, this.podIP, this.ctx.docker, id),
+      ready: (ready) => {
+        list[index]!.ready = ready;
         this.#publish();
-      } else if (s.ready && failures >= (probe.failureThreshold ?? 3)) {
-        s.ready = false;
-        this.#publish();
-      }
-      if (!ok && failures === 1) this.#event("Warning", "Unhealthy", `Readiness probe failed`, c);
-      schedule((probe.periodSeconds ?? 10) * 1000);
-    };
-    const schedule = (ms: number) => {
-      const t = setTimeout(() => {
-        this.#probeTimers.delete(t);
-        void tick();
-      }, ms);
-      this.#probeTimers.add(t);
-    };
-    schedule((probe.initialDelaySeconds ?? 0) * 1000);
-    return () => {
-      stopped = true;
-    };
+      },
+      failed: () => this.#event("Warning", "Unhealthy", "Readiness probe failed", c),
+    });
   }
 
   /** Stops the containers (SIGTERM, then SIGKILL after the grace period) and stops restarting them. */
@@ -473,7 +394,6 @@ export class PodWorker {
     const wasStopping = this.#stopping;
     this.#stopping = true;
     this.#wake.abort();
-    for (const t of this.#probeTimers) clearTimeout(t);
     if (reason) this.#observed.evicted = reason;
     if (wasStopping && !reason) return this.done;
     const running = [...this.runs.entries()].filter(([, ids]) => ids.length);

@@ -70,3 +70,40 @@ export async function runProbe(
   }
   return true;
 }
+
+/**
+ * Runs a readiness probe after initialDelaySeconds and then every periodSeconds, and reports
+ * a change of readiness once successThreshold successes or failureThreshold failures are
+ * reached in a row. Returns a function that stops it.
+ */
+export function startReadinessProber(
+  probe: V1Probe,
+  on: { check: () => Promise<boolean>; ready: (ready: boolean) => void; failed: () => void },
+): () => void {
+  let stopped = false;
+  let ready = false;
+  let successes = 0;
+  let failures = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const tick = async () => {
+    if (stopped) return;
+    const ok = await on.check();
+    if (stopped) return;
+    successes = ok ? successes + 1 : 0;
+    failures = ok ? 0 : failures + 1;
+    if (!ready && successes >= (probe.successThreshold ?? 1)) {
+      ready = true;
+      on.ready(true);
+    } else if (ready && failures >= (probe.failureThreshold ?? 3)) {
+      ready = false;
+      on.ready(false);
+    }
+    if (failures === 1) on.failed();
+    timer = setTimeout(tick, (probe.periodSeconds ?? 10) * 1000);
+  };
+  timer = setTimeout(tick, (probe.initialDelaySeconds ?? 0) * 1000);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
