@@ -763,6 +763,74 @@ describe.skipIf(Boolean(missing))(
       expect(await jobPods("fg", "long")).toEqual([]);
     });
 
+    it("runs a DaemonSet's pod on the node, replaces it when the template changes, and removes it with the set", async () => {
+      await standin.createNamespace("ds");
+      const body = (tag: string) => ({
+        apiVersion: "apps/v1",
+        kind: "DaemonSet",
+        metadata: { name: "prepull" },
+        spec: {
+          selector: { matchLabels: { app: "prepull" } },
+          template: {
+            metadata: { labels: { app: "prepull", tag } },
+            spec: {
+              containers: [{ name: "hold", image: busybox, command: ["sleep", "600"] }],
+              terminationGracePeriodSeconds: 1,
+            },
+          },
+        },
+      });
+      const dsPath = "/apis/apps/v1/namespaces/ds/daemonsets";
+      const created = await fetch(`${standin.url}${dsPath}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body("one")),
+      });
+      expect(created.status).toBe(201);
+      const status = () =>
+        standin.api.get(resource("daemonsets"), "ds", "prepull").status as {
+          numberReady?: number;
+          updatedNumberScheduled?: number;
+        };
+      await eventually("the set's pod to be ready", () => status().numberReady === 1);
+      const first = (
+        await core.listNamespacedPod({ namespace: "ds", labelSelector: "app=prepull" })
+      ).items[0]!;
+      expect(first.metadata!.ownerReferences![0]).toMatchObject({
+        kind: "DaemonSet",
+        name: "prepull",
+      });
+      const patched = await fetch(`${standin.url}${dsPath}/prepull`, {
+        method: "PATCH",
+        headers: { "content-type": "application/merge-patch+json" },
+        body: JSON.stringify({ spec: { template: { metadata: { labels: { tag: "two" } } } } }),
+      });
+      expect(patched.status).toBe(200);
+      const second = await eventually(
+        "a replacement pod",
+        async () => {
+          const pods = (
+            await core.listNamespacedPod({ namespace: "ds", labelSelector: "app=prepull,tag=two" })
+          ).items;
+          return pods[0]?.status?.phase === "Running" ? pods[0] : undefined;
+        },
+        90_000,
+      );
+      expect(second.metadata!.name).not.toBe(first.metadata!.name);
+      const refused = await fetch(`${standin.url}${dsPath}/prepull`, {
+        method: "PATCH",
+        headers: { "content-type": "application/merge-patch+json" },
+        body: JSON.stringify({ spec: { template: { spec: { restartPolicy: "Never" } } } }),
+      });
+      expect(refused.status).toBe(422);
+      await fetch(`${standin.url}${dsPath}/prepull`, { method: "DELETE" });
+      await eventually(
+        "the pods to go",
+        async () => (await core.listNamespacedPod({ namespace: "ds" })).items.length === 0,
+        60_000,
+      );
+    });
+
     it("evicts a running pod: containers killed, phase Failed, reason Evicted, an Evicted event", async () => {
       await standin.createNamespace("evict");
       await core.createNamespacedPod({

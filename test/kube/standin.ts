@@ -12,6 +12,7 @@ import path from "node:path";
 import Docker from "dockerode";
 import { stringify } from "yaml";
 import { Api } from "./api.js";
+import { DaemonSetController } from "./controllers/daemon-set-controller.js";
 import { EndpointSliceController } from "./controllers/endpoint-slice-controller.js";
 import { GarbageCollector } from "./controllers/garbage-collector.js";
 import { JobController } from "./controllers/job-controller.js";
@@ -162,6 +163,7 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
   const jobs = new JobController(api, events, backoffBaseMs);
   const gc = new GarbageCollector(api, 2000);
   const slices = new EndpointSliceController(api);
+  const daemons = new DaemonSetController(api, events);
   const proxy = new ServiceProxy(store);
 
   const sockets = new Set<Socket>();
@@ -259,6 +261,7 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
       jobs.close();
       gc.close();
       slices.close();
+      daemons.close();
       proxy.close();
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -153,6 +153,15 @@ function semanticCauses(object: KubeObject, old?: KubeObject): StatusCause[] {
       | { spec?: V1PodSpec; metadata?: { labels?: Record<string, string> } }
       | undefined;
     if (template?.spec) causes.push(...podSpecCauses(template.spec, "spec.template.spec"));
+    if (object.kind === "DaemonSet" || object.kind === "Deployment") {
+      const policy = template?.spec?.restartPolicy;
+      if (policy && policy !== "Always")
+        causes.push({
+          reason: "FieldValueNotSupported",
+          message: `Unsupported value: "${policy}": supported values: "Always"`,
+          field: "spec.template.spec.restartPolicy",
+        });
+    }
     if (object.kind === "Job") {
       const policy = template?.spec?.restartPolicy;
       if (policy !== "Never" && policy !== "OnFailure")
