@@ -26,18 +26,10 @@ describe.skipIf(Boolean(missing))("kubectl 1.33 against the stand-in", () => {
   }, 180_000);
   afterAll(() => standin?.close());
 
-  // kubectl's typed create commands (`create namespace`, `create configmap`) send protobuf,
-  // which the stand-in refuses with 415; `create -f` sends JSON.
-  const namespace = (name: string) =>
-    k(
-      ["create", "-f", "-"],
-      stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name } }),
-    );
+  // kubectl's typed commands (`create namespace`, `create configmap`, `auth can-i`) send protobuf.
+  const namespace = (name: string) => k(["create", "namespace", name]);
   const configMap = (ns: string, name: string) =>
-    k(
-      ["create", "-n", ns, "-f", "-"],
-      stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name }, data: { a: "b" } }),
-    );
+    k(["create", "configmap", name, "-n", ns, "--from-literal=a=b"]);
 
   const job = (name: string, script: string, extra: Record<string, unknown> = {}) =>
     stringify({
@@ -307,7 +299,7 @@ describe.skipIf(Boolean(missing))("kubectl 1.33 against the stand-in", () => {
     );
     await configMap("errors", "once");
     expect((await configMap("errors", "once")).stderr.trim()).toBe(
-      'Error from server (AlreadyExists): error when creating "STDIN": configmaps "once" already exists',
+      'error: failed to create configmap: configmaps "once" already exists',
     );
     const invalid = await k(
       ["create", "-n", "errors", "-f", "-"],
@@ -332,7 +324,13 @@ describe.skipIf(Boolean(missing))("kubectl 1.33 against the stand-in", () => {
     standin.faults.allow();
     const missingNs = await configMap("ghost", "x");
     expect(missingNs.stderr.trim()).toBe(
-      'Error from server (NotFound): error when creating "STDIN": namespaces "ghost" not found',
+      'error: failed to create configmap: namespaces "ghost" not found',
     );
+    expect((await k(["auth", "can-i", "create", "jobs", "-n", "errors"])).stdout.trim()).toBe(
+      "yes",
+    );
+    standin.faults.forbid("create", "jobs", "errors");
+    expect((await k(["auth", "can-i", "create", "jobs", "-n", "errors"])).stdout.trim()).toBe("no");
+    standin.faults.allow();
   });
 });

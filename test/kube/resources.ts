@@ -14,6 +14,8 @@ export interface ResourceType {
   categories?: string[];
   /** Has a /status subresource: the main endpoint ignores status, /status ignores the rest. */
   status?: boolean;
+  /** Verbs other than the full set (create-only reviews). */
+  verbs?: string[];
 }
 
 const ALL_VERBS = [
@@ -56,6 +58,9 @@ export const RESOURCES: readonly ResourceType[] = [
   group("rbac.authorization.k8s.io", "rolebindings", "RoleBinding", true),
   group("rbac.authorization.k8s.io", "clusterroles", "ClusterRole", false),
   group("rbac.authorization.k8s.io", "clusterrolebindings", "ClusterRoleBinding", false),
+  group("authorization.k8s.io", "selfsubjectaccessreviews", "SelfSubjectAccessReview", false, {
+    verbs: ["create"],
+  }),
 ];
 
 function core(
@@ -128,7 +133,9 @@ export function discoveryEntries(groupName: string, version: string): object[] {
       singularName: type.singular,
       namespaced: type.namespaced,
       kind: type.kind,
-      verbs: type.kind === "Node" ? ["get", "list", "watch", "patch", "update"] : ALL_VERBS,
+      verbs:
+        type.verbs ??
+        (type.kind === "Node" ? ["get", "list", "watch", "patch", "update"] : ALL_VERBS),
       ...(type.shortNames ? { shortNames: type.shortNames } : {}),
       ...(type.categories ? { categories: type.categories } : {}),
     });

@@ -15,6 +15,7 @@ import {
 } from "./discovery.js";
 import type { Faults } from "./faults.js";
 import { openapiGroupVersion, openapiRoot } from "./openapi.js";
+import { decodeProtobuf } from "./protobuf.js";
 import { findResource, type ResourceType, resource } from "./resources.js";
 import { badRequest, forbidden, methodNotAllowed, StatusError } from "./status-error.js";
 import { toTable } from "./table.js";
@@ -242,6 +243,16 @@ async function serve(
           ...deps.watchDefaults,
           cutAfterSeconds: () => deps.faults.cutWatchesAfterSeconds,
           forceExpiry: () => deps.faults.takeWatchExpiry(),
+          ...(accept.includes("as=Table")
+            ? {
+                asTable: (o: KubeObject) =>
+                  toTable(
+                    [o],
+                    o.metadata.resourceVersion!,
+                    query.get("includeObject") ?? undefined,
+                  ),
+              }
+            : {}),
         },
       );
     case "get": {
@@ -260,6 +271,8 @@ async function serve(
       return send(res, 200, object);
     }
     case "create": {
+      if (type.plural === "selfsubjectaccessreviews")
+        return send(res, 201, review(parseBody(body, req), deps.faults));
       const object = await api.create(type, namespace, parseBody(body, req), {
         dryRun,
         fieldManager,
@@ -375,15 +388,11 @@ function stripItem(o: KubeObject): KubeObject {
   return rest as KubeObject;
 }
 
+/** JSON, or the protobuf of client-go's typed clients for the few kinds kubectl creates that way. */
 function parseBody(body: string, req: IncomingMessage): unknown {
   if (!body) throw badRequest("the request has no body");
   const type = req.headers["content-type"] ?? "application/json";
-  if (type.includes("protobuf"))
-    throw new StatusError(
-      415,
-      "UnsupportedMediaType",
-      "the stand-in speaks JSON only, not protobuf",
-    );
+  if (type.includes("protobuf")) return decodeProtobuf(Buffer.from(body, "latin1"));
   try {
     return JSON.parse(body);
   } catch (error) {
@@ -395,7 +404,12 @@ function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    // Protobuf bodies are binary: kept byte for byte (latin1) until parseBody decodes them.
+    req.on("end", () => {
+      const all = Buffer.concat(chunks);
+      const binary = String(req.headers["content-type"] ?? "").includes("protobuf");
+      resolve(all.toString(binary ? "latin1" : "utf8"));
+    });
     req.on("error", reject);
   });
 }
@@ -418,4 +432,35 @@ export function send(
 function sendText(res: ServerResponse, code: number, text: string): void {
   res.writeHead(code, { "content-type": "text/plain" });
   res.end(text);
+}
+
+/**
+ * SelfSubjectAccessReview (`kubectl auth can-i`, a backend's start-up permission check):
+ * everything is allowed except what the forbid fault refuses.
+ */
+function review(body: unknown, faults: Faults): object {
+  const spec = (
+    body as {
+      spec?: {
+        resourceAttributes?: {
+          verb?: string;
+          resource?: string;
+          subresource?: string;
+          namespace?: string;
+        };
+      };
+    }
+  ).spec;
+  const a = spec?.resourceAttributes ?? {};
+  const name = a.subresource ? `${a.resource}/${a.subresource}` : (a.resource ?? "");
+  const denied = faults.isForbidden(a.verb ?? "", name, a.namespace || undefined);
+  return {
+    kind: "SelfSubjectAccessReview",
+    apiVersion: "authorization.k8s.io/v1",
+    metadata: { creationTimestamp: null },
+    spec,
+    status: denied
+      ? { allowed: false }
+      : { allowed: true, reason: "the stand-in allows everything not forbidden" },
+  };
 }

@@ -24,6 +24,7 @@ const GROUP_PREFIX: Record<string, string> = {
   batch: "Batch",
   "discovery.k8s.io": "Discovery",
   "rbac.authorization.k8s.io": "Rbac",
+  "authorization.k8s.io": "Authorization",
 };
 
 const validators = new Map<string, Promise<Validator>>();

@@ -36,6 +36,8 @@ export interface WatchOptions {
   cutAfterSeconds: () => number | undefined;
   /** True when this resumed watch must get 410 Expired (the expire-watches fault). */
   forceExpiry: () => boolean;
+  /** Server-side printing (`kubectl get -w`): each object sent as a one-row Table. */
+  asTable?: (object: KubeObject) => object;
 }
 
 export function serveWatch(
@@ -61,6 +63,8 @@ export function serveWatch(
   res.flushHeaders();
   const send = (type: string, object: unknown) =>
     res.write(`${JSON.stringify({ type, object })}\n`);
+  const sendObject = (type: string, object: KubeObject) =>
+    send(type, options.asTable ? options.asTable(object) : object);
 
   let pending: StoreEvent[] = [];
   let ready = false;
@@ -72,15 +76,15 @@ export function serveWatch(
     const before = event.old ? matches(event.old) : false;
     // As the API server's watch cache does: an object leaving the selection is DELETED for this watcher.
     if (event.type === "MODIFIED" && before !== now)
-      send(now ? "ADDED" : "DELETED", withType(watch.type, event.object));
-    else if (now) send(event.type, withType(watch.type, event.object));
+      sendObject(now ? "ADDED" : "DELETED", withType(watch.type, event.object));
+    else if (now) sendObject(event.type, withType(watch.type, event.object));
   };
   const unsubscribe = store.subscribe((event) => (ready ? deliver(event) : pending.push(event)));
 
   const rv = watch.resourceVersion;
   if (!rv || rv === "0") {
     for (const o of store.list(watch.type, watch.namespace))
-      if (matches(o)) send("ADDED", withType(watch.type, o));
+      if (matches(o)) sendObject("ADDED", withType(watch.type, o));
     if (watch.sendInitialEvents && watch.allowWatchBookmarks)
       send("BOOKMARK", bookmark(watch.type, store.resourceVersion, true));
   } else {

@@ -149,29 +149,24 @@ export class PodWorker {
       const id = await this.#startContainer(c, list, index, folders);
       if (!id) return false;
       let exit: Exit;
-      if (typeof id === "object") {
-        exit = id;
-        this.#terminated(list, index, exit, undefined);
-      } else {
+      let engineId: string | undefined;
+      if (typeof id === "object") exit = id;
+      else {
+        engineId = id;
         const stopProbe = init ? () => undefined : this.#probe(c, list, index, id);
         exit = await this.#wait(id, c);
         stopProbe();
-        this.#terminated(list, index, exit, id);
       }
-      if (this.#stopping) return false;
       const restart = policy === "Always" || (policy === "OnFailure" && exit.exitCode !== 0);
-      if (init ? exit.exitCode === 0 : !restart) {
-        if (!init) {
-          this.#observed.finished.add(c.name);
-          this.#publish();
-        }
-        return true;
-      }
-      if (init && policy === "Never") {
-        this.#observed.initFailed = true;
-        this.#publish();
-        return false;
-      }
+      const done = init ? exit.exitCode === 0 : !restart;
+      // Decided before publishing, so the pod's phase changes in the same write as the state.
+      if (done && !init && !this.#stopping) this.#observed.finished.add(c.name);
+      if (init && !done && policy === "Never" && !this.#stopping) this.#observed.initFailed = true;
+      this.#terminated(list, index, exit, engineId);
+      if (this.#stopping) return false;
+      if (done) return true;
+      if (init && policy === "Never") return false;
+
       const status = list[index]!;
       status.lastState = status.state;
       status.state = {
