@@ -3,6 +3,9 @@
  * wait, logs (and follow), delete with its cascade, server-side apply of a multi-document
  * file and of a change, events, and the API's refusals as kubectl prints them.
  */
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { ensureImage } from "../support/images.js";
@@ -290,6 +293,53 @@ describe.skipIf(Boolean(missing))("kubectl 1.33 against the stand-in", () => {
     );
     expect(third.code).toBe(0);
     expect(unchanged.metadata.resourceVersion).toBe(cm.metadata.resourceVersion);
+  });
+
+  it("lets helm 4 install, upgrade and uninstall a chart (its releases are protobuf Secrets)", async () => {
+    const chart = await mkdtemp(path.join(tmpdir(), "slipway-standin-chart-"));
+    try {
+      await mkdir(path.join(chart, "templates"));
+      await writeFile(
+        path.join(chart, "Chart.yaml"),
+        stringify({ apiVersion: "v2", name: "tiny", version: "0.1.0" }),
+      );
+      await writeFile(path.join(chart, "values.yaml"), stringify({ greeting: "hello" }));
+      await writeFile(
+        path.join(chart, "templates", "objects.yaml"),
+        [
+          "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-config\ndata:\n  greeting: {{ .Values.greeting | quote }}",
+          "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  selector: {app: tiny}\n  ports: [{port: 80, targetPort: 8080}]",
+        ].join("\n---\n"),
+      );
+      await namespace("helm");
+      const helm = (args: string[]) =>
+        kubectl(tools.helm, standin.kubeconfigPath, [...args, "-n", "helm"]);
+      const installed = await helm(["install", "demo", chart]);
+      expect(installed.stderr).toBe("");
+      expect(installed.stdout).toContain("STATUS: deployed");
+      const greeting = async () =>
+        JSON.parse((await k(["get", "-n", "helm", "configmap/demo-config", "-o", "json"])).stdout)
+          .data.greeting;
+      expect(await greeting()).toBe("hello");
+      expect(
+        (await helm(["upgrade", "demo", chart, "--set", "greeting=bonjour"])).stdout,
+      ).toContain('Release "demo" has been upgraded');
+      expect(await greeting()).toBe("bonjour");
+      const history = (await helm(["history", "demo"])).stdout;
+      expect(history).toMatch(/1\s.*superseded/);
+      expect(history).toMatch(/2\s.*deployed/);
+      expect((await helm(["uninstall", "demo"])).stdout.trim()).toBe('release "demo" uninstalled');
+      const left = JSON.parse(
+        (await k(["get", "-n", "helm", "configmaps,services,secrets", "-o", "json"])).stdout,
+      );
+      expect(
+        left.items.filter(
+          (i: { metadata: { name: string } }) => i.metadata.name !== "kube-root-ca.crt",
+        ),
+      ).toEqual([]);
+    } finally {
+      await rm(chart, { recursive: true, force: true });
+    }
   });
 
   it("refuses as a cluster does: NotFound, AlreadyExists, Invalid with the field, Forbidden", async () => {
