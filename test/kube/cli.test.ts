@@ -9,6 +9,7 @@ import { type KubeTools, kubeTools } from "../support/kube-tools.js";
 import { eventually, kubectl } from "./test-support.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
+const started: ChildProcess[] = [];
 
 /** Through `npm run kube:standin`, or straight through node (so that a signal reaches the stand-in itself). */
 function start(
@@ -23,6 +24,7 @@ function start(
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
   });
+  started.push(child);
   let text = "";
   child.stdout!.on("data", (c: Buffer) => {
     text += c.toString();
@@ -41,7 +43,12 @@ describe("the kube:standin command", { timeout: 120_000 }, () => {
     dir = await mkdtemp(path.join(tmpdir(), "slipway-standin-cli-"));
     tools = await kubeTools();
   }, 120_000);
-  afterAll(() => rm(dir, { recursive: true, force: true }));
+  afterAll(async () => {
+    // A failed test must not leave a stand-in running.
+    for (const child of started)
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await rm(dir, { recursive: true, force: true });
+  });
 
   it("serves kubectl through the kubeconfig it writes, backs --pv claims, and stops on SIGTERM", async () => {
     const kubeconfig = path.join(dir, "kubeconfig");
