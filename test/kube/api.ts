@@ -25,6 +25,7 @@ import {
 } from "./status-error.js";
 import type { Store } from "./store.js";
 import { clone, type KubeObject, now } from "./types.js";
+import { checkFields, type FieldValidation } from "./unknown-fields.js";
 import { validateObject } from "./validation.js";
 
 export interface ListQuery {
@@ -46,6 +47,10 @@ export interface WriteOptions {
   fieldManager?: string;
   force?: boolean;
   subresource?: string;
+  /** The request's `fieldValidation`; the Api's default when absent. */
+  fieldValidation?: FieldValidation;
+  /** Receives the warnings of `fieldValidation=Warn` (sent as Warning headers). */
+  warnings?: string[];
 }
 
 export interface DeleteOptions {
@@ -58,6 +63,8 @@ export interface DeleteOptions {
 export interface ApiHooks {
   /** Gives a new Service its clusterIP. */
   allocateClusterIP?: (service: KubeObject) => string | undefined;
+  /** fieldValidation when a request gives none: Warn, as the API server, unless a test asks for Strict. */
+  fieldValidation?: FieldValidation;
 }
 
 export class Api {
@@ -128,6 +135,7 @@ export class Api {
     ] as const)
       delete object.metadata[f];
     if (type.status && object.kind !== "Service") delete object.status;
+    this.#checkFields(type, object, options);
     applyDefaults(object);
     await validateObject(type, object);
     this.#admit(type, object);
@@ -159,6 +167,7 @@ export class Api {
       throw badRequest("the name of the object does not match the name on the URL");
     const old = this.store.get(type, namespace, name);
     if (!old) throw notFound(type, name);
+    if (options.subresource !== "status") this.#checkFields(type, incoming, options);
     return this.#write(type, old, incoming, options, incoming.metadata.resourceVersion);
   }
 
@@ -184,6 +193,7 @@ export class Api {
     else if (flavour === "application/json-patch+json") next = jsonPatch(live, patch);
     else throw unsupportedMediaType(contentType);
     const object = this.#asObject(type, next);
+    if (options.subresource !== "status") this.#checkFields(type, object, options);
     const expected = (patch as { metadata?: { resourceVersion?: string } })?.metadata
       ?.resourceVersion;
     return this.#write(
@@ -302,6 +312,7 @@ export class Api {
       throw badRequest("apiVersion and kind must be set in an apply patch");
     if (config.metadata?.name && config.metadata.name !== name)
       throw badRequest("the name of the object does not match the name on the URL");
+    if (old) this.#checkFields(type, config, options);
     if (!old) {
       const body = clone(config);
       body.metadata = { ...body.metadata, name };
@@ -319,6 +330,15 @@ export class Api {
       sameFields ? previous : managedEntry(options.fieldManager, type, fields),
     ];
     return this.#write(type, old, this.#asObject(type, merged), options, undefined);
+  }
+
+  #checkFields(type: ResourceType, object: KubeObject, options: WriteOptions): void {
+    if (type.plural === "selfsubjectaccessreviews") return;
+    const warnings = checkFields(
+      object,
+      options.fieldValidation ?? this.hooks.fieldValidation ?? "Warn",
+    );
+    options.warnings?.push(...warnings);
   }
 
   #asObject(type: ResourceType, body: unknown): KubeObject {

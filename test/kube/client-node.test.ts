@@ -364,6 +364,38 @@ describe("the API as a client sees it", () => {
     expect((await core.listNamespacedPod({ namespace: "errs" })).items).toEqual([]);
   });
 
+  it("warns about fields the kind does not declare, and refuses them under fieldValidation=Strict", async () => {
+    await standin.createNamespace("fields");
+    const post = (query: string, body: unknown) =>
+      raw(`/api/v1/namespaces/fields/configmaps${query}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const warned = await post("", {
+      metadata: { name: "w", lables: { a: "b" } },
+      data: { k: "v" },
+    });
+    expect(warned.status).toBe(201);
+    expect(warned.headers.get("warning")).toBe('299 - "unknown field \\"metadata.lables\\""');
+    const strict = await post("?fieldValidation=Strict", {
+      metadata: { name: "s" },
+      dataa: { k: "v" },
+    });
+    expect(strict.status).toBe(400);
+    expect(await strict.json()).toMatchObject({
+      reason: "BadRequest",
+      message:
+        'ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "dataa"',
+    });
+    const clean = await post("?fieldValidation=Strict", {
+      metadata: { name: "c", labels: { a: "b" } },
+      data: { k: "v" },
+    });
+    expect(clean.status).toBe(201);
+    expect(clean.headers.get("warning")).toBeNull();
+  });
+
   it("takes merge, strategic merge and JSON patches, and keeps a pod's spec immutable", async () => {
     await standin.createNamespace("patched");
     await core.createNamespacedPod({ namespace: "patched", body: parked("p") });

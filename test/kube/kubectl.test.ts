@@ -368,6 +368,16 @@ describe.skipIf(Boolean(missing))("kubectl 1.33 against the stand-in", () => {
       'cannot create resource "jobs" in API group "batch" in the namespace "errors"',
     );
     standin.faults.allow();
+    const typo = await k(
+      ["create", "-n", "errors", "-f", "-"],
+      job("typo", "true").replace(
+        "restartPolicy: Never",
+        "restartPolicy: Never\n      restartpolicy: Never",
+      ),
+    );
+    expect(typo.stderr.trim()).toBe(
+      'Error from server (BadRequest): error when creating "STDIN": Job in version "v1" cannot be handled as a Job: strict decoding error: unknown field "spec.template.spec.restartpolicy"',
+    );
     const missingNs = await configMap("ghost", "x");
     expect(missingNs.stderr.trim()).toBe(
       'error: failed to create configmap: namespaces "ghost" not found',

@@ -20,6 +20,7 @@ import { findResource, type ResourceType, resource } from "./resources.js";
 import { badRequest, forbidden, methodNotAllowed, StatusError } from "./status-error.js";
 import { toTable } from "./table.js";
 import type { KubeObject } from "./types.js";
+import type { FieldValidation } from "./unknown-fields.js";
 import { serveWatch } from "./watch.js";
 
 export interface LogRequest {
@@ -189,6 +190,18 @@ async function serve(
   const { type, namespace, name } = target;
   const dryRun = query.getAll("dryRun").includes("All");
   const fieldManager = query.get("fieldManager") ?? undefined;
+  const directive = query.get("fieldValidation");
+  if (directive && !["Strict", "Warn", "Ignore"].includes(directive))
+    throw badRequest(
+      `fieldValidation must be one of "Ignore", "Warn", or "Strict", got "${directive}"`,
+    );
+  const warnings: string[] = [];
+  const validation = {
+    warnings,
+    ...(directive ? { fieldValidation: directive as FieldValidation } : {}),
+  };
+  const headers = (): Record<string, string[]> =>
+    warnings.length ? { warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`) } : {};
   const accept = req.headers.accept ?? "";
   switch (verb) {
     case "list": {
@@ -276,19 +289,19 @@ async function serve(
       const object = await api.create(type, namespace, parseBody(body, req), {
         dryRun,
         fieldManager,
+        ...validation,
       });
-      return send(res, 201, object);
+      return send(res, 201, object, "application/json", headers());
     }
-    case "update":
-      return send(
-        res,
-        200,
-        await api.update(type, namespace, name!, parseBody(body, req), {
-          dryRun,
-          fieldManager,
-          subresource: target.subresource,
-        }),
-      );
+    case "update": {
+      const object = await api.update(type, namespace, name!, parseBody(body, req), {
+        dryRun,
+        fieldManager,
+        subresource: target.subresource,
+        ...validation,
+      });
+      return send(res, 200, object, "application/json", headers());
+    }
     case "patch": {
       const contentType = req.headers["content-type"] ?? "";
       const existed = api.store.get(type, namespace, name!) !== undefined;
@@ -297,8 +310,9 @@ async function serve(
         fieldManager,
         force: query.get("force") === "true",
         subresource: target.subresource,
+        ...validation,
       });
-      return send(res, existed ? 200 : 201, object);
+      return send(res, existed ? 200 : 201, object, "application/json", headers());
     }
     case "delete": {
       const options = body ? (parseBody(body, req) as Record<string, unknown>) : {};
@@ -423,9 +437,14 @@ export function send(
   code: number,
   body: unknown,
   contentType = "application/json",
+  extraHeaders: Record<string, string | string[]> = {},
 ): void {
   const text = JSON.stringify(body);
-  res.writeHead(code, { "content-type": contentType, "content-length": Buffer.byteLength(text) });
+  res.writeHead(code, {
+    ...extraHeaders,
+    "content-type": contentType,
+    "content-length": Buffer.byteLength(text),
+  });
   res.end(text);
 }
 

@@ -26,6 +26,7 @@ import { type NodeConfig, nodeObject, Scheduler } from "./scheduler.js";
 import { ServiceProxy } from "./service-proxy.js";
 import { Store } from "./store.js";
 import type { KubeObject } from "./types.js";
+import type { FieldValidation } from "./unknown-fields.js";
 import { WorkQueue } from "./work-queue.js";
 
 export interface KubeStandinOptions {
@@ -46,6 +47,12 @@ export interface KubeStandinOptions {
   watchHistory?: number;
   bookmarkIntervalMs?: number;
   docker?: Docker;
+  /**
+   * fieldValidation for requests that give none. The API server's default is Warn (unknown
+   * fields dropped... here kept, with a Warning header); Strict makes a typo in a client's
+   * object a 400, which is what a test of an object builder wants.
+   */
+  fieldValidation?: FieldValidation;
   /** Second octet of the loopback addresses (127.N.x.y) of pods and Services; random by default. */
   addressOctet?: number;
 }
@@ -93,7 +100,10 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
   const docker = options.docker ?? new Docker();
   const store = new Store(options.watchHistory);
   const serviceIPs = new LoopbackPool(octet, [200, 250]);
-  const api = new Api(store, { allocateClusterIP: () => serviceIPs.allocate() });
+  const api = new Api(store, {
+    allocateClusterIP: () => serviceIPs.allocate(),
+    ...(options.fieldValidation ? { fieldValidation: options.fieldValidation } : {}),
+  });
   const faults = new Faults();
   const events = new EventRecorder(store);
   const node: NodeConfig = {
