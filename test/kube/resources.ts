@@ -114,10 +114,6 @@ export function findResource(
   );
 }
 
-export function resourceByKind(apiVersion: string, kind: string): ResourceType | undefined {
-  return RESOURCES.find((r) => apiVersionOf(r) === apiVersion && r.kind === kind);
-}
-
 export function resource(plural: string): ResourceType {
   const found = RESOURCES.find((r) => r.plural === plural);
   if (!found) throw new Error(`unknown resource ${plural}`);

@@ -95,13 +95,12 @@ export function unfit(
   node: NodeConfig,
   others: Pod[],
   claimExists: (name: string) => boolean,
-): { reasons: string[]; preemptionHelps: boolean } {
+): { reasons: string[] } {
   const spec = pod.spec;
   for (const v of spec.volumes ?? [])
     if (v.persistentVolumeClaim && !claimExists(v.persistentVolumeClaim.claimName))
       return {
         reasons: [`persistentvolumeclaim "${v.persistentVolumeClaim.claimName}" not found`],
-        preemptionHelps: false,
       };
   const labels = nodeObject(node).metadata.labels as Record<string, string>;
   const reasons: string[] = [];
@@ -118,7 +117,7 @@ export function unfit(
   for (const taint of node.taints)
     if (taint.effect !== "PreferNoSchedule" && !tolerates(spec.tolerations ?? [], taint))
       reasons.push(`1 node(s) had untolerated taint {${taint.key}: ${taint.value ?? ""}}`);
-  if (reasons.length) return { reasons, preemptionHelps: false };
+  if (reasons.length) return { reasons };
   const used: Record<string, number> = {};
   for (const other of others)
     for (const [k, v] of Object.entries(podRequests(other.spec))) used[k] = (used[k] ?? 0) + v;
@@ -130,7 +129,7 @@ export function unfit(
   }
   const podsCapacity = parseQuantity(node.capacity.pods ?? "110");
   if (others.length + 1 > podsCapacity) reasons.push("1 Too many pods");
-  return { reasons, preemptionHelps: false };
+  return { reasons };
 }
 
 export class Scheduler {
