@@ -404,6 +404,7 @@ export class Api {
       "secrets",
       "persistentvolumeclaims",
       "jobs",
+      "replicasets",
       "events",
     ]) {
       const type = resource(plural);

@@ -15,13 +15,14 @@ export function applyDefaults(object: KubeObject): void {
       defaultJob(object);
       break;
     case "Deployment":
+    case "ReplicaSet":
     case "DaemonSet": {
       const spec = object.spec as {
         replicas?: number;
         template?: { spec?: V1PodSpec };
         revisionHistoryLimit?: number;
       };
-      if (object.kind === "Deployment") spec.replicas ??= 1;
+      if (object.kind !== "DaemonSet") spec.replicas ??= 1;
       spec.revisionHistoryLimit ??= 10;
       if (spec.template?.spec) defaultPodSpec(spec.template.spec);
       break;

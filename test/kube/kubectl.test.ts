@@ -15,7 +15,7 @@ import { engineMissing, eventually, kubectl } from "./test-support.js";
 
 const missing = engineMissing();
 
-describe.skipIf(Boolean(missing))("kubectl 1.33 against the stand-in", () => {
+describe.skipIf(Boolean(missing))("kubectl 1.33 against the stand-in", { timeout: 180_000 }, () => {
   let standin: KubeStandin;
   let tools: KubeTools;
   let image: string;
@@ -293,6 +293,89 @@ describe.skipIf(Boolean(missing))("kubectl 1.33 against the stand-in", () => {
     );
     expect(third.code).toBe(0);
     expect(unchanged.metadata.resourceVersion).toBe(cm.metadata.resourceVersion);
+  });
+
+  it("rolls out a Deployment through its ReplicaSet, and rolls out a change", async () => {
+    await namespace("rollout");
+    const deployment = (tag: string) =>
+      stringify({
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "web" },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: "web" } },
+          template: {
+            metadata: { labels: { app: "web", tag } },
+            spec: {
+              terminationGracePeriodSeconds: 1,
+              containers: [
+                {
+                  name: "c",
+                  image,
+                  command: ["sleep", "600"],
+                  readinessProbe: { exec: { command: ["ls", "/"] }, periodSeconds: 1 },
+                },
+              ],
+            },
+          },
+        },
+      });
+    expect(
+      (await k(["apply", "-n", "rollout", "--server-side", "-f", "-"], deployment("one"))).code,
+    ).toBe(0);
+    const first = await k([
+      "rollout",
+      "status",
+      "-n",
+      "rollout",
+      "deployment/web",
+      "--timeout=90s",
+    ]);
+    expect(first.stdout).toContain('deployment "web" successfully rolled out');
+    const rs = JSON.parse((await k(["get", "-n", "rollout", "rs", "-o", "json"])).stdout).items;
+    expect(rs).toHaveLength(1);
+    expect(rs[0].status).toMatchObject({ replicas: 2, readyReplicas: 2 });
+    expect(
+      (await k(["apply", "-n", "rollout", "--server-side", "-f", "-"], deployment("two"))).code,
+    ).toBe(0);
+    const second = await k([
+      "rollout",
+      "status",
+      "-n",
+      "rollout",
+      "deployment/web",
+      "--timeout=90s",
+    ]);
+    expect(second.stdout).toContain('deployment "web" successfully rolled out');
+    const pods = JSON.parse(
+      (await k(["get", "-n", "rollout", "pods", "-l", "app=web", "-o", "json"])).stdout,
+    ).items;
+    const live = pods.filter(
+      (p: { metadata: { deletionTimestamp?: string } }) => !p.metadata.deletionTimestamp,
+    );
+    expect(
+      live.map((p: { metadata: { labels: Record<string, string> } }) => p.metadata.labels.tag),
+    ).toEqual(["two", "two"]);
+    const available = await k([
+      "wait",
+      "-n",
+      "rollout",
+      "--for=condition=available",
+      "deployment/web",
+      "--timeout=30s",
+    ]);
+    expect(available.stdout.trim()).toBe("deployment.apps/web condition met");
+    expect((await k(["delete", "-n", "rollout", "deployment", "web", "--timeout=60s"])).code).toBe(
+      0,
+    );
+    await eventually(
+      "the ReplicaSets and pods to go",
+      async () =>
+        JSON.parse((await k(["get", "-n", "rollout", "rs,pods", "-o", "json"])).stdout).items
+          .length === 0,
+      60_000,
+    );
   });
 
   it("lets helm 4 install, upgrade and uninstall a chart (its releases are protobuf Secrets)", async () => {

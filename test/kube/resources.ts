@@ -48,6 +48,11 @@ export const RESOURCES: readonly ResourceType[] = [
     categories: ["all"],
     status: true,
   }),
+  group("apps", "replicasets", "ReplicaSet", true, {
+    shortNames: ["rs"],
+    categories: ["all"],
+    status: true,
+  }),
   group("apps", "daemonsets", "DaemonSet", true, {
     shortNames: ["ds"],
     categories: ["all"],

@@ -13,9 +13,11 @@ import Docker from "dockerode";
 import { stringify } from "yaml";
 import { Api } from "./api.js";
 import { DaemonSetController } from "./controllers/daemon-set-controller.js";
+import { DeploymentController } from "./controllers/deployment-controller.js";
 import { EndpointSliceController } from "./controllers/endpoint-slice-controller.js";
 import { GarbageCollector } from "./controllers/garbage-collector.js";
 import { JobController } from "./controllers/job-controller.js";
+import { ReplicaSetController } from "./controllers/replica-set-controller.js";
 import { EventRecorder } from "./events.js";
 import { Faults } from "./faults.js";
 import { LoopbackPool, randomSecondOctet } from "./ip-pool.js";
@@ -174,6 +176,8 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
   const gc = new GarbageCollector(api, 2000);
   const slices = new EndpointSliceController(api);
   const daemons = new DaemonSetController(api, events);
+  const replicaSets = new ReplicaSetController(api, events);
+  const deployments = new DeploymentController(api, events);
   const proxy = new ServiceProxy(store);
 
   const sockets = new Set<Socket>();
@@ -272,6 +276,8 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
       gc.close();
       slices.close();
       daemons.close();
+      replicaSets.close();
+      deployments.close();
       proxy.close();
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -31,7 +31,8 @@ function walk(value: unknown, type: string, path: string, found: string[]): void
   if (value === null || value === undefined) return;
   const array = /^Array<(.+)>$/.exec(type);
   if (array) {
-    if (Array.isArray(value)) value.forEach((v, i) => walk(v, array[1]!, `${path}[${i}]`, found));
+    if (Array.isArray(value))
+      for (const [i, v] of value.entries()) walk(v, array[1]!, `${path}[${i}]`, found);
     return;
   }
   const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);

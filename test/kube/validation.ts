@@ -146,15 +146,12 @@ function semanticCauses(object: KubeObject, old?: KubeObject): StatusCause[] {
         "Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)",
       field: "spec",
     });
-  if (
-    (object.kind === "Job" || object.kind === "Deployment" || object.kind === "DaemonSet") &&
-    spec
-  ) {
+  if (["Job", "Deployment", "ReplicaSet", "DaemonSet"].includes(object.kind) && spec) {
     const template = spec.template as
       | { spec?: V1PodSpec; metadata?: { labels?: Record<string, string> } }
       | undefined;
     if (template?.spec) causes.push(...podSpecCauses(template.spec, "spec.template.spec"));
-    if (object.kind === "DaemonSet" || object.kind === "Deployment") {
+    if (object.kind !== "Job") {
       const policy = template?.spec?.restartPolicy;
       if (policy && policy !== "Always")
         causes.push({
