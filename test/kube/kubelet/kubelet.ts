@@ -5,8 +5,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { V1Container } from "@kubernetes/client-node";
 import type { LoopbackPool } from "../ip-pool.js";
+import type { LogRequest } from "../request.js";
 import { resource } from "../resources.js";
-import type { LogRequest } from "../routes.js";
 import { badRequest, StatusError } from "../status-error.js";
 import type { StoreEvent } from "../store.js";
 import type { KubeObject, Pod } from "../types.js";

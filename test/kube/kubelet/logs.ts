@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
-import type { LogRequest } from "../routes.js";
+import type { LogRequest } from "../request.js";
 
 export async function streamLogs(
   docker: Docker,
