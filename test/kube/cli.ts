@@ -72,13 +72,17 @@ const program = new Command("kube-standin")
       );
       for (const [claim, dir] of Object.entries(opts.pv))
         console.log(`claim ${claim} is backed by ${dir}`);
+      let stopping = false;
       const stop = async () => {
+        // A wrapper (npm, tsx) may pass the same signal on again: clean up once, ignore the rest.
+        if (stopping) return;
+        stopping = true;
         console.log("stopping: removing the pods' containers");
         await standin.close();
         process.exit(0);
       };
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
     },
   );
 
