@@ -62,8 +62,6 @@ describe("a Posit Connect configuration file", () => {
       '[RPackageRepository "CRAN"] URL @22',
       '[RPackageRepository "RSPM"] URL @25',
       "[Python] Enabled @35",
-      "[Scheduler] InitTimeout @39",
-      "[Scheduler] MaxProcesses @40",
       "[Logging] ServiceLog @43",
       "[Logging] ServiceLogLevel @44",
       "[Logging] ServiceLogFormat @45",
@@ -76,7 +74,10 @@ describe("a Posit Connect configuration file", () => {
     expect(ignored.find((i) => i.setting === "[Server] Address")?.reason).toContain("public URL");
     const line = describeIgnored(ignored);
     expect(line).toContain("[Chronicle] Enabled");
-    expect(line.match(/\[Scheduler\] InitTimeout/g)).toHaveLength(1);
+    expect(line).toContain("[Logging] ServiceLog");
+    // Slipway runs applications by Connect's own [Scheduler] keys, durations and all.
+    expect(settings.Scheduler.InitTimeout).toBe(600);
+    expect(settings.Scheduler.MaxProcesses).toBe(10);
   });
 
   it("keeps a misspelt key of a Slipway section an error with file:line and a suggestion", () => {
@@ -98,7 +99,7 @@ describe("a Posit Connect configuration file", () => {
     expect(problems(() => loadConfiguration({ file: config, env: {} }))).toEqual([
       `${config}:2: unknown key Enabld in [Chronicle], a Posit Connect section Slipway does not use (did you mean Enabled?)`,
       `${config}:3: unknown section [Licencing] (did you mean Licensing?)`,
-      `${config}:6: unknown key MaxProcess in [Scheduler], a Posit Connect section Slipway does not use (did you mean MaxProcesses?)`,
+      `${config}:6: unknown key MaxProcess in [Scheduler] (did you mean MaxProcesses?)`,
     ]);
   });
 

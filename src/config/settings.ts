@@ -69,6 +69,22 @@ const integer = (fallback: number, help: string): Option<number> => ({
   },
 });
 
+/** Seconds, as a whole number or as Connect writes durations (Go's: 90s, 5m, 1h30m). */
+const duration = (fallback: number, help: string): Option<number> => ({
+  default: fallback,
+  help: `${help} Seconds, or a duration such as 90s, 5m or 1h30m.`,
+  repeatable: false,
+  parse(raw) {
+    if (/^\d+$/.test(raw)) return Number(raw);
+    const parts = [...raw.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+    if (parts.length === 0 || parts.map((p) => p[0]).join("") !== raw) {
+      throw new Error(`must be a number of seconds or a duration such as 90s or 5m, not "${raw}"`);
+    }
+    const unit = { ms: 0.001, s: 1, m: 60, h: 3600 } as const;
+    return parts.reduce((sum, p) => sum + Number(p[1]) * unit[p[2] as keyof typeof unit], 0);
+  },
+});
+
 const decimal = (
   fallback: number,
   help: string,
@@ -263,19 +279,19 @@ export const SCHEMA = {
       "How eagerly more processes start, from 0 (as soon as a second connection arrives) to 1 (only when every process is full), for content whose load_factor is unset.",
       1,
     ),
-    IdleTimeout: integer(
+    IdleTimeout: duration(
       5,
       "Seconds an application process with no connections stays up before it stops, for content whose idle_timeout is unset.",
     ),
-    InitTimeout: integer(
+    InitTimeout: duration(
       60,
       "Seconds an application may take from its start to answering on its port, for content whose init_timeout is unset.",
     ),
-    ConnectionTimeout: integer(
+    ConnectionTimeout: duration(
       3600,
       "Seconds a client connection to an application may pass with no data either way (0: never), for content whose connection_timeout is unset.",
     ),
-    ReadTimeout: integer(
+    ReadTimeout: duration(
       3600,
       "Seconds a client connection may pass without sending anything (0: never), for content whose read_timeout is unset.",
     ),
