@@ -21,7 +21,9 @@ import { ApiError } from "../errors.js";
 import type { Runner } from "../runners/runner.js";
 import type { Store } from "../store/database.js";
 import { registerAuth } from "./auth.js";
+import { clientErrorHandler, registerEdgeGuards } from "./edge-guards.js";
 import { errorHandler } from "./error-handler.js";
+import { declareResponses, PASSTHROUGH_RESPONSES } from "./route-declarations.js";
 import { bundleRoutes } from "./routes/bundles.js";
 import { contentRoutes } from "./routes/content.js";
 import { contentServingRoutes } from "./routes/content-serving.js";
@@ -33,7 +35,9 @@ import { selectionRoutes } from "./routes/selection.js";
 import { serverSettingsRoutes } from "./routes/server-settings.js";
 import { sessionRoutes } from "./routes/session.js";
 import { taskRoutes } from "./routes/tasks.js";
+import { errors } from "./routes/schemas.js";
 import { userRoutes } from "./routes/users.js";
+import { UploadSlots } from "./upload-slots.js";
 import { validatorCompiler } from "./validation.js";
 
 export interface AppDeps {
@@ -59,9 +63,17 @@ const DASHBOARD_DIR = fileURLToPath(new URL("../../dist/web", import.meta.url));
 const CORRELATION_ID = /^[\w.:-]{1,128}$/;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const server = deps.settings.Server;
+  const headersTimeout = server.HeadersTimeoutSeconds * 1000;
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: deps.bodyLimitBytes ?? 1024 * 1024,
+    // Node checks for late headers only this often, so the check runs well within the timeout.
+    http: {
+      headersTimeout,
+      connectionsCheckingInterval: Math.min(5_000, Math.max(100, headersTimeout / 4)),
+    },
+    clientErrorHandler,
     logController: new LogController({ requestIdLogLabel: "correlation_id" }),
     genReqId: (request) => {
       const given = request.headers["x-correlation-id"];
@@ -70,9 +82,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
-  app.setErrorHandler(errorHandler);
+  app.setErrorHandler(errorHandler(deps.store.dialect));
   app.addHook("onRequest", async (request, reply) => {
     reply.header("X-Correlation-ID", request.id);
+  });
+  registerEdgeGuards(app, {
+    requestTimeoutMs: server.RequestTimeoutSeconds * 1000,
+    bodyIdleTimeoutMs: server.BodyIdleTimeoutSeconds * 1000,
+    uploadMinBytesPerSecond: deps.settings.Bundles.UploadMinBytesPerSecond,
   });
   app.setNotFoundHandler((request) => {
     throw new ApiError(
@@ -140,7 +157,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           await bundles.removeAll(guid);
         },
       });
-      await api.register(bundleRoutes, { content, bundles });
+      await api.register(bundleRoutes, {
+        content,
+        bundles,
+        uploads: new UploadSlots(settings.Bundles.MaxConcurrentUploads),
+      });
       await api.register(taskRoutes, { deploy, tasks });
       await api.register(sessionRoutes, { store });
       await api.register(selectionRoutes, { store: deps.store, settings: deps.settings, content });
@@ -148,13 +169,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         store: deps.store,
         declarative: deps.declarative,
       });
-      api.get("/openapi.json", { schema: { hide: true }, config: { role: null } }, async () =>
-        app.swagger(),
+      api.get(
+        "/openapi.json",
+        {
+          schema: {
+            hide: true,
+            response: { 200: { type: "object", additionalProperties: true }, ...errors },
+          },
+          config: { role: null },
+        },
+        async () => app.swagger(),
       );
     },
     { prefix: "/__api__" },
   );
-  await app.register(contentServingRoutes, { apps, store });
+  await app.register(async (contentApp) => {
+    declareResponses(contentApp, PASSTHROUGH_RESPONSES);
+    await contentApp.register(contentServingRoutes, { apps, store });
+  });
   await app.register(dashboardRoutes, { root: DASHBOARD_DIR });
   return app;
 }

@@ -76,9 +76,10 @@ const ENDPOINTS: Endpoint[] = [
 const RANK = { viewer: 0, publisher: 1, administrator: 2 } as const;
 
 function expected(endpoint: Endpoint, caller: Caller): { status: number; code?: number } {
+  // As Connect does: an invalid key is refused everywhere, public endpoints included.
+  if (caller === "revoked" || caller === "garbage") return { status: 401, code: 30 };
   if (endpoint.least === "public") return { status: endpoint.ok };
   if (caller === "none") return { status: 401, code: 24 };
-  if (caller === "revoked" || caller === "garbage") return { status: 401, code: 30 };
   return RANK[caller] >= RANK[endpoint.least] ? { status: endpoint.ok } : { status: 403, code: 22 };
 }
 
