@@ -29,7 +29,7 @@ export interface EdgeLimits {
   uploadMinBytesPerSecond: number;
 }
 
-const NUL_IN_URL = /%00|\u0000/;
+const NUL_IN_URL = /%00/;
 
 export function registerEdgeGuards(app: FastifyInstance, limits: EdgeLimits): void {
   app.addHook("onRequest", async (request) => {
@@ -73,8 +73,7 @@ export function registerEdgeGuards(app: FastifyInstance, limits: EdgeLimits): vo
 function hasBody(request: FastifyRequest): boolean {
   const length = request.headers["content-length"];
   return (
-    request.headers["transfer-encoding"] !== undefined ||
-    (length !== undefined && length !== "0")
+    request.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0")
   );
 }
 
@@ -163,7 +162,7 @@ export function nulIn(body: unknown): string | undefined {
     if (typeof value === "string") {
       if (value.includes("\u0000")) return where || "the body";
     } else if (Array.isArray(value)) {
-      value.forEach((item, i) => stack.push([item, `${where}[${i}]`]));
+      for (const [i, item] of value.entries()) stack.push([item, `${where}[${i}]`]);
     } else if (typeof value === "object" && value !== null) {
       for (const [key, item] of Object.entries(value)) {
         const at = where ? `${where}.${key}` : key;

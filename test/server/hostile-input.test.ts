@@ -3,8 +3,8 @@
  * both databases: every one must now be a 4xx in Connect's error shape.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectConnectError } from "../support/connect-error.js";
 import { tarGzOf } from "../support/bundles.js";
+import { expectConnectError } from "../support/connect-error.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { STORE_DIALECTS } from "../support/stores.js";
 
@@ -22,8 +22,8 @@ describe.each(STORE_DIALECTS)("hostile input on %s", (dialect) => {
         body: { name: "ghcr.io/org/hostile:1" },
       })
     ).body.guid;
-    content = (await server.call("POST", "/__api__/v1/content", { body: { name: "hostile" } }))
-      .body.guid;
+    content = (await server.call("POST", "/__api__/v1/content", { body: { name: "hostile" } })).body
+      .guid;
     const upload = await fetch(`${server.url}/__api__/v1/content/${content}/bundles`, {
       method: "POST",
       headers: { Authorization: `Key ${server.keys.administrator}` },
@@ -33,17 +33,16 @@ describe.each(STORE_DIALECTS)("hostile input on %s", (dialect) => {
   });
   afterAll(() => server?.close());
 
-  it.each([
-    "/__api__/v1/user",
-    "/__api__/v1/content",
-    "/__api__/slipway/v1/session",
-  ])("answers an undecodable session cookie on %s with 401", async (path) => {
-    const result = await server.call("GET", path, {
-      key: null,
-      headers: { Cookie: "slipway_session=%" },
-    });
-    expectConnectError(result, 401);
-  });
+  it.each(["/__api__/v1/user", "/__api__/v1/content", "/__api__/slipway/v1/session"])(
+    "answers an undecodable session cookie on %s with 401",
+    async (path) => {
+      const result = await server.call("GET", path, {
+        key: null,
+        headers: { Cookie: "slipway_session=%" },
+      });
+      expectConnectError(result, 401);
+    },
+  );
 
   it("signs out with an undecodable session cookie without failing", async () => {
     const result = await server.call("DELETE", "/__api__/slipway/v1/session", {
@@ -94,7 +93,12 @@ describe.each(STORE_DIALECTS)("hostile input on %s", (dialect) => {
   });
 
   it.each([
-    ["a content title", "POST", () => "/__api__/v1/content", '{"name": "nul", "title": "a\\u0000b"}'],
+    [
+      "a content title",
+      "POST",
+      () => "/__api__/v1/content",
+      '{"name": "nul", "title": "a\\u0000b"}',
+    ],
     ["a content patch", "PATCH", (c: string) => `/__api__/v1/content/${c}`, '{"title": "\\u0000"}'],
     [
       "an environment description",
@@ -133,13 +137,10 @@ describe.each(STORE_DIALECTS)("hostile input on %s", (dialect) => {
   );
 
   it("still answers the largest valid bundle id with 404", async () => {
-    const result = await server.call(
-      "GET",
-      `/__api__/v1/content/${content}/bundles/2147483647`,
-    );
+    const result = await server.call("GET", `/__api__/v1/content/${content}/bundles/2147483647`);
     expectConnectError(result, 404);
-    expect((await server.call("GET", `/__api__/v1/content/${content}/bundles/${bundle}`)).status).toBe(
-      200,
-    );
+    expect(
+      (await server.call("GET", `/__api__/v1/content/${content}/bundles/${bundle}`)).status,
+    ).toBe(200);
   });
 });

@@ -7,9 +7,7 @@ import { Count, errors, GuidParams, RowId, RowIdText } from "./schemas.js";
 
 const DeployBody = Type.Union([
   Type.Object({
-    bundle_id: Type.Optional(
-      Type.Union([RowIdText, RowId, Type.Null()]),
-    ),
+    bundle_id: Type.Optional(Type.Union([RowIdText, RowId, Type.Null()])),
     activate: Type.Optional(Type.Boolean()),
   }),
   Type.Null(),
