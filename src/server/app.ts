@@ -23,7 +23,12 @@ import type { Store } from "../store/database.js";
 import { registerAuth } from "./auth.js";
 import { clientErrorHandler, registerEdgeGuards } from "./edge-guards.js";
 import { errorHandler } from "./error-handler.js";
-import { declareResponses, PASSTHROUGH_RESPONSES } from "./route-declarations.js";
+import {
+  CONTENT_PATH_PARAMS,
+  declareParams,
+  declareResponses,
+  PASSTHROUGH_RESPONSES,
+} from "./route-declarations.js";
 import { bundleRoutes } from "./routes/bundles.js";
 import { contentRoutes } from "./routes/content.js";
 import { contentServingRoutes } from "./routes/content-serving.js";
@@ -65,6 +70,7 @@ const CORRELATION_ID = /^[\w.:-]{1,128}$/;
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const server = deps.settings.Server;
   const headersTimeout = server.HeadersTimeoutSeconds * 1000;
+  const handleError = errorHandler(deps.store.dialect);
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: deps.bodyLimitBytes ?? 1024 * 1024,
@@ -74,6 +80,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       connectionsCheckingInterval: Math.min(5_000, Math.max(100, headersTimeout / 4)),
     },
     clientErrorHandler,
+    // URLs the router cannot decode are answered like any other refusal.
+    frameworkErrors: (error, request, reply) => {
+      reply.header("X-Correlation-ID", request.id);
+      return handleError(error, request, reply);
+    },
     logController: new LogController({ requestIdLogLabel: "correlation_id" }),
     genReqId: (request) => {
       const given = request.headers["x-correlation-id"];
@@ -82,7 +93,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
-  app.setErrorHandler(errorHandler(deps.store.dialect));
+  app.setErrorHandler(handleError);
   app.addHook("onRequest", async (request, reply) => {
     reply.header("X-Correlation-ID", request.id);
   });
@@ -185,6 +196,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
   await app.register(async (contentApp) => {
     declareResponses(contentApp, PASSTHROUGH_RESPONSES);
+    // Content URLs carry a guid, which also makes them safe to echo in a redirect.
+    declareParams(contentApp, CONTENT_PATH_PARAMS);
     await contentApp.register(contentServingRoutes, { apps, store });
   });
   await app.register(dashboardRoutes, { root: DASHBOARD_DIR });

@@ -63,10 +63,16 @@ export function registerEdgeGuards(app: FastifyInstance, limits: EdgeLimits): vo
     if (raw.complete !== false || raw.destroyed) return;
     raw.unpipe();
     raw.resume();
-    const timer = setTimeout(() => raw.socket?.destroy(), limits.requestTimeoutMs);
+    const socket = raw.socket;
+    const timer = setTimeout(() => socket?.destroy(), limits.requestTimeoutMs);
     timer.unref();
-    raw.once("end", () => clearTimeout(timer));
-    raw.socket?.once("close", () => clearTimeout(timer));
+    const done = () => {
+      clearTimeout(timer);
+      raw.off("end", done);
+      socket?.off("close", done);
+    };
+    raw.once("end", done);
+    socket?.once("close", done);
   });
 }
 

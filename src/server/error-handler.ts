@@ -35,6 +35,11 @@ export function toApiError(
       );
     case "FST_ERR_CTP_BODY_TOO_LARGE":
       return new ApiError("badRequest", "The request body is too large.", { status: 413 });
+    case "FST_ERR_BAD_URL":
+      return new ApiError(
+        "badRequest",
+        "The URL is not valid: each % must begin an escape of two hex digits that decodes to UTF-8.",
+      );
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
       return new ApiError("cannotParseBody", `Unsupported Content-Type: ${e.message}`, {
         status: 415,

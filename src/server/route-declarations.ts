@@ -13,6 +13,19 @@ import { errors } from "./routes/schemas.js";
  */
 export const PASSTHROUGH_RESPONSES = { "2xx": Type.Any(), "3xx": Type.Any(), ...errors };
 
+/** The guid in a content URL (`/content/{guid}/...`); anything else names no content. */
+export const CONTENT_PATH_PARAMS = Type.Object(
+  { guid: Type.String({ pattern: "^[0-9a-f-]{36}$" }) },
+  { additionalProperties: true },
+);
+
+/** Gives each route registered in `app` from now on these path parameters, unless it declares its own. */
+export function declareParams(app: FastifyInstance, params: object): void {
+  app.addHook("onRoute", (route) => {
+    route.schema = { ...route.schema, params: route.schema?.params ?? params };
+  });
+}
+
 /** Gives each route registered in `app` from now on these responses, unless it declares its own. */
 export function declareResponses(app: FastifyInstance, response: object): void {
   app.addHook("onRoute", (route) => {
