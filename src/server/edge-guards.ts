@@ -147,6 +147,10 @@ function guardBody(
   }
   guard.once("finish", stop);
   guard.once("close", stop);
+  // Whoever reads the body sees the error through its own listeners; a handler that has not
+  // begun to read, or never will, must not turn it into an uncaught exception.
+  guard.on("error", () => {});
+  reply.raw.once("close", stop);
   payload.once("error", (error) => guard.destroy(error));
   payload.once("close", () => {
     if (!payload.readableEnded) guard.destroy(new Error("The client closed the connection."));
