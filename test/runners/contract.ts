@@ -10,6 +10,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import type { Job, RunHandle, Runner } from "../../src/runners/runner.js";
+import { unavailable } from "../support/requirements.js";
 
 export interface ContractOptions {
   name: string;
@@ -42,7 +43,7 @@ export const CASES = {
 
 export function runRunnerContract(options: ContractOptions): void {
   const { name, create, skip, skipCases = {} } = options;
-  if (skip) console.warn(`${name} runner contract skipped: ${skip}`);
+  const skipAll = unavailable(`The ${name} runner contract`, skip);
   const unknown = Object.keys(skipCases).filter(
     (title) => !Object.values(CASES).includes(title as never),
   );
@@ -79,7 +80,7 @@ export function runRunnerContract(options: ContractOptions): void {
   };
   const size = (file: string) => stat(file).then((s) => s.size);
 
-  describe.skipIf(Boolean(skip))(`${name} runner contract`, () => {
+  describe.skipIf(skipAll)(`${name} runner contract`, () => {
     test(CASES.toEnd, async () => {
       const runner = create();
       const spec = await job('echo "$GREETING from $(pwd)"; echo second >&2; exit 3');

@@ -7,15 +7,19 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { defaults, type Settings } from "../../src/config/settings.js";
+import { unavailable } from "./requirements.js";
 
 export type DialectName = "sqlite" | "postgres";
 
 const postgresUrl = process.env.SLIPWAY_TEST_POSTGRES_URL;
-if (!postgresUrl) {
-  console.warn("PostgreSQL store tests skipped: SLIPWAY_TEST_POSTGRES_URL is not set.");
-}
+const withoutPostgres = unavailable(
+  "PostgreSQL store tests",
+  postgresUrl
+    ? undefined
+    : "SLIPWAY_TEST_POSTGRES_URL is not set (.ci/start-postgres.sh starts one)",
+);
 
-export const STORE_DIALECTS: DialectName[] = postgresUrl ? ["sqlite", "postgres"] : ["sqlite"];
+export const STORE_DIALECTS: DialectName[] = withoutPostgres ? ["sqlite"] : ["sqlite", "postgres"];
 
 export interface TestDatabase {
   settings: Settings;
