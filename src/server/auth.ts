@@ -135,6 +135,13 @@ async function userOfKey(header: string, store: Store): Promise<UserRow> {
   }
   // A write per request would make every read contend for the database; a minute is precise enough.
   const lastUsed = found.key.last_used_time ? Date.parse(found.key.last_used_time) : 0;
-  if (Date.now() - lastUsed > 60_000) await touchApiKey(store.db, found.key.guid);
+  if (Date.now() - lastUsed > 60_000) {
+    try {
+      await touchApiKey(store.db, found.key.guid);
+    } catch (error) {
+      // When a key was last used is a hint: a full disk must not turn every read away.
+      if (!store.dialect.isStorageFull(error)) throw error;
+    }
+  }
   return found.user;
 }

@@ -26,7 +26,10 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export async function freshDatabase(dialect: DialectName): Promise<TestDatabase> {
+export async function freshDatabase(
+  dialect: DialectName,
+  options: { postgresTablespace?: string } = {},
+): Promise<TestDatabase> {
   const dataDir = await mkdtemp(path.join(tmpdir(), "slipway-test-"));
   const settings = defaults();
   settings.Server.DataDir = dataDir;
@@ -38,7 +41,8 @@ export async function freshDatabase(dialect: DialectName): Promise<TestDatabase>
     return { settings, drop: () => rm(dataDir, { recursive: true, force: true }) };
   }
   const name = `slipway_test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
-  await adminQuery(`create database ${name}`);
+  const tablespace = options.postgresTablespace ? ` tablespace ${options.postgresTablespace}` : "";
+  await adminQuery(`create database ${name}${tablespace}`);
   const url = new URL(postgresUrl!);
   url.pathname = `/${name}`;
   settings.Database.Provider = "postgres";
@@ -52,7 +56,8 @@ export async function freshDatabase(dialect: DialectName): Promise<TestDatabase>
   };
 }
 
-async function adminQuery(text: string): Promise<void> {
+/** Runs one statement as the test server's administrator, outside any test database. */
+export async function adminQuery(text: string): Promise<void> {
   const client = new pg.Client({ connectionString: postgresUrl });
   await client.connect();
   try {
