@@ -58,7 +58,7 @@ export async function startServer(
     const declarative = file ? new DeclarativeFile(store, path.resolve(file), logger) : undefined;
     if (declarative) {
       await declarative.sync();
-      declarative.watch();
+      await declarative.watch();
     }
     const runner = new LocalRunner({ logDir: path.join(settings.Server.DataDir, "logs") });
     const app = await buildApp({
