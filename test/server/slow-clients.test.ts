@@ -127,6 +127,13 @@ describe("slow clients", () => {
     }
   });
 
+  it("closes connections that never send a byte", async () => {
+    const exchanges = await Promise.all(Array.from({ length: 50 }, () => connect(server.url, "")));
+    for (const answer of await Promise.all(exchanges.map((e) => e.closed))) {
+      expectConnectError(parse(answer), 408, 2);
+    }
+  });
+
   it("cuts off an upload that trickles below the minimum rate", async () => {
     const archive = tarGzOf({ "manifest.json": MANIFEST, "index.html": "<p>slow</p>" });
     const exchange = await connect(
