@@ -11,6 +11,7 @@ import { hostEnvironment } from "../environments/host-environment.js";
 import { EnvironmentService } from "../environments/service.js";
 import { isApiError } from "../errors.js";
 import { LocalRunner } from "../runners/local/local-backend.js";
+import { RUNTIME_DIR } from "../runtime-dir.js";
 import { openStore, type Store } from "../store/database.js";
 import { listEnvironments } from "../store/environments.js";
 import { countUsers } from "../store/users.js";
@@ -30,6 +31,7 @@ export async function startServer(
   settings: Settings,
   options: {
     announce?: (text: string) => void;
+    configWarnings?: readonly string[];
     /** Where the JSON log goes; standard output by default. */
     logDestination?: DestinationStream;
   } = {},
@@ -38,6 +40,7 @@ export async function startServer(
     { level: settings.Server.LogLevel, base: { service: "slipway" } },
     options.logDestination,
   );
+  for (const warning of options.configWarnings ?? []) logger.warn(warning);
   await mkdir(settings.Server.DataDir, { recursive: true });
   await warnIfNearlyFull(
     settings.Server.DataDir,
@@ -60,7 +63,11 @@ export async function startServer(
       await declarative.sync();
       await declarative.watch();
     }
-    const runner = new LocalRunner({ logDir: path.join(settings.Server.DataDir, "logs") });
+    const runner = new LocalRunner({
+      logDir: path.join(settings.Server.DataDir, "logs", "local"),
+      dataDir: settings.Server.DataDir,
+      runtimeDir: RUNTIME_DIR,
+    });
     const app = await buildApp({
       store,
       settings,

@@ -7,9 +7,9 @@ import { randomUUID } from "node:crypto";
 import type { FastifyInstance, RouteOptions } from "fastify";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LocalRunner } from "../../src/runners/local/local-backend.js";
 import { buildApp } from "../../src/server/app.js";
 import { openStore } from "../../src/store/database.js";
+import { FakeRunner } from "../runners/fake-backend.js";
 import { expectConnectError } from "../support/connect-error.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { freshDatabase } from "../support/stores.js";
@@ -104,7 +104,7 @@ describe("a route that declares nothing", () => {
       settings: database.settings,
       logger: pino({ level: "silent" }),
       slipwayVersion: "test",
-      runner: new LocalRunner({ logDir: database.settings.Server.DataDir }),
+      runner: new FakeRunner(),
       serverId: "route-walk-test",
     });
     app.get("/__api__/v1/forgotten", async () => ({ secret: "nobody should read this" }));
