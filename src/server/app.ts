@@ -26,7 +26,7 @@ import type { Runner } from "../runners/runner.js";
 import type { Store } from "../store/database.js";
 import { installationInstance } from "../store/installation.js";
 import { registerAuth } from "./auth.js";
-import { clientErrorHandler, registerEdgeGuards } from "./edge-guards.js";
+import { clientErrorHandler, refuseNulInBodies, registerEdgeGuards } from "./edge-guards.js";
 import { errorHandler } from "./error-handler.js";
 import {
   CONTENT_PATH_PARAMS,
@@ -173,6 +173,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(pingRoutes);
   await app.register(
     async (api) => {
+      refuseNulInBodies(api);
       await api.register(serverSettingsRoutes, {
         environments,
         slipwayVersion: deps.slipwayVersion,

@@ -1,6 +1,7 @@
 /**
- * What every request passes before any route sees it: no NUL byte anywhere (PostgreSQL text
- * cannot hold one, and no name or path needs it), and bodies that arrive in time. A client
+ * What every request passes before any route sees it: no NUL byte in the URL (PostgreSQL text
+ * cannot hold one, and no name or path needs it) nor in an API body, and bodies that arrive
+ * in time. A client
  * that trickles its headers or body is cut off with 408 instead of holding a connection open.
  */
 import { randomUUID } from "node:crypto";
@@ -45,17 +46,6 @@ export function registerEdgeGuards(app: FastifyInstance, limits: EdgeLimits): vo
     hasBody(request) ? guardBody(payload, request, reply, limits) : payload,
   );
 
-  app.addHook("preValidation", async (request) => {
-    const where = nulIn(request.body);
-    if (where !== undefined) {
-      throw new ApiError(
-        "badRequest",
-        `The request body holds a NUL byte (\\u0000) in ${where}; no name or value may contain one.`,
-        { payload: { field: where } },
-      );
-    }
-  });
-
   // A body the server answered without reading (refused early, or not needed) is drained so
   // the client can finish sending and read the answer, but only for so long.
   app.addHook("onResponse", async (request) => {
@@ -73,6 +63,23 @@ export function registerEdgeGuards(app: FastifyInstance, limits: EdgeLimits): vo
     };
     raw.once("end", done);
     socket?.once("close", done);
+  });
+}
+
+/**
+ * Refuses JSON bodies with a NUL byte in any name or value, for the routes of `app`: the
+ * API's, whose values end in the database. Bodies passed through to content are its own.
+ */
+export function refuseNulInBodies(app: FastifyInstance): void {
+  app.addHook("preValidation", async (request) => {
+    const where = nulIn(request.body);
+    if (where !== undefined) {
+      throw new ApiError(
+        "badRequest",
+        `The request body holds a NUL byte (\\u0000) in ${where}; no name or value may contain one.`,
+        { payload: { field: where } },
+      );
+    }
   });
 }
 

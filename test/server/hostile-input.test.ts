@@ -114,6 +114,21 @@ describe.each(STORE_DIALECTS)("hostile input on %s", (dialect) => {
   });
 
   it.each([
+    ["/__api__/v1/content", "[", "]"],
+    ["/__api__/slipway/v1/selection", '{"manifest": [', "]}"],
+    [
+      "/__api__/v1/environments",
+      '{"name": "ghcr.io/org/deep:1", "python": {"installations": [',
+      "]}}",
+    ],
+  ])("answers a body nested 100,000 deep on %s with 400", async (path, start, end) => {
+    const depth = 100_000;
+    const body = `${start}${"[".repeat(depth)}1${"]".repeat(depth)}${end}`;
+    const result = await server.call("POST", path, { rawBody: body });
+    expectConnectError(result, 400);
+  });
+
+  it.each([
     ["a bundle id", (c: string) => `/__api__/v1/content/${c}/bundles/2147483648`],
     ["a huge bundle id", (c: string) => `/__api__/v1/content/${c}/bundles/999999999999999`],
     ["a bundle download", (c: string) => `/__api__/v1/content/${c}/bundles/4294967296/download`],
