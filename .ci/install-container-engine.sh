@@ -41,9 +41,15 @@ YAML
     sleep 0.2
   done
 fi
-docker info --format 'Docker {{.ServerVersion}} ready ({{.Driver}})'
-if curl -fsS -m 2 http://127.0.0.1:5000/v2/ >/dev/null 2>&1; then
-  echo "registry ready at 127.0.0.1:5000"
-else
-  echo "no registry at 127.0.0.1:5000 (see /tmp/slipway-registry.log): pull tests will skip"
+if ! docker info >/dev/null 2>&1; then
+  echo "The Docker engine did not start; the end of /tmp/slipway-dockerd.log:" >&2
+  tail -n 20 /tmp/slipway-dockerd.log >&2 || true
+  exit 1
 fi
+docker info --format 'Docker {{.ServerVersion}} ready ({{.Driver}})'
+if ! curl -fsS -m 2 http://127.0.0.1:5000/v2/ >/dev/null 2>&1; then
+  echo "The image registry did not start at 127.0.0.1:5000; the end of /tmp/slipway-registry.log:" >&2
+  tail -n 20 /tmp/slipway-registry.log >&2 || true
+  exit 1
+fi
+echo "registry ready at 127.0.0.1:5000"

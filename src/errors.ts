@@ -32,6 +32,11 @@ export const ERROR_CODES = {
   invalidSupervisor: { code: 177, status: 400 },
   invalidDefaultImage: { code: 193, status: 400 },
   managedByFile: { code: 265, status: 409 },
+  // Conditions of the server rather than of the request: Connect's codes have no finer word
+  // for them, so they travel as "bad request" or "internal failure" with a telling status.
+  requestTimeout: { code: 2, status: 408 },
+  serverBusy: { code: 1, status: 503 },
+  storageFull: { code: 1, status: 507 },
 } as const satisfies Record<string, { code: number; status: number }>;
 
 export type ErrorKind = keyof typeof ERROR_CODES;
@@ -41,11 +46,18 @@ export class ApiError extends Error {
   readonly code: number;
   readonly status: number;
   readonly payload: Record<string, unknown> | null;
+  /** Response headers the answer needs, such as Retry-After. */
+  readonly headers: Readonly<Record<string, string>>;
 
   constructor(
     kind: ErrorKind,
     message: string,
-    options: { payload?: Record<string, unknown> | null; status?: number; cause?: unknown } = {},
+    options: {
+      payload?: Record<string, unknown> | null;
+      status?: number;
+      cause?: unknown;
+      headers?: Record<string, string>;
+    } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = "ApiError";
@@ -53,6 +65,7 @@ export class ApiError extends Error {
     this.code = ERROR_CODES[kind].code;
     this.status = options.status ?? ERROR_CODES[kind].status;
     this.payload = options.payload ?? null;
+    this.headers = options.headers ?? {};
   }
 
   toBody(): { code: number; error: string; payload: Record<string, unknown> | null } {

@@ -121,6 +121,35 @@ describe("settings", () => {
     ]);
   });
 
+  it("reads the limits and timeouts, refusing values outside their range", () => {
+    const s = loadSettings({ env: {} });
+    expect(s.Server).toMatchObject({
+      HeadersTimeoutSeconds: 30,
+      RequestTimeoutSeconds: 60,
+      BodyIdleTimeoutSeconds: 30,
+      DiskFreeWarningPercent: 10,
+      DiskFreeWarningBytes: 1024 ** 3,
+    });
+    expect(s.Bundles).toMatchObject({ MaxConcurrentUploads: 4, UploadMinBytesPerSecond: 1024 });
+    const config = file(
+      "limits.gcfg",
+      "[Server]\nHeadersTimeoutSeconds = 0\nDiskFreeWarningPercent = 101\nRequestTimeoutSeconds = 5\n[Bundles]\nMaxConcurrentUploads = 0\n",
+    );
+    expect(problems(() => loadSettings({ file: config, env: {} }))).toEqual([
+      `${config}:2: Server.HeadersTimeoutSeconds must be at least 1, not 0`,
+      `${config}:3: Server.DiskFreeWarningPercent must be at most 100, not 101`,
+      `${config}:6: Bundles.MaxConcurrentUploads must be at least 1, not 0`,
+    ]);
+    const env = {
+      SLIPWAY_SERVER_REQUESTTIMEOUTSECONDS: "5",
+      SLIPWAY_BUNDLES_MAXCONCURRENTUPLOADS: "2",
+    };
+    const fromEnv = loadSettings({ env });
+    expect([fromEnv.Server.RequestTimeoutSeconds, fromEnv.Bundles.MaxConcurrentUploads]).toEqual([
+      5, 2,
+    ]);
+  });
+
   it("refuses postgres without a URL and a bad environment variable", () => {
     expect(
       problems(() => loadSettings({ env: { SLIPWAY_DATABASE_PROVIDER: "postgres" } }))[0],

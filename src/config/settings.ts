@@ -59,13 +59,24 @@ const bool = (fallback: boolean, help: string): Option<boolean> => ({
   },
 });
 
-const integer = (fallback: number, help: string): Option<number> => ({
+const integer = (
+  fallback: number,
+  help: string,
+  range: { min?: number; max?: number } = {},
+): Option<number> => ({
   default: fallback,
   help,
   repeatable: false,
   parse(raw) {
     if (!/^\d+$/.test(raw)) throw new Error(`must be a whole number, not "${raw}"`);
-    return Number(raw);
+    const value = Number(raw);
+    if (range.min !== undefined && value < range.min) {
+      throw new Error(`must be at least ${range.min}, not ${raw}`);
+    }
+    if (range.max !== undefined && value > range.max) {
+      throw new Error(`must be at most ${range.max}, not ${raw}`);
+    }
+    return value;
   },
 });
 
@@ -180,6 +191,30 @@ export const SCHEMA = {
     TrustedProxies: list(
       "Address or CIDR range of a reverse proxy whose X-Forwarded-For and X-Forwarded-Proto are believed (the client address sign-in throttling counts, and whether the browser used HTTPS). May repeat.",
     ),
+    HeadersTimeoutSeconds: integer(
+      30,
+      "Time a client has to send a request's headers; a slower one gets 408 and its connection is closed.",
+      { min: 1 },
+    ),
+    RequestTimeoutSeconds: integer(
+      60,
+      "Time a client has to send a request body once its headers have arrived; a slower one gets 408 and its connection is closed. A bundle upload may take longer as long as every such period brings at least [Bundles] UploadMinBytesPerSecond. A body the server answers without reading is drained for at most this long.",
+      { min: 1 },
+    ),
+    BodyIdleTimeoutSeconds: integer(
+      30,
+      "Longest pause allowed within a request body, uploads included, before the client gets 408. Long-polls (GET /v1/tasks/{id}?wait=) send no body and are not affected.",
+      { min: 1 },
+    ),
+    DiskFreeWarningPercent: integer(
+      10,
+      "At start, warn in the log when the file system holding DataDir has less than this share of its space free (0 never warns).",
+      { max: 100 },
+    ),
+    DiskFreeWarningBytes: integer(
+      1024 * 1024 * 1024,
+      "At start, warn in the log when the file system holding DataDir has fewer free bytes than this (0 never warns).",
+    ),
   },
   Authentication: {
     FailedSignInsBeforeDelay: integer(
@@ -234,6 +269,15 @@ export const SCHEMA = {
       "Largest bundle accepted, compressed and once unpacked, in bytes.",
     ),
     MaxFiles: integer(100_000, "Most files a bundle may hold."),
+    MaxConcurrentUploads: integer(
+      4,
+      "Bundle uploads received at once; one more is refused with 503 and Retry-After, so uploads cannot crowd out disk and CPU.",
+      { min: 1 },
+    ),
+    UploadMinBytesPerSecond: integer(
+      1024,
+      "Least average rate of a bundle upload over each [Server] RequestTimeoutSeconds; a slower upload gets 408.",
+    ),
   },
   Applications: {
     RunAs: text(

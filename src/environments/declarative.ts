@@ -5,7 +5,7 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { type FSWatcher, watch } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { lstat, readFile, readlink } from "node:fs/promises";
 import path from "node:path";
 import type { FastifyBaseLogger } from "fastify";
 import type { Kysely } from "kysely";
@@ -89,7 +89,8 @@ export async function planFile(store: Store, text: string, source: string) {
 /** Keeps the catalog in step with one declarative file. */
 export class DeclarativeFile {
   readonly #status: DeclarativeStatus;
-  #watcher: FSWatcher | undefined;
+  readonly #watchers = new Map<string, FSWatcher>();
+  #watching = false;
   #timer: NodeJS.Timeout | undefined;
   #lastHash = "";
   #queue = Promise.resolve();
@@ -124,22 +125,49 @@ export class DeclarativeFile {
   }
 
   /**
-   * Watches the file's folder, not the file: a Kubernetes ConfigMap volume replaces the file
-   * by swapping its `..data` symlink, which a watch on the file itself never sees.
+   * Watches folders, not the file: every folder holding a link on the way to the file (a
+   * Kubernetes ConfigMap replaces the file by swapping its `..data` link; any link may be
+   * repointed), and the folder the file really is in (edits in place, saves by rename). The
+   * set is worked out again after every change, since a change may move the links.
    */
-  watch(debounceMs = 200): void {
-    this.#watcher = watch(path.dirname(this.file), () => {
+  async watch(debounceMs = 200): Promise<void> {
+    this.#watching = true;
+    const changed = () => {
       clearTimeout(this.#timer);
-      this.#timer = setTimeout(() => void this.sync(), debounceMs);
-    });
-    this.#watcher.on("error", (error) =>
-      this.logger.warn({ err: error }, "Cannot watch the environments file"),
-    );
+      this.#timer = setTimeout(() => {
+        void this.#watchFolders(changed).then(() => (this.#watching ? this.sync() : undefined));
+      }, debounceMs);
+    };
+    await this.#watchFolders(changed);
+  }
+
+  async #watchFolders(changed: () => void): Promise<void> {
+    const wanted = new Set(await foldersOnTheWay(this.file));
+    if (!this.#watching) return;
+    for (const [folder, watcher] of this.#watchers) {
+      if (wanted.has(folder)) continue;
+      watcher.close();
+      this.#watchers.delete(folder);
+    }
+    for (const folder of wanted) {
+      if (this.#watchers.has(folder)) continue;
+      try {
+        const watcher = watch(folder, changed);
+        watcher.on("error", (error) =>
+          this.logger.warn({ err: error, folder }, "Cannot watch the environments file's folder"),
+        );
+        this.#watchers.set(folder, watcher);
+      } catch (error) {
+        this.logger.warn({ err: error, folder }, "Cannot watch the environments file's folder");
+      }
+    }
   }
 
   async close(): Promise<void> {
+    this.#watching = false;
     clearTimeout(this.#timer);
-    this.#watcher?.close();
+    for (const watcher of this.#watchers.values()) watcher.close();
+    this.#watchers.clear();
     await this.#queue;
   }
 
@@ -241,6 +269,42 @@ async function inUse(
     for (const guid of guids) counts.set(guid, (counts.get(guid) ?? 0) + 1);
   }
   return counts;
+}
+
+/**
+ * The folders whose changes can change what `file` reads: the folder of every symbolic
+ * link met while resolving it, component by component, and the folder of the file it
+ * finally names (or the deepest existing folder, while the file is missing).
+ */
+export async function foldersOnTheWay(file: string): Promise<string[]> {
+  const folders = new Set<string>();
+  let pending = path.resolve(file);
+  // As the kernel does, give up on a loop of links after 40 of them.
+  for (let hops = 0; hops <= 40; hops++) {
+    const parts = pending.split(path.sep).filter(Boolean);
+    let resolved: string = path.sep;
+    let relinked = false;
+    for (const [i, part] of parts.entries()) {
+      const next = path.join(resolved, part);
+      const stats = await lstat(next).catch(() => undefined);
+      if (!stats) {
+        folders.add(resolved);
+        return [...folders];
+      }
+      if (stats.isSymbolicLink()) {
+        folders.add(resolved);
+        pending = path.resolve(resolved, await readlink(next), ...parts.slice(i + 1));
+        relinked = true;
+        break;
+      }
+      resolved = next;
+    }
+    if (!relinked) {
+      folders.add(path.dirname(resolved));
+      return [...folders];
+    }
+  }
+  return [...folders];
 }
 
 async function readText(file: string): Promise<string> {

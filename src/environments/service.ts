@@ -89,7 +89,9 @@ export class EnvironmentService {
     }
     const fields: Partial<EnvironmentFields> = {};
     for (const [key, value] of Object.entries(body)) {
-      if (value !== undefined && key in EDITABLE) (fields as Record<string, unknown>)[key] = value;
+      if (value !== undefined && Object.hasOwn(EDITABLE, key)) {
+        (fields as Record<string, unknown>)[key] = value;
+      }
     }
     await updateEnvironment(this.store.db, guid, fields, now());
     return this.get(guid);

@@ -27,7 +27,14 @@ import type { Store } from "../store/database.js";
 import { installationInstance } from "../store/installation.js";
 import { registerAuth } from "./auth.js";
 import { ContentSite } from "./content-site.js";
+import { clientErrorHandler, refuseNulInBodies, registerEdgeGuards } from "./edge-guards.js";
 import { errorHandler } from "./error-handler.js";
+import {
+  CONTENT_PATH_PARAMS,
+  declareParams,
+  declareResponses,
+  PASSTHROUGH_RESPONSES,
+} from "./route-declarations.js";
 import { bundleRoutes } from "./routes/bundles.js";
 import { contentRoutes } from "./routes/content.js";
 import { contentServingRoutes } from "./routes/content-serving.js";
@@ -35,12 +42,14 @@ import { dashboardRoutes } from "./routes/dashboard.js";
 import { environmentFileRoutes } from "./routes/environment-files.js";
 import { environmentRoutes } from "./routes/environments.js";
 import { pingRoutes } from "./routes/ping.js";
+import { errors } from "./routes/schemas.js";
 import { selectionRoutes } from "./routes/selection.js";
 import { serverSettingsRoutes } from "./routes/server-settings.js";
 import { sessionRoutes } from "./routes/session.js";
 import { taskRoutes } from "./routes/tasks.js";
 import { userRoutes } from "./routes/users.js";
 import { registerSecurityHeaders } from "./security-headers.js";
+import { UploadSlots } from "./upload-slots.js";
 import { validatorCompiler } from "./validation.js";
 
 export interface AppDeps {
@@ -63,12 +72,26 @@ const DASHBOARD_DIR = fileURLToPath(new URL("../../dist/web", import.meta.url));
 const CORRELATION_ID = /^[\w.:-]{1,128}$/;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const server = deps.settings.Server;
+  const headersTimeout = server.HeadersTimeoutSeconds * 1000;
+  const handleError = errorHandler(deps.store.dialect);
   const app = Fastify({
     loggerInstance: deps.logger,
     // Sign-in throttling counts client addresses, and cookies follow the browser's scheme.
     trustProxy:
       deps.settings.Server.TrustedProxies.length > 0 ? deps.settings.Server.TrustedProxies : false,
     bodyLimit: deps.bodyLimitBytes ?? 1024 * 1024,
+    // Node checks for late headers only this often, so the check runs well within the timeout.
+    http: {
+      headersTimeout,
+      connectionsCheckingInterval: Math.min(5_000, Math.max(100, headersTimeout / 4)),
+    },
+    clientErrorHandler,
+    // URLs the router cannot decode are answered like any other refusal.
+    frameworkErrors: (error, request, reply) => {
+      reply.header("X-Correlation-ID", request.id);
+      return handleError(error, request, reply);
+    },
     logController: new LogController({ requestIdLogLabel: "correlation_id" }),
     genReqId: (request) => {
       const given = request.headers["x-correlation-id"];
@@ -77,9 +100,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
-  app.setErrorHandler(errorHandler);
+  app.setErrorHandler(handleError);
   app.addHook("onRequest", async (request, reply) => {
     reply.header("X-Correlation-ID", request.id);
+  });
+  registerEdgeGuards(app, {
+    requestTimeoutMs: server.RequestTimeoutSeconds * 1000,
+    bodyIdleTimeoutMs: server.BodyIdleTimeoutSeconds * 1000,
+    uploadMinBytesPerSecond: deps.settings.Bundles.UploadMinBytesPerSecond,
   });
   app.setNotFoundHandler((request) => {
     throw new ApiError(
@@ -151,6 +179,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(pingRoutes);
   await app.register(
     async (api) => {
+      refuseNulInBodies(api);
       await api.register(serverSettingsRoutes, {
         environments,
         store,
@@ -168,7 +197,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           await bundles.removeAll(guid);
         },
       });
-      await api.register(bundleRoutes, { content, bundles });
+      await api.register(bundleRoutes, {
+        content,
+        bundles,
+        uploads: new UploadSlots(settings.Bundles.MaxConcurrentUploads),
+      });
       await api.register(taskRoutes, { deploy, tasks, content, store });
       await api.register(sessionRoutes, { store, settings });
       await api.register(selectionRoutes, { store: deps.store, settings: deps.settings, content });
@@ -176,13 +209,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         store: deps.store,
         declarative: deps.declarative,
       });
-      api.get("/openapi.json", { schema: { hide: true }, config: { role: null } }, async () =>
-        app.swagger(),
+      api.get(
+        "/openapi.json",
+        {
+          schema: {
+            hide: true,
+            response: { 200: { type: "object", additionalProperties: true }, ...errors },
+          },
+          config: { role: null },
+        },
+        async () => app.swagger(),
       );
     },
     { prefix: "/__api__" },
   );
-  await app.register(contentServingRoutes, { resolver, store, site });
+  await app.register(async (contentApp) => {
+    declareResponses(contentApp, PASSTHROUGH_RESPONSES);
+    // Content URLs carry a guid, which also makes them safe to echo in a redirect.
+    declareParams(contentApp, CONTENT_PATH_PARAMS);
+    await contentApp.register(contentServingRoutes, { resolver, store, site });
+  });
   await app.register(dashboardRoutes, { root: DASHBOARD_DIR });
   return app;
 }

@@ -1,11 +1,12 @@
 /**
- * Who is calling. Every API route declares the least role it needs in its config
- * (`config: { role }`, null for public routes); one hook enforces it before the body is read.
- * A key carries exactly its owner's current role, so it can never exceed it.
+ * Who is calling. Every route declares the least role it needs in its config
+ * (`config: { role }`, null for public routes); one hook enforces it before the body is read,
+ * and a route that declares nothing is closed. A key carries exactly its owner's current
+ * role, so it can never exceed it.
  */
 import { timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, RouteOptions } from "fastify";
 import { ApiError } from "../errors.js";
 import { findApiKeyByHash, touchApiKey } from "../store/api-keys.js";
 import type { Store } from "../store/database.js";
@@ -26,15 +27,39 @@ declare module "fastify" {
   interface FastifyRequest {
     user: UserRow | null;
   }
+  interface FastifyInstance {
+    /** Every route registered after the auth hook, as declared, for the route walk. */
+    declaredRoutes: readonly RouteOptions[];
+  }
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 export function registerAuth(app: FastifyInstance, store: Store): void {
   app.decorateRequest("user", null);
+  const routes: RouteOptions[] = [];
+  app.decorate("declaredRoutes", routes);
+  // The options object itself is kept: hooks of inner plugins may still complete it.
+  app.addHook("onRoute", (route) => void routes.push(route));
   app.addHook("onRequest", async (request) => {
     const role = request.routeOptions.config.role;
-    if (role === undefined || role === null) return;
+    if (role === undefined && !request.is404) {
+      request.log.error(
+        { route: request.routeOptions.url },
+        "This route declares no role (config.role), so it is closed",
+      );
+      throw new ApiError(
+        "permissionDenied",
+        "This endpoint declares no access rule, so it is closed to everyone.",
+      );
+    }
+    if (role === undefined || role === null) {
+      // Anonymous callers get what is served without a key, but a key that is sent must be
+      // valid, as Connect answers: a client with a bogus key learns so on its first call.
+      const header = request.headers.authorization;
+      if (header !== undefined) request.user = await userOfKey(header, store);
+      return;
+    }
     request.user = await authenticate(request.headers, store, request.method);
     if (!roleAtLeast(request.user.user_role, role)) {
       throw new ApiError(
@@ -90,6 +115,11 @@ export async function authenticate(
       "Authentication required: send 'Authorization: Key <api key>' or sign in.",
     );
   }
+  return userOfKey(header, store);
+}
+
+/** The owner of the API key in an Authorization header; anything else is an invalid key. */
+async function userOfKey(header: string, store: Store): Promise<UserRow> {
   const match = /^Key\s+(\S+)\s*$/i.exec(header);
   if (!match)
     throw new ApiError(
@@ -102,7 +132,14 @@ export async function authenticate(
   }
   // A write per request would make every read contend for the database; a minute is precise enough.
   const lastUsed = found.key.last_used_time ? Date.parse(found.key.last_used_time) : 0;
-  if (Date.now() - lastUsed > 60_000) await touchApiKey(store.db, found.key.guid);
+  if (Date.now() - lastUsed > 60_000) {
+    try {
+      await touchApiKey(store.db, found.key.guid);
+    } catch (error) {
+      // When a key was last used is a hint: a full disk must not turn every read away.
+      if (!store.dialect.isStorageFull(error)) throw error;
+    }
+  }
   return found.user;
 }
 

@@ -1,10 +1,26 @@
 /** The one place any error becomes Connect's `{code, error, payload}` body. */
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { ApiError, isApiError } from "../errors.js";
+import type { StoreDialect } from "../store/dialect/dialect.js";
 import { type FieldRules, validationError } from "./validation.js";
 
-export function toApiError(error: FastifyError | Error, fieldRules?: FieldRules): ApiError {
+/** Error codes of the file system that mean "no room left", whatever wrote the file. */
+const FILE_SYSTEM_FULL = new Set(["ENOSPC", "EDQUOT"]);
+
+export function toApiError(
+  error: FastifyError | Error,
+  fieldRules?: FieldRules,
+  dialect?: Pick<StoreDialect, "isStorageFull">,
+): ApiError {
   if (isApiError(error)) return error;
+  const full = storageFullCause(error, dialect);
+  if (full) {
+    return new ApiError(
+      "storageFull",
+      `The server is out of storage (${full}), so this change was not made. Free space in the data folder or the database and try again.`,
+      { cause: error },
+    );
+  }
   const e = error as FastifyError;
   if (e.validation) {
     return validationError(e.validation as never, e.validationContext ?? "body", fieldRules);
@@ -19,6 +35,11 @@ export function toApiError(error: FastifyError | Error, fieldRules?: FieldRules)
       );
     case "FST_ERR_CTP_BODY_TOO_LARGE":
       return new ApiError("badRequest", "The request body is too large.", { status: 413 });
+    case "FST_ERR_BAD_URL":
+      return new ApiError(
+        "badRequest",
+        "The URL is not valid: each % must begin an escape of two hex digits that decodes to UTF-8.",
+      );
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
       return new ApiError("cannotParseBody", `Unsupported Content-Type: ${e.message}`, {
         status: 415,
@@ -39,13 +60,33 @@ export function toApiError(error: FastifyError | Error, fieldRules?: FieldRules)
   );
 }
 
-export function errorHandler(
-  error: FastifyError | Error,
-  request: FastifyRequest,
-  reply: FastifyReply,
-) {
-  const apiError = toApiError(error, request.routeOptions.config?.fieldRules);
-  if (apiError.status >= 500) request.log.error({ err: error }, "request failed");
-  else request.log.info({ code: apiError.code, error: apiError.message }, "request refused");
-  return reply.status(apiError.status).type("application/json").send(apiError.toBody());
+/**
+ * The driver's or file system's own words when the error, or any error it was caused by,
+ * means the disk is full; a failed cleanup must not hide that.
+ */
+function storageFullCause(
+  error: unknown,
+  dialect: Pick<StoreDialect, "isStorageFull"> | undefined,
+): string | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if ((code && FILE_SYSTEM_FULL.has(code)) || dialect?.isStorageFull(e)) {
+      return `${code ?? e.name}: ${e.message}`;
+    }
+  }
+  return undefined;
+}
+
+/** The handler for one store: it knows that store's way of saying the disk is full. */
+export function errorHandler(dialect?: Pick<StoreDialect, "isStorageFull">) {
+  return (error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => {
+    const apiError = toApiError(error, request.routeOptions.config?.fieldRules, dialect);
+    if (apiError.status >= 500) request.log.error({ err: error }, "request failed");
+    else request.log.info({ code: apiError.code, error: apiError.message }, "request refused");
+    return reply
+      .status(apiError.status)
+      .headers(apiError.headers)
+      .type("application/json")
+      .send(apiError.toBody());
+  };
 }

@@ -1,9 +1,10 @@
 /** Wires the real dependencies together and listens. Contains no logic of its own. */
 
+import { mkdir } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
-import { pino } from "pino";
+import { type DestinationStream, pino } from "pino";
 import type { Settings } from "../config/settings.js";
 import { bootstrapEnvironments, DeclarativeFile } from "../environments/declarative.js";
 import { hostEnvironment } from "../environments/host-environment.js";
@@ -16,6 +17,7 @@ import { countUsers } from "../store/users.js";
 import { createUser } from "../users/accounts.js";
 import { SLIPWAY_VERSION } from "../version.js";
 import { buildApp } from "./app.js";
+import { warnIfNearlyFull } from "./disk-space.js";
 import { chooseRunner } from "./runner-choice.js";
 
 export interface RunningServer {
@@ -27,10 +29,27 @@ export interface RunningServer {
 
 export async function startServer(
   settings: Settings,
-  options: { announce?: (text: string) => void; configWarnings?: readonly string[] } = {},
+  options: {
+    announce?: (text: string) => void;
+    configWarnings?: readonly string[];
+    /** Where the JSON log goes; standard output by default. */
+    logDestination?: DestinationStream;
+  } = {},
 ): Promise<RunningServer> {
-  const logger = pino({ level: settings.Server.LogLevel, base: { service: "slipway" } });
+  const logger = pino(
+    { level: settings.Server.LogLevel, base: { service: "slipway" } },
+    options.logDestination,
+  );
   for (const warning of options.configWarnings ?? []) logger.warn(warning);
+  await mkdir(settings.Server.DataDir, { recursive: true });
+  await warnIfNearlyFull(
+    settings.Server.DataDir,
+    {
+      freePercent: settings.Server.DiskFreeWarningPercent,
+      freeBytes: settings.Server.DiskFreeWarningBytes,
+    },
+    logger,
+  );
   const store = await openStore(settings);
   try {
     if (settings.Server.BootstrapAdministrator) {
@@ -46,7 +65,7 @@ export async function startServer(
     const declarative = file ? new DeclarativeFile(store, path.resolve(file), logger) : undefined;
     if (declarative) {
       await declarative.sync();
-      declarative.watch();
+      await declarative.watch();
     }
     const app = await buildApp({
       store,

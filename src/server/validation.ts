@@ -16,6 +16,16 @@ const coercing = new Ajv({
   strict: false,
 });
 
+/** The largest value of an integer column on PostgreSQL: ids above it are refused before SQL. */
+export const MAX_ROW_ID = 2_147_483_647;
+
+for (const ajv of [strict, coercing]) {
+  ajv.addFormat("row-id", {
+    type: "string",
+    validate: (text: string) => /^[1-9][0-9]{0,9}$/.test(text) && Number(text) <= MAX_ROW_ID,
+  });
+}
+
 export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
   (httpPart === "body" ? strict : coercing).compile(schema as object);
 

@@ -5,12 +5,13 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import SqliteDatabase from "better-sqlite3";
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from "kysely";
+import { Kysely, Migrator, PostgresDialect } from "kysely";
 import pg from "pg";
 import type { Settings } from "../config/settings.js";
 import type { StoreDialect } from "./dialect/dialect.js";
 import { postgresDialect } from "./dialect/postgres.js";
 import { sqliteDialect } from "./dialect/sqlite.js";
+import { StoreSqliteDialect } from "./dialect/sqlite-driver.js";
 import { migrations } from "./migrations/index.js";
 import type { Tables } from "./schema.js";
 
@@ -42,7 +43,7 @@ function openSqlite(settings: StoreSettings): Store {
   database.pragma("journal_mode = WAL");
   database.pragma("foreign_keys = ON");
   database.pragma("busy_timeout = 5000");
-  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Tables>({ dialect: new StoreSqliteDialect(database) });
   return { db, dialect: sqliteDialect, close: () => db.destroy() };
 }
 

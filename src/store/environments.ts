@@ -41,21 +41,39 @@ export function toEnvironment(row: Row): Environment {
   };
 }
 
+/** The columns a change may set, apart from those the store assigns (ids and times). */
+const FIELD_COLUMNS = [
+  "name",
+  "cluster_name",
+  "title",
+  "description",
+  "matching",
+  "supervisor",
+  "managed_by",
+  ...INSTALLATION_FIELDS,
+  "volume_mounts",
+] as const satisfies readonly (keyof EnvironmentFields & keyof EnvironmentsTable)[];
+
+/**
+ * Only known columns, and only from the fields' own properties: a request body's
+ * `constructor` or `toString` is never a column name.
+ */
 function toColumns(fields: Partial<EnvironmentFields>): Partial<Insertable<EnvironmentsTable>> {
-  const columns: Partial<Insertable<EnvironmentsTable>> = {};
-  for (const [key, value] of Object.entries(fields)) {
+  const columns: Record<string, unknown> = {};
+  for (const key of FIELD_COLUMNS) {
+    if (!Object.hasOwn(fields, key)) continue;
+    const value = fields[key];
     if (value === undefined) continue;
     if ((INSTALLATION_FIELDS as readonly string[]).includes(key)) {
       const list = value as Installations;
-      (columns as Record<string, unknown>)[key] =
-        list && list.installations.length > 0 ? JSON.stringify(list) : null;
+      columns[key] = list && list.installations.length > 0 ? JSON.stringify(list) : null;
     } else if (key === "volume_mounts") {
       columns.volume_mounts = JSON.stringify(value ?? []);
     } else {
-      (columns as Record<string, unknown>)[key] = value;
+      columns[key] = value;
     }
   }
-  return columns;
+  return columns as Partial<Insertable<EnvironmentsTable>>;
 }
 
 /**

@@ -10,14 +10,14 @@ import {
   SCREENSHOTS,
 } from "../support/browser.js";
 import { tarGz } from "../support/bundles.js";
+import { unavailable } from "../support/requirements.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
-const unavailable = browserUnavailable();
-if (unavailable) console.warn(`Dashboard browser tests skipped: ${unavailable}.`);
+const noBrowser = unavailable("Dashboard browser tests", browserUnavailable());
 
 const PASSWORD = "correct horse battery";
 
-describe.skipIf(Boolean(unavailable))("the dashboard in a real browser", () => {
+describe.skipIf(noBrowser)("the dashboard in a real browser", () => {
   let server: TestServer;
   let browser: Browser;
   let used: string;

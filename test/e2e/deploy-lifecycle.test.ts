@@ -8,31 +8,39 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.js";
 import { createContent, deploy, manifestEntry, waitForTask } from "../support/deploy.js";
+import { unavailable } from "../support/requirements.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const PYTHON = "/usr/bin/python3.11";
-const hasFlask = existsSync("/usr/lib/python3/dist-packages/flask");
-/** True when Rscript runs the expression without error. */
-function rCan(expression: string): boolean {
+/** Why Rscript cannot run the expression, or undefined when it can. */
+function rCannot(expression: string, missing: string): string | undefined {
   try {
     execFileSync("Rscript", ["-e", expression], { stdio: "ignore" });
-    return true;
+    return undefined;
   } catch {
-    return false;
+    return missing;
   }
 }
-const hasRmarkdown = rCan("library(rmarkdown); stopifnot(rmarkdown::pandoc_available())");
-const hasRApps = rCan("library(shiny); library(plumber)");
-if (!hasFlask)
-  console.warn("Deploy lifecycle tests skipped: Debian's python3-flask is not installed.");
-if (!hasRmarkdown)
-  console.warn(
-    "R Markdown rendering test skipped: Rscript with rmarkdown and pandoc is not installed.",
-  );
-if (!hasRApps)
-  console.warn(
-    "R application tests skipped: Debian's r-cran-shiny and r-cran-plumber are not installed.",
-  );
+const noFlask = unavailable(
+  "Deploy lifecycle tests",
+  existsSync("/usr/lib/python3/dist-packages/flask")
+    ? undefined
+    : "Debian's python3-flask is not installed",
+);
+const noRmarkdown = unavailable(
+  "The R Markdown rendering tests",
+  rCannot(
+    "library(rmarkdown); stopifnot(rmarkdown::pandoc_available())",
+    "Rscript with rmarkdown and pandoc is not installed",
+  ),
+);
+const noRApps = unavailable(
+  "The R application tests",
+  rCannot(
+    "library(shiny); library(plumber)",
+    "Debian's r-cran-shiny and r-cran-plumber are not installed",
+  ),
+);
 
 const APP =
   'from flask import Flask\napp = Flask(__name__)\n@app.get("/")\ndef hi():\n    return "v1"\n';
@@ -70,7 +78,7 @@ async function buildRPackage(): Promise<void> {
   );
 }
 
-describe.skipIf(!hasFlask)("content lifecycle on the local runner", () => {
+describe.skipIf(noFlask)("content lifecycle on the local runner", () => {
   let server: TestServer;
   let first: string;
   let second: string;
@@ -176,7 +184,7 @@ describe.skipIf(!hasFlask)("content lifecycle on the local runner", () => {
     expect((await viewerGet(server, item.content_url)).status).toBe(404);
   });
 
-  it.skipIf(!hasRmarkdown)("renders an R Markdown document and serves the result", async () => {
+  it.skipIf(noRmarkdown)("renders an R Markdown document and serves the result", async () => {
     await server.call("POST", "/__api__/v1/environments", {
       body: {
         name: "r:host",
@@ -209,7 +217,7 @@ describe.skipIf(!hasFlask)("content lifecycle on the local runner", () => {
     expect(page).toContain("The answer is 42.");
   });
 
-  it.skipIf(!hasRmarkdown)(
+  it.skipIf(noRmarkdown)(
     "installs a bundle's R packages from the repository into the image's library, once",
     async () => {
       await buildRPackage();
@@ -243,7 +251,7 @@ describe.skipIf(!hasFlask)("content lifecycle on the local runner", () => {
     },
   );
 
-  it.skipIf(!hasRApps)("runs a plumber API and a Shiny app with R", async () => {
+  it.skipIf(noRApps)("runs a plumber API and a Shiny app with R", async () => {
     const api = await createContent(server, "plumber-api");
     const plumbed = await deploy(server, api.guid, [
       manifestEntry({ metadata: { appmode: "api", entrypoint: "plumber.R" } }),
@@ -287,7 +295,7 @@ describe.skipIf(!hasFlask)("content lifecycle on the local runner", () => {
   });
 });
 
-describe.skipIf(!hasFlask)("a server restarted in the middle of a deploy", () => {
+describe.skipIf(noFlask)("a server restarted in the middle of a deploy", () => {
   it("fails the interrupted task with a reason and keeps the content and bundles", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "slipway-restart-"));
     const config = path.join(dir, "slipway.gcfg");

@@ -6,14 +6,16 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tarGz } from "../support/bundles.js";
 import { createContent, deploy, manifestEntry, upload } from "../support/deploy.js";
+import { unavailable } from "../support/requirements.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const PYTHON = "/usr/bin/python3.11";
-const hasFlask = existsSync("/usr/lib/python3/dist-packages/flask");
-if (!hasFlask)
-  console.warn(
-    `Python deploy tests skipped: ${PYTHON} with Debian's python3-flask is not installed.`,
-  );
+const noFlask = unavailable(
+  "Python deploy tests",
+  existsSync("/usr/lib/python3/dist-packages/flask")
+    ? undefined
+    : `${PYTHON} with Debian's python3-flask is not installed`,
+);
 
 const FLASK_APP = `from flask import Flask, request
 app = Flask(__name__)
@@ -37,7 +39,7 @@ const pythonManifest = (extra: object = {}) =>
     ...extra,
   });
 
-describe.skipIf(!hasFlask)("deploying on the local runner", () => {
+describe.skipIf(noFlask)("deploying on the local runner", () => {
   let server: TestServer;
   let environment: string;
   beforeAll(async () => {

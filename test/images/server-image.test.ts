@@ -9,6 +9,7 @@ import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { unavailable } from "../support/requirements.js";
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -25,7 +26,7 @@ function dockerMissing(): string | undefined {
 }
 
 const missing = dockerMissing();
-if (missing && !process.env.CI) console.warn(`Server image tests skipped: ${missing}.`);
+const withoutEngine = unavailable("Server image tests", missing);
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -48,8 +49,7 @@ async function until<T>(what: string, attempt: () => Promise<T | undefined>): Pr
   }
 }
 
-// In CI a missing engine fails these tests instead of skipping them.
-describe.skipIf(Boolean(missing) && !process.env.CI)("the server image", () => {
+describe.skipIf(withoutEngine)("the server image", () => {
   const containers: string[] = [];
   afterAll(async () => {
     for (const id of containers) await run("docker", ["rm", "-f", id]).catch(() => undefined);

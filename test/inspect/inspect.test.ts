@@ -18,10 +18,10 @@ import {
   saveImage,
   type TestImage,
 } from "../support/images.js";
+import { unavailable } from "../support/requirements.js";
 import { startTestServer } from "../support/server.js";
 
-const unavailable = engineAvailable();
-if (unavailable) console.warn(`Image inspection tests skipped: ${unavailable}.`);
+const withoutEngine = unavailable("Image inspection tests", engineAvailable());
 
 const options = { pathLookups: true };
 const versions = (f: Findings) => ({
@@ -38,7 +38,7 @@ function ociArchive(kind: TestImage): string {
   return file;
 }
 
-describe.skipIf(Boolean(unavailable))(
+describe.skipIf(withoutEngine)(
   "slipway inspect on real images",
   { timeout: CLI_TEST_TIMEOUT_MS },
   () => {
@@ -135,12 +135,10 @@ describe.skipIf(Boolean(unavailable))(
 
     it("pulls an image the engine lacks, and does not pull it again", async (context) => {
       const remote = registryImage("symlinked");
-      if (!remote) {
-        console.warn(
-          "Pull test skipped: no registry at 127.0.0.1:5000 (see .ci/install-container-engine.sh).",
-        );
-        return context.skip();
-      }
+      const noRegistry = remote
+        ? undefined
+        : "no registry at 127.0.0.1:5000 (see .ci/install-container-engine.sh)";
+      if (unavailable("The pull test", noRegistry) || !remote) return context.skip();
       const first = await runCli(["inspect", remote, "--format", "json"]);
       expect(first.stderr).toContain(`[inspect] pulling ${remote}`);
       expect(JSON.parse(first.stdout)[0].r.installations[0].version).toBe("4.3.1");
@@ -177,7 +175,7 @@ describe.skipIf(Boolean(unavailable))(
 describe("slipway inspect without an engine", () => {
   const noEngine = { DOCKER_HOST: "unix:///nonexistent.sock" };
 
-  it.skipIf(Boolean(unavailable))("reads saved images given by path or --archive", async () => {
+  it.skipIf(withoutEngine)("reads saved images given by path or --archive", async () => {
     const result = await runCli(
       ["inspect", "--static", "--archive", saveImage("symlinked"), ociLayout("full")],
       noEngine,

@@ -15,6 +15,7 @@ import {
   type RunState,
   UnsupportedByBackend,
 } from "../../src/runners/runner.js";
+import { unavailable } from "../support/requirements.js";
 import { type Script, shellArgv } from "./script.js";
 
 export interface ContractOptions {
@@ -54,7 +55,7 @@ export const CASES = {
 
 export function runRunnerContract(options: ContractOptions): void {
   const { name, create, skip, skipCases = {} } = options;
-  if (skip) console.warn(`${name} runner contract skipped: ${skip}`);
+  const skipAll = unavailable(`The ${name} runner contract`, skip);
   const unknown = Object.keys(skipCases).filter(
     (title) => !Object.values(CASES).includes(title as never),
   );
@@ -106,7 +107,7 @@ export function runRunnerContract(options: ContractOptions): void {
   };
   const subPath = () => `contract-${process.pid}-${++counter}`;
 
-  describe.skipIf(Boolean(skip))(`${name} runner contract`, () => {
+  describe.skipIf(skipAll)(`${name} runner contract`, () => {
     test(CASES.toEnd, async () => {
       const runner = await create();
       const spec = job([

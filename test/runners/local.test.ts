@@ -99,7 +99,8 @@ describe("local runner on the host", () => {
   it("records the exit of a command stopped by SIGTERM as 143", async () => {
     const runner = create();
     const handle = await runner.start(await job(["sleep", "30"], "sleeper"));
-    await runner.stop(handle);
+    // A grace a busy machine cannot run out of: the wrapper must outlive the command to record it.
+    await runner.stop(handle, { graceMs: 30_000 });
     expect(await runner.poll(handle)).toEqual({ state: "exited", exitCode: 143, reason: null });
     expect(await create().poll(JSON.parse(JSON.stringify(handle)))).toEqual({
       state: "exited",

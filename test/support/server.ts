@@ -5,7 +5,7 @@ import type { Settings } from "../../src/config/settings.js";
 import { type RunningServer, startServer } from "../../src/server/start.js";
 import { revokeApiKey } from "../../src/store/api-keys.js";
 import { createApiKey, createUser } from "../../src/users/accounts.js";
-import { type DialectName, freshDatabase } from "./stores.js";
+import { type DialectName, freshDatabase, type TestDatabase } from "./stores.js";
 
 export interface TestServer {
   url: string;
@@ -37,10 +37,11 @@ export interface CallResult {
 export async function startTestServer(
   dialect: DialectName = "sqlite",
   adjust: (settings: Settings) => void = () => {},
+  options: { database?: TestDatabase; serverOptions?: Parameters<typeof startServer>[1] } = {},
 ): Promise<TestServer> {
-  const database = await freshDatabase(dialect);
+  const database = options.database ?? (await freshDatabase(dialect));
   adjust(database.settings);
-  let server = await startServer(database.settings);
+  let server = await startServer(database.settings, options.serverOptions);
   const keys = {
     administrator: (await createUser(server.store, "ada", "administrator")).apiKey,
     publisher: (await createUser(server.store, "pat", "publisher")).apiKey,
@@ -80,7 +81,7 @@ export async function startTestServer(
     },
     async restart() {
       await server.close();
-      server = await startServer(database.settings);
+      server = await startServer(database.settings, options.serverOptions);
       test.server = server;
       test.url = server.url;
     },

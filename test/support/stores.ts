@@ -7,22 +7,29 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { defaults, type Settings } from "../../src/config/settings.js";
+import { unavailable } from "./requirements.js";
 
 export type DialectName = "sqlite" | "postgres";
 
 const postgresUrl = process.env.SLIPWAY_TEST_POSTGRES_URL;
-if (!postgresUrl) {
-  console.warn("PostgreSQL store tests skipped: SLIPWAY_TEST_POSTGRES_URL is not set.");
-}
+const withoutPostgres = unavailable(
+  "PostgreSQL store tests",
+  postgresUrl
+    ? undefined
+    : "SLIPWAY_TEST_POSTGRES_URL is not set (.ci/start-postgres.sh starts one)",
+);
 
-export const STORE_DIALECTS: DialectName[] = postgresUrl ? ["sqlite", "postgres"] : ["sqlite"];
+export const STORE_DIALECTS: DialectName[] = withoutPostgres ? ["sqlite"] : ["sqlite", "postgres"];
 
 export interface TestDatabase {
   settings: Settings;
   drop(): Promise<void>;
 }
 
-export async function freshDatabase(dialect: DialectName): Promise<TestDatabase> {
+export async function freshDatabase(
+  dialect: DialectName,
+  options: { postgresTablespace?: string } = {},
+): Promise<TestDatabase> {
   const dataDir = await mkdtemp(path.join(tmpdir(), "slipway-test-"));
   const settings = defaults();
   settings.Server.DataDir = dataDir;
@@ -34,7 +41,8 @@ export async function freshDatabase(dialect: DialectName): Promise<TestDatabase>
     return { settings, drop: () => rm(dataDir, { recursive: true, force: true }) };
   }
   const name = `slipway_test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
-  await adminQuery(`create database ${name}`);
+  const tablespace = options.postgresTablespace ? ` tablespace ${options.postgresTablespace}` : "";
+  await adminQuery(`create database ${name}${tablespace}`);
   const url = new URL(postgresUrl!);
   url.pathname = `/${name}`;
   settings.Database.Provider = "postgres";
@@ -48,7 +56,8 @@ export async function freshDatabase(dialect: DialectName): Promise<TestDatabase>
   };
 }
 
-async function adminQuery(text: string): Promise<void> {
+/** Runs one statement as the test server's administrator, outside any test database. */
+export async function adminQuery(text: string): Promise<void> {
   const client = new pg.Client({ connectionString: postgresUrl });
   await client.connect();
   try {

@@ -5,17 +5,17 @@ import type { FastifyReply } from "fastify";
 import { type BundleService, toBundle } from "../../content/bundle-service.js";
 import type { ContentService } from "../../content/content-service.js";
 import { Bundle } from "../../content/model.js";
-import { errors, GuidParams } from "./schemas.js";
+import { ApiError } from "../../errors.js";
+import type { UploadSlots } from "../upload-slots.js";
+import { errors, GuidParams, RowId } from "./schemas.js";
 
-const BundleParams = Type.Object({
-  guid: Type.String(),
-  id: Type.String({ pattern: "^[0-9]{1,15}$" }),
-});
+const BundleParams = Type.Object({ guid: GuidParams.properties.guid, id: RowId });
 
 export const bundleRoutes: FastifyPluginAsyncTypebox<{
   content: ContentService;
   bundles: BundleService;
-}> = async (app, { content, bundles }) => {
+  uploads: UploadSlots;
+}> = async (app, { content, bundles, uploads }) => {
   const tags = ["bundles"];
 
   // Clients upload the archive as application/gzip, as raw bytes with no Content-Type, or
@@ -36,16 +36,27 @@ export const bundleRoutes: FastifyPluginAsyncTypebox<{
         headers: Type.Object({ "x-content-checksum": Type.Optional(Type.String()) }),
         response: { 200: Bundle, ...errors },
       },
-      config: { role: "publisher" },
+      config: { role: "publisher", upload: true },
     },
     async (request) => {
       const item = await content.getEditable(request.user!, request.params.guid);
-      const bundle = await bundles.upload(
-        item,
-        request.body as NodeJS.ReadableStream as never,
-        request.headers["x-content-checksum"],
-      );
-      return toBundle(bundle, item.bundle_id);
+      if (request.body === undefined) {
+        throw new ApiError(
+          "badRequest",
+          "The request has no body: send the bundle, a gzip tar, as the body.",
+        );
+      }
+      const release = uploads.acquire();
+      try {
+        const bundle = await bundles.upload(
+          item,
+          request.body as NodeJS.ReadableStream as never,
+          request.headers["x-content-checksum"],
+        );
+        return toBundle(bundle, item.bundle_id);
+      } finally {
+        release();
+      }
     },
   );
 

@@ -6,8 +6,15 @@
 import { existsSync } from "node:fs";
 import fastifyStatic from "@fastify/static";
 import type { FastifyPluginAsync } from "fastify";
+import { declareResponses, PASSTHROUGH_RESPONSES } from "../route-declarations.js";
 
 export const dashboardRoutes: FastifyPluginAsync<{ root: string }> = async (app, { root }) => {
+  // The dashboard's files are public: it signs people in. @fastify/static takes no route
+  // config, so its routes get their declarations here.
+  app.addHook("onRoute", (route) => {
+    route.config = { ...route.config, role: route.config?.role ?? null };
+  });
+  declareResponses(app, PASSTHROUGH_RESPONSES);
   app.get("/", { schema: { hide: true }, config: { role: null } }, (_, reply) =>
     reply.redirect("/connect/"),
   );

@@ -9,17 +9,11 @@ import type { Store } from "../../store/database.js";
 import { findTask } from "../../store/tasks.js";
 import type { UserRow } from "../../store/users.js";
 import { roleAtLeast } from "../../users/roles.js";
-import { errors, GuidParams } from "./schemas.js";
+import { Count, errors, GuidParams, RowId, RowIdText } from "./schemas.js";
 
 const DeployBody = Type.Union([
   Type.Object({
-    bundle_id: Type.Optional(
-      Type.Union([
-        Type.String({ pattern: "^[0-9]{1,15}$" }),
-        Type.Integer({ minimum: 1 }),
-        Type.Null(),
-      ]),
-    ),
+    bundle_id: Type.Optional(Type.Union([RowIdText, RowId, Type.Null()])),
     activate: Type.Optional(Type.Boolean()),
   }),
   Type.Null(),
@@ -100,7 +94,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<{
         summary: "A task's output and state; wait holds the answer until it finishes (seconds)",
         params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
         querystring: Type.Object({
-          first: Type.Optional(Type.Integer({ minimum: 0 })),
+          first: Type.Optional(Count),
           wait: Type.Optional(Type.Number({ minimum: 0, maximum: 60 })),
         }),
         response: { 200: Task, ...errors },

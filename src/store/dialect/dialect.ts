@@ -12,6 +12,8 @@ export interface StoreDialect {
   autoId(column: ColumnDefinitionBuilder): ColumnDefinitionBuilder;
   /** True when the error is a violation of a unique constraint. */
   isUniqueViolation(error: unknown): boolean;
+  /** True when the error says the database has no room left to write. */
+  isStorageFull(error: unknown): boolean;
   /**
    * Runs `work` in a transaction that holds a database-wide lock named by `key`, so that two
    * servers sharing one database never run it at once.
