@@ -5,15 +5,16 @@ import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { type TarEntry, tar, tarGz, tarGzOf } from "../../test/support/bundles.js";
+import { defaults } from "../config/settings.js";
 import { isApiError } from "../errors.js";
-import {
-  bundleChecksum,
-  readManifestText,
-  type UnpackLimits,
-  unpackBundle,
-} from "./bundle-archive.js";
+import { type BundleLimits, unpackBundle } from "./bundle-archive.js";
+import { readManifestText } from "./bundle-manifest.js";
 
-const LIMITS = { maxBytes: 1024 * 1024, maxFiles: 100 };
+const LIMITS: BundleLimits = {
+  ...defaults().Bundles,
+  MaxExpandedBytes: 1024 * 1024,
+  MaxFiles: 100,
+};
 
 /** A scratch folder holding `files`, the destination, and nothing else. */
 async function scratch() {
@@ -23,7 +24,7 @@ async function scratch() {
   return { parent, dir, dest: path.join(dir, "files") };
 }
 
-async function refusal(archive: Buffer | Readable, limits: UnpackLimits = LIMITS) {
+async function refusal(archive: Buffer | Readable, limits: BundleLimits = LIMITS) {
   const { parent, dir, dest } = await scratch();
   const error = await unpackBundle(archive, dest, limits).then(
     () => undefined,
@@ -167,12 +168,12 @@ describe("unpacking bundles", () => {
 
   it("refuses archives over the limits", async () => {
     const many = tarGz(Array.from({ length: 5 }, (_, i) => ({ path: `f${i}`, content: "x" })));
-    expect((await refusal(many, { maxBytes: 1000, maxFiles: 3 })).message).toBe(
-      "The bundle was refused: it holds more than 3 entries.",
+    expect((await refusal(many, { ...LIMITS, MaxFiles: 3 })).message).toBe(
+      "The bundle was refused: it holds more than 3 entries (Bundles.MaxFiles).",
     );
     const big = tarGzOf({ small: "x".repeat(600), big: "y".repeat(600) });
-    expect((await refusal(big, { maxBytes: 1000, maxFiles: 10 })).message).toBe(
-      "The bundle was refused: it holds more than 1000 bytes once unpacked.",
+    expect((await refusal(big, { ...LIMITS, MaxExpandedBytes: 2000 })).message).toBe(
+      "The bundle was refused: it holds more than 2000 bytes once decompressed (Bundles.MaxExpandedBytes).",
     );
   });
 
@@ -193,7 +194,7 @@ describe("unpacking bundles", () => {
   });
 });
 
-describe("manifest and checksum", () => {
+describe("the manifest", () => {
   it("reads the top-level manifest, and names a missing one", async () => {
     const { dest } = await scratch();
     await unpackBundle(
@@ -201,20 +202,12 @@ describe("manifest and checksum", () => {
       dest,
       LIMITS,
     );
-    expect(await readManifestText(dest)).toBe('{"version":1}');
+    expect(await readManifestText(dest, LIMITS)).toBe('{"version":1}');
     const { dir } = await scratch();
     await writeFile(path.join(dir, "app.py"), "");
-    await expect(readManifestText(dir)).rejects.toMatchObject({
+    await expect(readManifestText(dir, LIMITS)).rejects.toMatchObject({
       kind: "invalidManifest",
       message: "The bundle has no manifest.json at its top level.",
     });
-  });
-
-  it("computes X-Content-Checksum as base64 MD5 of the body, from a buffer or a stream", async () => {
-    // md5("hello") = 5d41402abc4b2a76b9719d911017c592
-    expect(await bundleChecksum(Buffer.from("hello"))).toBe("XUFAKrxLKna5cZ2REBfFkg==");
-    expect(await bundleChecksum(Readable.from([Buffer.from("hel"), Buffer.from("lo")]))).toBe(
-      "XUFAKrxLKna5cZ2REBfFkg==",
-    );
   });
 });

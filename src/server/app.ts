@@ -102,10 +102,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const content = new ContentService(store);
   const tasks = new TaskRunner(store, deps.serverId, deps.logger);
   await tasks.failAbandoned();
-  const bundles = new BundleService(store, dataDir, {
-    maxBytes: settings.Bundles.MaxBytes,
-    maxFiles: settings.Bundles.MaxFiles,
-  });
+  const bundles = new BundleService(store, dataDir, settings.Bundles);
+  await bundles.removeAbandonedStaging(deps.logger);
   const apps = new AppManager(
     store,
     runner,
