@@ -1,6 +1,6 @@
 /** Builds gzip tar bundles in memory, including deliberately malicious entries. */
 import { gzipSync } from "node:zlib";
-import { Header } from "tar";
+import { Header, Pax } from "tar";
 
 export interface TarEntry {
   path: string;
@@ -34,7 +34,10 @@ export function tar(entries: TarEntry[]): Buffer {
       gid: 0,
     });
     const block = Buffer.alloc(512);
-    header.encode(block, 0);
+    // A path or link too long for the ustar fields goes in a PAX header before the entry.
+    if (header.encode(block, 0)) {
+      blocks.push(new Pax({ path: entry.path, linkpath: entry.linkpath }).encode());
+    }
     blocks.push(block);
     if (type === "File" && body.length > 0) {
       blocks.push(body, Buffer.alloc((512 - (body.length % 512)) % 512));
