@@ -22,7 +22,6 @@ import {
   open,
   realpath,
   rename,
-  rm,
   stat,
   symlink,
 } from "node:fs/promises";
@@ -32,6 +31,7 @@ import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { Parser, type ReadEntry } from "tar";
 import { ApiError, isApiError } from "../errors.js";
+import { removeTree } from "../util/remove-tree.js";
 import { writeAll } from "../util/write-all.js";
 import { manifestTooDeep, manifestTooLarge } from "./bundle-manifest.js";
 import { type BundleLimits, BundleTree, type EntryPlan, refuse, show } from "./bundle-tree.js";
@@ -81,7 +81,7 @@ export async function unpackBundle(
     });
     return result;
   } catch (error) {
-    await rm(staging, { recursive: true, force: true });
+    await removeTree(staging);
     throw error;
   }
 }

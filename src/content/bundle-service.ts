@@ -21,6 +21,7 @@ import {
 } from "../store/bundles.js";
 import type { ContentRow } from "../store/content.js";
 import type { Store } from "../store/database.js";
+import { removeTree } from "../util/remove-tree.js";
 import { unpackBundle } from "./bundle-archive.js";
 import { readManifestText } from "./bundle-manifest.js";
 import { UploadBody } from "./bundle-upload.js";
@@ -87,7 +88,7 @@ export class BundleService {
       throw error;
     } finally {
       await upload?.close().catch(() => {});
-      await rm(staging, { recursive: true, force: true });
+      await removeTree(staging);
     }
   }
 
@@ -103,7 +104,7 @@ export class BundleService {
     for (const name of names) {
       const folder = path.join(dir, name);
       if ((await lastWritten(folder)) > oldest) continue;
-      await rm(folder, { recursive: true, force: true });
+      await removeTree(folder);
       logger.info({ folder }, "Removed the staging folder of an upload a stopped server left");
     }
   }
@@ -137,11 +138,11 @@ export class BundleService {
     }
     await deleteBundle(this.store.db, bundle.id);
     await rm(this.archivePath(bundle), { force: true });
-    await rm(this.filesPath(bundle), { recursive: true, force: true });
+    await removeTree(this.filesPath(bundle));
   }
 
   async removeAll(contentGuid: string): Promise<void> {
-    await rm(this.contentDir(contentGuid), { recursive: true, force: true });
+    await removeTree(this.contentDir(contentGuid));
   }
 }
 

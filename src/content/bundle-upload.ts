@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { type FileHandle, open } from "node:fs/promises";
+import type { IncomingMessage } from "node:http";
 import { Readable } from "node:stream";
 import { ApiError } from "../errors.js";
 import { writeAll } from "../util/write-all.js";
@@ -24,7 +25,7 @@ export class UploadBody {
   #writeError: unknown;
 
   private constructor(
-    private readonly body: Readable,
+    body: Readable,
     private readonly archive: FileHandle,
     private readonly maxBytes: number,
   ) {
@@ -36,6 +37,10 @@ export class UploadBody {
     if (typeof body?.iterator !== "function") {
       throw new ApiError("badRequest", "The bundle upload is empty.");
     }
+    // A body that says it is too large is refused before any of it is read (HTTP itself
+    // reads and drops it, then).
+    const declared = Number((body as Readable & IncomingMessage).headers?.["content-length"]);
+    if (declared > maxBytes) throw tooLarge(maxBytes);
     return new UploadBody(body, await open(archivePath, "wx", 0o644), maxBytes);
   }
 
@@ -63,20 +68,18 @@ export class UploadBody {
   }
 
   /**
-   * After a refusal, reads and drops the rest of the body in the background, so a client that
-   * sends everything before it reads the answer (Python's http.client, requests) gets to read
-   * it; a body over MaxBytes is not read further.
+   * After a refusal, reads and drops the rest of the body in the background, so that the
+   * connection stays usable and a client that sends everything before it reads the answer
+   * (Python's http.client, requests) gets to read it; closing instead would reset the
+   * connection under the answer. A client that never stops sending is cut off by the
+   * server's request timeouts.
    */
   discardRest(): void {
     this.#stopped = true;
-    // Past MaxBytes already: the answer (413) closes the connection instead.
-    if (this.#size > this.maxBytes) return;
     const discard = async () => {
       while (!this.#ended) await this.#next();
     };
-    discard().catch(() => {
-      if (this.#size > this.maxBytes) this.body.destroy();
-    });
+    discard().catch(() => {});
   }
 
   /** Waits for the last archive write, then closes the archive file. */
@@ -113,14 +116,8 @@ export class UploadBody {
     }
     const chunk = next.value;
     this.#size += chunk.length;
-    if (this.#size > this.maxBytes) {
-      throw new ApiError(
-        "badRequest",
-        `The bundle is larger than ${this.maxBytes} bytes (Bundles.MaxBytes).`,
-        { status: 413 },
-      );
-    }
     if (this.#stopped) return chunk;
+    if (this.#size > this.maxBytes) throw tooLarge(this.maxBytes);
     this.#hash.update(chunk);
     await this.#flushed();
     this.#write = writeAll(this.archive, chunk).catch((error: unknown) => {
@@ -133,4 +130,14 @@ export class UploadBody {
     await this.#write;
     if (this.#writeError !== undefined) throw this.#writeError;
   }
+}
+
+function tooLarge(maxBytes: number): ApiError {
+  return new ApiError(
+    "badRequest",
+    `The bundle is larger than ${maxBytes} bytes (Bundles.MaxBytes).`,
+    {
+      status: 413,
+    },
+  );
 }
