@@ -177,6 +177,28 @@ describe("unpacking bundles", () => {
     );
   });
 
+  it("takes a file of 8 MiB of zeros, which compresses 1000:1", async () => {
+    const { dest } = await scratch();
+    const zeros = Buffer.alloc(8 * 1024 * 1024);
+    await unpackBundle(tarGzOf({ zeros }), dest, { ...LIMITS, MaxExpandedBytes: 16 * 1024 * 1024 });
+    expect((await readFile(path.join(dest, "zeros"))).equals(zeros)).toBe(true);
+  });
+
+  it.each<[string, TarEntry[], string]>([
+    [
+      "a sparse file",
+      [{ path: "sparse", type: "SparseFile" as never }],
+      "sparse is a SparseFile entry; bundles hold only files, folders and links",
+    ],
+    [
+      "an extended header larger than any allowed path needs",
+      [{ path: `${"d/".repeat(40_000)}f`, content: "x" }],
+      "an extended header of 80013 bytes precedes PaxHeader/f; at most 67584 bytes are read, enough for paths of 1024 bytes (Bundles.MaxPathLength)",
+    ],
+  ])("refuses %s", async (_, entries, message) => {
+    expect((await refusal(tarGz(entries))).message).toBe(`The bundle was refused: ${message}.`);
+  });
+
   it.each<[string, Buffer]>([
     ["garbage", Buffer.from("this is not a tarball at all, not even close".repeat(20))],
     ["an uncompressed tar", tar([{ path: "manifest.json", content: "{}" }])],
@@ -187,6 +209,7 @@ describe("unpacking bundles", () => {
       tarGzOf({ "manifest.json": "{}", data: "z".repeat(5000) }).subarray(0, 40),
     ],
     ["an archive with no entries", tarGz([])],
+    ["an archive compressed twice", gzipSync(tarGzOf({ "manifest.json": "{}" }))],
   ])("refuses %s", async (_, archive) => {
     const error = await refusal(archive);
     expect(error.kind).toBe("badRequest");
@@ -195,6 +218,44 @@ describe("unpacking bundles", () => {
 });
 
 describe("the manifest", () => {
+  const limits = { ...LIMITS, MaxManifestBytes: 1000, MaxManifestDepth: 3 };
+
+  it("is refused when larger than MaxManifestBytes, from its header", async () => {
+    const error = await refusal(tarGzOf({ "manifest.json": "x".repeat(1001) }), limits);
+    expect(error).toMatchObject({
+      kind: "invalidManifest",
+      message:
+        "The bundle's manifest.json is 1001 bytes, larger than 1000 (Bundles.MaxManifestBytes).",
+    });
+  });
+
+  it("is refused when nested deeper than MaxManifestDepth, counting only outside strings", async () => {
+    const error = await refusal(tarGzOf({ "manifest.json": '{"a":[{"b":[1]}]}' }), limits);
+    expect(error.message).toBe(
+      "The bundle's manifest.json nests arrays and objects more than 3 deep (Bundles.MaxManifestDepth).",
+    );
+    const { dest } = await scratch();
+    await unpackBundle(tarGzOf({ "manifest.json": '{"a":[{"b":"[[[[\\"{{"}]}' }), dest, limits);
+    expect(JSON.parse(await readManifestText(dest, limits))).toEqual({ a: [{ b: '[[[["{{' }] });
+  });
+
+  it("is held to the same limits when it is a link to another file", async () => {
+    const { dest } = await scratch();
+    await unpackBundle(
+      tarGz([
+        { path: "data.json", content: `[${"1,".repeat(600)}1]` },
+        { path: "manifest.json", type: "SymbolicLink", linkpath: "data.json" },
+      ]),
+      dest,
+      limits,
+    );
+    await expect(readManifestText(dest, limits)).rejects.toMatchObject({
+      kind: "invalidManifest",
+      message:
+        "The bundle's manifest.json is 1203 bytes, larger than 1000 (Bundles.MaxManifestBytes).",
+    });
+  });
+
   it("reads the top-level manifest, and names a missing one", async () => {
     const { dest } = await scratch();
     await unpackBundle(

@@ -137,9 +137,12 @@ class Extraction {
         this.#consume(tar),
       );
     } catch (error) {
+      // Failed first, so that nothing the parser still hands on is written while the last
+      // writes settle; then nothing is left writing when the caller removes the staging folder.
+      this.#fail(sourceError(error));
       await this.#writes;
       await this.#open?.close().catch(() => {});
-      throw this.#failure ?? sourceError(error);
+      throw this.#failure;
     }
     if (this.#entries === 0) throw refuse("it holds no files");
     return { entries: this.#entries, bytes: this.#bytes };

@@ -23,8 +23,11 @@ export function tar(entries: TarEntry[]): Buffer {
   for (const entry of entries) {
     const body = entry.content === undefined ? Buffer.alloc(0) : Buffer.from(entry.content);
     const type = entry.type ?? "File";
+    // Past ustar's 255 bytes only a PAX header can hold the path (and encoding a path of
+    // many thousand names into ustar's fields costs minutes).
+    const long = Buffer.byteLength(entry.path) > 255;
     const header = new Header({
-      path: entry.path,
+      path: long ? "long-path-in-pax-header" : entry.path,
       type,
       size: type === "File" ? body.length : 0,
       linkpath: entry.linkpath,
@@ -35,7 +38,7 @@ export function tar(entries: TarEntry[]): Buffer {
     });
     const block = Buffer.alloc(512);
     // A path or link too long for the ustar fields goes in a PAX header before the entry.
-    if (header.encode(block, 0)) {
+    if (header.encode(block, 0) || long) {
       blocks.push(new Pax({ path: entry.path, linkpath: entry.linkpath }).encode());
     }
     blocks.push(block);
