@@ -21,6 +21,7 @@ import {
   staticBundle,
   uploadFile,
 } from "../support/big-bundles.js";
+import { tarGz } from "../support/bundles.js";
 import { createContent, waitForTask } from "../support/deploy.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
@@ -99,6 +100,46 @@ describe("uploading bundles of real size", () => {
       expect(await staging()).toEqual([]);
     },
   );
+
+  it("answers a thousand small uploads in a row, four at a time", {
+    timeout: 600_000,
+  }, async () => {
+    // Small bundles once hung about once in every 1,000 to 5,000 uploads.
+    const item = await createContent(server, "many-small");
+    const archive = tarGz([
+      {
+        path: "manifest.json",
+        content: JSON.stringify({ version: 1, metadata: { appmode: "static" } }),
+      },
+      { path: "index.html", content: "<p>small</p>" },
+    ]);
+    const statuses: number[] = [];
+    const worker = async (lane: number) => {
+      for (let i = lane; i < 1000; i += 4) {
+        const body =
+          i % 2 === 0
+            ? archive
+            : new ReadableStream({
+                start(controller) {
+                  controller.enqueue(archive.subarray(0, i % archive.length));
+                  controller.enqueue(archive.subarray(i % archive.length));
+                  controller.close();
+                },
+              });
+        const answer = await fetch(`${server.url}/__api__/v1/content/${item.guid}/bundles`, {
+          method: "POST",
+          headers: { Authorization: `Key ${server.keys.publisher}` },
+          body,
+          duplex: "half",
+        } as RequestInit);
+        await answer.arrayBuffer();
+        statuses.push(answer.status);
+      }
+    };
+    await Promise.all([0, 1, 2, 3].map(worker));
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    expect(statuses).toHaveLength(1000);
+  });
 
   it("takes a bundle of 5,000 files and serves each of them", { timeout: 600_000 }, async () => {
     const bundle = await staticBundle(scratch, 1000, "python-tarfile", 5000);
