@@ -84,23 +84,30 @@ function stripComment(text: string): string {
   return text;
 }
 
-/** Unquotes a value; returns null for an unterminated quote. */
+/**
+ * Unquotes a value; returns null for an unterminated quote. Spaces inside quotes or escaped
+ * are kept; those around the unquoted text are not.
+ */
 function parseValue(raw: string): string | null {
   let out = "";
+  let kept = 0;
   let quoted = false;
   for (let i = 0; i < raw.length; i++) {
     const c = raw[i]!;
     if (c === "\\" && i + 1 < raw.length) {
       out += unescapeText(`\\${raw[++i]}`);
+      kept = out.length;
     } else if (c === '"') {
       quoted = !quoted;
+      kept = out.length;
     } else if (!quoted && (c === ";" || c === "#")) {
       break;
     } else {
       out += c;
+      if (quoted) kept = out.length;
     }
   }
-  return quoted ? null : out.trim();
+  return quoted ? null : out.slice(0, kept) + out.slice(kept).trimEnd();
 }
 
 function unescapeText(text: string): string {

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { didYouMean } from "../util/did-you-mean.js";
+import { CONNECT_MEANINGS, CONNECT_SETTINGS } from "./connect-settings.js";
 import { parseGcfg } from "./gcfg.js";
 
 interface Option<T> {
@@ -63,6 +64,23 @@ const integer = (fallback: number, help: string): Option<number> => ({
   parse(raw) {
     if (!/^\d+$/.test(raw)) throw new Error(`must be a whole number, not "${raw}"`);
     return Number(raw);
+  },
+});
+
+const decimal = (
+  fallback: number,
+  help: string,
+  max = Number.POSITIVE_INFINITY,
+): Option<number> => ({
+  default: fallback,
+  help,
+  repeatable: false,
+  parse(raw) {
+    const value = Number(raw);
+    if (!/^\d+(\.\d+)?$/.test(raw) || value > max) {
+      throw new Error(`must be a number from 0 to ${max}, not "${raw}"`);
+    }
+    return value;
   },
 });
 
@@ -174,13 +192,64 @@ export const SCHEMA = {
     ),
   },
   Applications: {
-    StartTimeoutSeconds: integer(
-      60,
-      "How long an application may take to answer on its port after it starts.",
+    RunAs: text(
+      "",
+      "Account that content builds and runs as on the local runner (Connect's Applications.RunAs), so it cannot read the server's database, keys or other content. Empty: the account slipway-content, created at start when the server runs as root; a server not running as root runs content as itself. Never root unless RunAsRootAllowed.",
+    ),
+    RunAsRootAllowed: bool(
+      false,
+      "Let content run as root when RunAs names root; without it, the server refuses to start.",
+    ),
+    Supervisor: text(
+      "",
+      "Program that wraps every process the server starts on its own host (Connect's Applications.Supervisor). With a container backend it wraps only server-local processes, never content; give environments their own supervisor for that.",
+    ),
+    RenderTimeoutSeconds: integer(
+      3600,
+      "How long rendering a document may take before it is stopped as failed.",
     ),
     HostEnvironment: bool(
       true,
       "On a first start with an empty catalog and the local runner, register this machine's own Python, R and Quarto as an environment.",
+    ),
+  },
+  Scheduler: {
+    MinProcesses: integer(
+      0,
+      "Application processes kept running for content whose min_processes is unset; 0 lets idle applications stop.",
+    ),
+    MaxProcesses: integer(
+      3,
+      "Most processes one application runs for content whose max_processes is unset.",
+    ),
+    MaxProcessesLimit: integer(
+      20,
+      "Highest max_processes (and min_processes) content may ask for.",
+    ),
+    MaxConnsPerProcess: integer(
+      20,
+      "Most client connections one process takes for content whose max_conns_per_process is unset.",
+    ),
+    LoadFactor: decimal(
+      0.5,
+      "How eagerly more processes start, from 0 (as soon as a second connection arrives) to 1 (only when every process is full), for content whose load_factor is unset.",
+      1,
+    ),
+    IdleTimeout: integer(
+      5,
+      "Seconds an application process with no connections stays up before it stops, for content whose idle_timeout is unset.",
+    ),
+    InitTimeout: integer(
+      60,
+      "Seconds an application may take from its start to answering on its port, for content whose init_timeout is unset.",
+    ),
+    ConnectionTimeout: integer(
+      3600,
+      "Seconds a client connection to an application may pass with no data either way (0: never), for content whose connection_timeout is unset.",
+    ),
+    ReadTimeout: integer(
+      3600,
+      "Seconds a client connection may pass without sending anything (0: never), for content whose read_timeout is unset.",
     ),
   },
   Quarto: {
@@ -215,6 +284,55 @@ export const SCHEMA = {
       "Declarative file of environments (the Helm value executionEnvironments), applied at start and on every change.",
     ),
   },
+  Kubernetes: {
+    Enabled: bool(
+      false,
+      "Run every build and run of content as a Kubernetes Job in its environment's image, instead of as processes on this machine.",
+    ),
+    Namespace: text(
+      "",
+      "Namespace content Jobs and Services are created in; empty means the namespace of the server's own service account (default outside a cluster).",
+    ),
+    Kubeconfig: text(
+      "",
+      "A kubeconfig file for reaching the cluster from outside it, such as a workstation or a test; empty uses the pod's in-cluster service account.",
+    ),
+    DataDirPVCName: text(
+      "",
+      "The ReadWriteMany PersistentVolumeClaim that holds DataDir; content pods mount it by per-job sub-paths, so builds and runs see the bundles and package caches the server sees.",
+    ),
+    DataDirPVCSubPath: text(
+      "",
+      "The folder of DataDirPVCName that the server mounts as DataDir (relative, without ..); content pods' sub-paths start from it, so it must match the server's own mount.",
+    ),
+    DefaultResourceJobBase: text(
+      "",
+      "A YAML file holding a batch/v1 Job that every content Job starts from (node selectors, tolerations, pull secrets, security context); Slipway overrides only the fields it must control.",
+    ),
+    DefaultResourceServiceBase: text(
+      "",
+      "A YAML file holding a v1 Service that the Service of every interactive app starts from.",
+    ),
+    InitContainerImage: text(
+      "",
+      "Image of the init container that copies Slipway's runtime helpers into each content pod; empty runs content images as they are, which must then carry the helpers.",
+    ),
+    InitContainerImagePullPolicy: oneOf(
+      ["Always", "IfNotPresent", "Never"],
+      "IfNotPresent",
+      "When the kubelet pulls InitContainerImage.",
+    ),
+    PrePullImages: bool(
+      false,
+      "Keep the catalog's images and the init image pulled on every node with a DaemonSet, so the first start of content does not wait for a pull.",
+    ),
+  },
+  Metrics: {
+    PrometheusListen: address(
+      "",
+      "Where /metrics is served in Prometheus text format, on a listener of its own: HOST:PORT, or :PORT for every interface; empty turns it off.",
+    ),
+  },
 } as const;
 
 type Schema = typeof SCHEMA;
@@ -240,15 +358,37 @@ export interface LoadOptions {
   overrides?: Partial<{ [S in keyof Settings]: Partial<Settings[S]> }>;
 }
 
+/** A Connect setting the file gave that Slipway does not use. */
+export interface IgnoredSetting {
+  /** `[Section] Key` or `[Section "name"] Key`, as the file wrote it. */
+  setting: string;
+  /** file:line of its first occurrence. */
+  where: string;
+  reason?: string;
+}
+
+export interface LoadedConfiguration {
+  settings: Settings;
+  /** Each Connect key the file gave that Slipway does not use, once, in file order. */
+  ignored: IgnoredSetting[];
+}
+
+/** {@link loadConfiguration} for callers that need only the settings. */
+export function loadSettings(options: LoadOptions = {}): Settings {
+  return loadConfiguration(options).settings;
+}
+
 /**
  * Builds the settings: defaults, then the file, then `SLIPWAY_<SECTION>_<KEY>` variables,
- * then explicit overrides. Unknown sections or keys and bad values stop the load with
- * file:line messages, all of them at once.
+ * then explicit overrides. Keys Posit Connect defines and Slipway does not use are collected
+ * as ignored, so a Connect `rstudio-connect.gcfg` starts Slipway; sections and keys neither
+ * defines, and bad values, stop the load with file:line messages, all of them at once.
  */
-export function loadSettings(options: LoadOptions = {}): Settings {
+export function loadConfiguration(options: LoadOptions = {}): LoadedConfiguration {
   const env = options.env ?? process.env;
   const settings = defaults();
   const problems: string[] = [];
+  const ignored: IgnoredSetting[] = [];
   const seen = new Set<string>();
 
   if (options.file) {
@@ -265,7 +405,17 @@ export function loadSettings(options: LoadOptions = {}): Settings {
     }
     const reported = new Set<string>();
     for (const entry of parsed.entries) {
-      const found = lookup(entry.section, entry.key);
+      const found = lookup(entry.section, entry.key, entry.value);
+      if ("ignored" in found) {
+        const header =
+          entry.subsection === null ? entry.section : `${entry.section} "${entry.subsection}"`;
+        const setting = `[${header}] ${entry.key}`;
+        if (!reported.has(setting.toLowerCase())) {
+          ignored.push({ setting, where: `${options.file}:${entry.line}`, reason: found.reason });
+        }
+        reported.add(setting.toLowerCase());
+        continue;
+      }
       if ("problem" in found) {
         const line = found.wholeSection ? entry.sectionLine : entry.line;
         const problem = `${options.file}:${line}: ${found.problem}`;
@@ -306,7 +456,13 @@ export function loadSettings(options: LoadOptions = {}): Settings {
   if (settings.Database.Provider === "postgres" && !settings.Postgres.URL) {
     throw new ConfigError(['Database.Provider is "postgres" but Postgres.URL is empty.']);
   }
-  return settings;
+  return { settings, ignored };
+}
+
+/** One line for the start-up log naming every ignored Connect setting. */
+export function describeIgnored(ignored: readonly IgnoredSetting[]): string {
+  const items = ignored.map((i) => `${i.setting} (${i.where}${i.reason ? `: ${i.reason}` : ""})`);
+  return `Posit Connect settings that Slipway does not use, ignored: ${items.join(", ")}`;
 }
 
 export function defaults(): Settings {
@@ -321,25 +477,48 @@ export function defaults(): Settings {
   return out as Settings;
 }
 
-type Lookup = { section: string; key: string } | { problem: string; wholeSection: boolean };
+type Lookup =
+  | { section: string; key: string }
+  | { ignored: true; reason?: string }
+  | { problem: string; wholeSection: boolean };
 
-function lookup(section: string, key: string): Lookup {
-  const sectionName = Object.keys(SCHEMA).find((s) => s.toLowerCase() === section.toLowerCase());
-  if (!sectionName) {
+const CONNECT_SECTIONS = Object.keys(CONNECT_SETTINGS);
+
+function findName(name: string, candidates: readonly string[]): string | undefined {
+  return candidates.find((c) => c.toLowerCase() === name.toLowerCase());
+}
+
+function lookup(section: string, key: string, value: string): Lookup {
+  const sectionName = findName(section, Object.keys(SCHEMA));
+  const connectSection = findName(section, CONNECT_SECTIONS);
+  const connectKeys = connectSection ? CONNECT_SETTINGS[connectSection]! : [];
+  const connectKey = findName(key, connectKeys);
+
+  if (sectionName) {
+    const keys = Object.keys(SCHEMA[sectionName as keyof Schema]);
+    const keyName = findName(key, keys);
+    if (keyName) {
+      const meaning = CONNECT_MEANINGS[`${sectionName}.${keyName}`];
+      if (meaning?.test(value)) return { ignored: true, reason: meaning.reason };
+      return { section: sectionName, key: keyName };
+    }
+    if (connectKey) return { ignored: true };
     return {
-      problem: `unknown section [${section}]${hint(section, Object.keys(SCHEMA))}`,
-      wholeSection: true,
-    };
-  }
-  const keys = Object.keys(SCHEMA[sectionName as keyof Schema]);
-  const keyName = keys.find((k) => k.toLowerCase() === key.toLowerCase());
-  if (!keyName) {
-    return {
-      problem: `unknown key ${key} in [${sectionName}]${hint(key, keys)}`,
+      problem: `unknown key ${key} in [${sectionName}]${hint(key, keys) || hint(key, connectKeys)}`,
       wholeSection: false,
     };
   }
-  return { section: sectionName, key: keyName };
+  if (connectSection) {
+    if (connectKey) return { ignored: true };
+    return {
+      problem: `unknown key ${key} in [${connectSection}], a Posit Connect section Slipway does not use${hint(key, connectKeys)}`,
+      wholeSection: false,
+    };
+  }
+  return {
+    problem: `unknown section [${section}]${hint(section, [...Object.keys(SCHEMA), ...CONNECT_SECTIONS])}`,
+    wholeSection: true,
+  };
 }
 
 function assign(
@@ -356,7 +535,7 @@ function assign(
     option.repeatable && append ? [...(target[key] as unknown[]), ...(value as unknown[])] : value;
 }
 
-function hint(word: string, candidates: string[]): string {
+function hint(word: string, candidates: readonly string[]): string {
   const close = didYouMean(word, candidates);
   return close ? ` (did you mean ${close}?)` : "";
 }

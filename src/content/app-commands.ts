@@ -1,6 +1,8 @@
 /**
  * What to run for each kind of content: a pure function from the app mode and the selected
- * installations to an argument list. Runners decide where it runs; this decides what.
+ * installations to an argument list. Runners decide where it runs; this decides what. Paths are
+ * as the job sees them. Applications listen where the runner tells them, in `SLIPWAY_HOST`
+ * and `SLIPWAY_PORT_HTTP`; nothing here names an address or a port.
  */
 import { ApiError } from "../errors.js";
 
@@ -17,18 +19,38 @@ export interface CommandInput {
   python?: string;
   r?: string;
   quarto?: string;
-  /** Absolute folder of Slipway's runtime helpers (runtime/). */
+  /** Folder of Slipway's runtime helpers (runtime/), as the job sees it. */
   runtimeDir: string;
   /** Folder the rendered document goes to. */
   outputDir: string;
-  port: number;
   /** URL prefix the content is served under, such as /content/<guid>. */
   rootPath: string;
 }
 
 const R_APP = (expression: string) => ["-e", expression];
+const R_LISTEN =
+  'host = Sys.getenv("SLIPWAY_HOST"), port = as.integer(Sys.getenv("SLIPWAY_PORT_HTTP"))';
 
 const RENDERED = new Set(["jupyter-static", "rmd-static", "quarto-static"]);
+const APPS = new Set([
+  "python-api",
+  "python-dash",
+  "python-fastapi",
+  "python-shiny",
+  "python-streamlit",
+  "shiny",
+  "api",
+]);
+
+/** Refuses an app mode Slipway cannot run, before anything is built for it. */
+export function checkAppMode(appMode: string): void {
+  if (appMode !== "static" && !RENDERED.has(appMode) && !APPS.has(appMode)) unsupported(appMode);
+}
+
+/** Whether the app mode is a document rendered once and then served as files. */
+export function isRendered(appMode: string): boolean {
+  return RENDERED.has(appMode);
+}
 
 /** The name of the deploy's last phase, for the task log. */
 export function activationPhase(appMode: string): string {
@@ -40,10 +62,19 @@ export function activationPhase(appMode: string): string {
 }
 
 export function runPlan(input: CommandInput): RunPlan {
-  const { appMode, port } = input;
+  const { appMode } = input;
   const entry = input.entrypoint ?? "";
-  const env = { SLIPWAY_ROOT_PATH: input.rootPath, PORT: String(port) };
-  const launcher = `${input.runtimeDir}/python/slipway_launch.py`;
+  const env = { SLIPWAY_ROOT_PATH: input.rootPath };
+  const launch = (mode: string, fallback: string): RunPlan => ({
+    kind: "app",
+    argv: [
+      need(input.python, "Python", appMode),
+      `${input.runtimeDir}/python/slipway_launch.py`,
+      mode,
+      entry || fallback,
+    ],
+    env,
+  });
   const rscript = () => need(input.r, "R", appMode).replace(/\/R$/, "/Rscript");
 
   switch (appMode) {
@@ -51,59 +82,16 @@ export function runPlan(input: CommandInput): RunPlan {
       return { kind: "static" };
     case "python-api":
     case "python-dash":
-      return {
-        kind: "app",
-        argv: [
-          need(input.python, "Python", appMode),
-          launcher,
-          "wsgi",
-          entry || "app",
-          String(port),
-        ],
-        env,
-      };
+      return launch("wsgi", "app");
     case "python-fastapi":
     case "python-shiny":
-      return {
-        kind: "app",
-        argv: [
-          need(input.python, "Python", appMode),
-          launcher,
-          "asgi",
-          entry || "app",
-          String(port),
-        ],
-        env,
-      };
+      return launch("asgi", "app");
     case "python-streamlit":
-      return {
-        kind: "app",
-        argv: [
-          need(input.python, "Python", appMode),
-          "-m",
-          "streamlit",
-          "run",
-          entry || "app.py",
-          "--server.port",
-          String(port),
-          "--server.address",
-          "127.0.0.1",
-          "--server.headless",
-          "true",
-          "--server.baseUrlPath",
-          input.rootPath,
-        ],
-        env,
-      };
+      return launch("streamlit", "app.py");
     case "shiny":
       return {
         kind: "app",
-        argv: [
-          rscript(),
-          ...R_APP(
-            `shiny::runApp(".", host = "127.0.0.1", port = ${port}, launch.browser = FALSE)`,
-          ),
-        ],
+        argv: [rscript(), ...R_APP(`shiny::runApp(".", ${R_LISTEN}, launch.browser = FALSE)`)],
         env,
       };
     case "api":
@@ -111,9 +99,7 @@ export function runPlan(input: CommandInput): RunPlan {
         kind: "app",
         argv: [
           rscript(),
-          ...R_APP(
-            `plumber::pr_run(plumber::pr(${rString(entry || "plumber.R")}), host = "127.0.0.1", port = ${port})`,
-          ),
+          ...R_APP(`plumber::pr_run(plumber::pr(${rString(entry || "plumber.R")}), ${R_LISTEN})`),
         ],
         env,
       };
@@ -164,11 +150,15 @@ export function runPlan(input: CommandInput): RunPlan {
         output: "index.html",
       };
     default:
-      throw new ApiError(
-        "invalidManifest",
-        `Slipway cannot run content of app mode "${appMode}" yet; supported: static, python-api, python-dash, python-fastapi, python-shiny, python-streamlit, shiny, api, jupyter-static, rmd-static, quarto-static.`,
-      );
+      return unsupported(appMode);
   }
+}
+
+function unsupported(appMode: string): never {
+  throw new ApiError(
+    "invalidManifest",
+    `Slipway cannot run content of app mode "${appMode}" yet; supported: static, ${[...APPS, ...RENDERED].join(", ")}.`,
+  );
 }
 
 function need(path: string | undefined, runtime: string, appMode: string): string {

@@ -1,26 +1,36 @@
 /**
- * Builds a bundle's packages inside its environment, through the runner, into a package cache
- * kept per environment image: Python virtual environments keyed by the interpreter version
- * and the hash of the dependency set, and one R library per image and R version. A deploy whose
- * dependencies were built before reuses them without running an installer at all.
+ * Builds a bundle's packages in build jobs of its environment's image, into that image's
+ * package cache on the data volume: a Python virtual environment per interpreter version and
+ * requirement set, an R library per R version and package set. A deploy whose dependencies
+ * were built before reuses them without starting a build job at all.
  */
-import { createHash } from "node:crypto";
-import { mkdir, open, readFile, rm, stat } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Settings } from "../config/settings.js";
 import type { ContentNeeds, Manifest } from "../environments/manifest.js";
 import { ApiError } from "../errors.js";
-import { type Job, type Runner, runToEnd } from "../runners/runner.js";
+import type { Job, Runner } from "../runners/runner.js";
 import type { BundleRow } from "../store/bundles.js";
 import type { ContentRow } from "../store/content.js";
-import type { Pick } from "./deploy-service.js";
-import { cacheName } from "./package-cache.js";
-import { buildPythonEnvironment } from "./python-build.js";
+import { bundleSubPath } from "./data-layout.js";
+import type { JobRuns } from "./job-runs.js";
+import { type Built, type JobContext, pythonBuildJobs, rBuildJob } from "./jobs.js";
+import {
+  type CacheEntry,
+  discardBuild,
+  isCached,
+  publishBuild,
+  pythonCacheEntry,
+  rCacheEntry,
+  startBuild,
+} from "./package-cache.js";
+import type { Pick } from "./pick.js";
 import type { TaskLog } from "./task-runner.js";
 
 export interface BuildRequest {
   log: TaskLog;
+  taskId: string;
+  ctx: JobContext;
   content: ContentRow;
   bundle: BundleRow;
   pick: Pick;
@@ -28,209 +38,167 @@ export interface BuildRequest {
   needs: ContentNeeds;
 }
 
-/** The interpreters (and library) the content then runs with. */
-export interface BuildResult {
-  python?: string;
-  r?: string;
-  quarto?: string;
-  rLibrary?: string;
+export interface BuilderDeps {
+  runner: Runner;
+  jobs: JobRuns;
+  settings: Settings;
+  dataDir: string;
 }
 
 export class ContentBuilder {
-  constructor(
-    private readonly runner: Runner,
-    private readonly settings: Settings,
-    private readonly cacheRoot: string,
-    private readonly filesOf: (bundle: BundleRow) => string,
-  ) {}
+  constructor(private readonly deps: BuilderDeps) {}
 
-  async build(request: BuildRequest): Promise<BuildResult> {
+  async build(request: BuildRequest): Promise<Built> {
     const { pick } = request;
-    const result: BuildResult = {
-      python: pick.installations.python?.path,
-      r: pick.installations.r?.path,
-      quarto: pick.installations.quarto?.path,
+    const python = pick.installations.python;
+    const r = pick.installations.r;
+    const built: Built = {
+      pythonEnv: python ? await this.#python(request, python) : null,
+      pythonPath: python?.path ?? null,
+      rPath: r?.path ?? null,
+      rLibrary: r ? await this.#r(request, r) : null,
+      quartoPath: pick.installations.quarto?.path ?? null,
     };
-    if (pick.installations.python)
-      result.python = await this.#python(request, pick.installations.python);
-    if (pick.installations.r) result.rLibrary = await this.#r(request, pick.installations.r);
-    if (!pick.installations.python && !pick.installations.r)
-      await request.log.line("Nothing to build.");
-    return result;
+    if (!python && !r) await request.log.line("Nothing to build.");
+    return built;
   }
 
-  async #python(request: BuildRequest, python: { version: string; path: string }): Promise<string> {
+  async #python(
+    request: BuildRequest,
+    python: { version: string; path: string },
+  ): Promise<string | null> {
     const { log, content, manifest, needs } = request;
+    const settings = this.deps.settings.Python;
     const managed =
       needs.management.python ??
       flag(content.default_py_environment_management) ??
-      this.settings.Python.EnvironmentManagement;
+      settings.EnvironmentManagement;
     if (!managed) {
       await log.line(`Python environment management is off: running with ${python.path} as it is.`);
-      return python.path;
+      return null;
     }
     const packageFile = manifest.python?.package_manager?.package_file ?? "requirements.txt";
-    const files = this.filesOf(request.bundle);
+    const files = path.join(this.deps.dataDir, bundleSubPath(content.guid, request.bundle.id));
     await log.line(`Python ${python.version} at ${python.path}`);
-    const built = await buildPythonEnvironment(
-      this.runner,
-      {
-        cacheRoot: this.cacheRoot,
-        image: request.pick.environment?.name ?? null,
-        pythonVersion: python.version,
+    const entry = pythonCacheEntry({
+      image: request.ctx.image,
+      pythonVersion: python.version,
+      requirements: await readFile(path.join(files, packageFile), "utf8").catch(() => ""),
+      systemSitePackages: settings.SystemSitePackages,
+    });
+    await this.#cached(request, entry, (buildSubPath) =>
+      pythonBuildJobs(request.ctx, {
+        entry,
+        buildSubPath,
         pythonPath: python.path,
-        requirements: await readFile(path.join(files, packageFile), "utf8").catch(() => ""),
-        systemSitePackages: this.settings.Python.SystemSitePackages,
-        indexUrl: this.settings.Python.PackageIndexURL || null,
-        findLinks: this.settings.Python.FindLinks,
-        jobName: `build-${request.bundle.id}`,
-        supervisor: request.pick.environment?.supervisor ?? null,
-        labels: { content: content.guid, bundle: String(request.bundle.id) },
-      },
-      (line) => log.line(line),
+        systemSitePackages: settings.SystemSitePackages,
+        pip: { indexUrl: settings.PackageIndexURL || null, findLinks: settings.FindLinks },
+        dataDir: this.deps.dataDir,
+      }),
     );
-    return built.python;
+    return entry.subPath;
   }
 
-  async #r(
-    request: BuildRequest,
-    r: { version: string; path: string },
-  ): Promise<string | undefined> {
+  async #r(request: BuildRequest, r: { version: string; path: string }): Promise<string | null> {
     const { log, content, manifest, needs } = request;
-    const packages = Object.keys(manifest.packages ?? {}).sort();
+    const settings = this.deps.settings.R;
     const managed =
       needs.management.r ??
       flag(content.default_r_environment_management) ??
-      this.settings.R.EnvironmentManagement;
+      settings.EnvironmentManagement;
+    const packages = Object.entries(manifest.packages ?? {}).map(([name, info]) => {
+      if (!R_PACKAGE_NAME.test(name)) {
+        throw new ApiError(
+          "invalidManifest",
+          `manifest.json names an R package "${name}", which is not a package name.`,
+        );
+      }
+      return { name, version: packageVersion(info) };
+    });
     if (!managed || packages.length === 0) {
       await log.line(
         managed
           ? "No R packages to install."
           : `R environment management is off: running with ${r.path} as it is.`,
       );
-      return undefined;
+      return null;
     }
-    const library = path.join(this.#imageDir(request), `R-${r.version}`, "library");
-    const key = createHash("sha256").update(packages.join("\n")).digest("hex").slice(0, 24);
-    const marker = path.join(library, `.slipway-${key}`);
-    await this.#once(marker, log, async () => {
-      // Packages the image or the library has already are kept; only the missing are installed.
-      const script = [
-        `lib <- ${JSON.stringify(library)}`,
-        "dir.create(lib, recursive = TRUE, showWarnings = FALSE)",
-        `.libPaths(c(lib, .libPaths()))`,
-        `wanted <- ${rVector(packages)}`,
-        "missing <- setdiff(wanted, rownames(installed.packages()))",
-        `if (length(missing) > 0) install.packages(missing, lib = lib, repos = ${JSON.stringify(this.settings.R.RepositoryURL)})`,
-        "still <- setdiff(wanted, rownames(installed.packages()))",
-        'if (length(still) > 0) stop("could not install: ", paste(still, collapse = ", "))',
-        `dir.create(${JSON.stringify(marker)}, recursive = TRUE)`,
-      ].join("; ");
-      await this.#run(request, "R packages", [r.path.replace(/\/R$/, "/Rscript"), "-e", script]);
+    const entry = rCacheEntry({
+      image: request.ctx.image,
+      rVersion: r.version,
+      packages,
+      repository: settings.RepositoryURL,
     });
-    return library;
-  }
-
-  #imageDir(request: BuildRequest): string {
-    return path.join(this.cacheRoot, cacheName(request.pick.environment?.name ?? null));
+    const names = packages.map((p) => p.name);
+    await this.#cached(request, entry, (buildSubPath) => [
+      rBuildJob(request.ctx, {
+        packages: names,
+        buildSubPath,
+        rPath: r.path,
+        repository: settings.RepositoryURL,
+      }),
+    ]);
+    return entry.subPath;
   }
 
   /**
-   * Builds `target` once: a hit when its `.complete` marker exists; otherwise builds it under
-   * an exclusive lock, so two deploys of the same dependencies build them once between them.
-   * A failed build leaves nothing that could be mistaken for a finished one.
+   * The entry from the cache, or built by `jobs` into a fresh folder and published. A failed
+   * build throws and leaves nothing in the cache.
    */
-  async #once(target: string, log: TaskLog, build: () => Promise<void>): Promise<void> {
-    const complete = `${target}.complete`;
-    const lock = `${target}.lock`;
-    for (;;) {
-      if (await exists(complete)) {
-        await log.line(`Package cache hit: ${target} (nothing to install)`);
-        return;
-      }
-      const handle = await open(lock, "wx").catch(async (error: NodeJS.ErrnoException) => {
-        if (error.code === "ENOENT") {
-          await mkdir(path.dirname(lock), { recursive: true });
-          return undefined;
-        }
-        if (error.code !== "EEXIST") throw error;
-        return null;
-      });
-      if (handle === undefined) continue;
-      if (handle === null) {
-        if (await abandoned(lock)) {
-          await rm(lock, { force: true });
-          continue;
-        }
-        await log.line("Another deploy is building the same packages; waiting for it.");
-        await sleep(500);
-        continue;
-      }
-      try {
-        await handle.writeFile(String(process.pid));
-        await log.line(`Package cache miss: building ${target}`);
-        await rm(target, { recursive: true, force: true });
-        await build();
-        await (await open(complete, "w")).close();
-        return;
-      } catch (error) {
-        await rm(target, { recursive: true, force: true });
-        throw error;
-      } finally {
-        await handle.close();
-        await rm(lock, { force: true });
-      }
+  async #cached(
+    request: BuildRequest,
+    entry: CacheEntry,
+    jobs: (buildSubPath: string) => Job[],
+  ): Promise<void> {
+    const { log } = request;
+    const { dataDir, runner } = this.deps;
+    const what = entry.runtime === "python" ? "Python" : "R";
+    if (await isCached(dataDir, entry)) {
+      await log.line(`${what} package cache hit: ${entry.subPath} (nothing to install)`);
+      return;
     }
-  }
-
-  async #run(request: BuildRequest, step: string, argv: string[]): Promise<void> {
-    const job: Job = {
-      name: `build-${request.bundle.id}-${step.replace(/\W+/g, "-")}`,
-      kind: "build",
-      image: request.pick.environment?.name ?? null,
-      argv,
-      env: { PIP_NO_CACHE_DIR: "0", PYTHONUNBUFFERED: "1" },
-      workingDir: this.filesOf(request.bundle),
-      mounts: [],
-      supervisor: request.pick.environment?.supervisor ?? null,
-      labels: { content: request.content.guid, bundle: String(request.bundle.id), step },
-    };
-    const code = await runToEnd(this.runner, job, (line) => request.log.line(`  ${line}`));
-    if (code !== 0) {
-      throw new ApiError(
-        "badRequest",
-        `The build failed: ${step} exited with code ${code ?? "unknown"}; its output is in the log above.`,
-      );
+    await log.line(
+      `${what} package cache miss: building ${entry.contents.length} package(s) into ${entry.subPath}`,
+    );
+    const buildSubPath = await startBuild(dataDir, entry, request.taskId, runner.user);
+    try {
+      for (const job of jobs(buildSubPath)) {
+        const outcome = await this.deps.jobs.run(
+          job,
+          {
+            contentGuid: request.content.guid,
+            bundleId: request.bundle.id,
+            taskId: request.taskId,
+          },
+          (line) => log.line(`  ${line}`),
+        );
+        if (outcome.exitCode !== 0) {
+          const why = outcome.reason ? ` (${outcome.reason})` : "";
+          throw new ApiError(
+            "badRequest",
+            `The ${what} build failed: ${job.labels.step} exited with code ${outcome.exitCode ?? "unknown"}${why}; its output is in the log above.`,
+          );
+        }
+      }
+    } catch (error) {
+      await discardBuild(dataDir, buildSubPath);
+      throw error;
+    }
+    if (!(await publishBuild(dataDir, entry, buildSubPath))) {
+      await log.line("Another build of the same packages finished first; using it.");
     }
   }
 }
+
+/** What R accepts as a package name. */
+const R_PACKAGE_NAME = /^[A-Za-z][A-Za-z0-9.]*$/;
 
 function flag(value: number | null): boolean | undefined {
   return value === null ? undefined : value === 1;
 }
 
-function rVector(values: string[]): string {
-  return `c(${values.map((v) => JSON.stringify(v)).join(", ")})`;
-}
-
-/**
- * A lock whose holder is gone: a server that died mid-build must not make every later deploy
- * wait forever. The lock holds the builder's pid; a lock just made may not hold it yet.
- */
-async function abandoned(lock: string): Promise<boolean> {
-  const pid = Number((await readFile(lock, "utf8").catch(() => "")).trim());
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "ESRCH";
-  }
-}
-
-async function exists(file: string): Promise<boolean> {
-  return stat(file).then(
-    () => true,
-    () => false,
-  );
+/** The version a manifest records for an R package, in its DESCRIPTION. */
+function packageVersion(info: unknown): string | null {
+  const description = (info as { description?: { Version?: unknown } } | null)?.description;
+  return typeof description?.Version === "string" ? description.Version : null;
 }

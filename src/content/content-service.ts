@@ -4,7 +4,9 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Updateable } from "kysely";
+import type { Settings } from "../config/settings.js";
 import { ApiError } from "../errors.js";
+import type { ResourceName } from "../runners/runner.js";
 import {
   type ContentRow,
   deleteContent,
@@ -19,13 +21,31 @@ import type { ContentTable } from "../store/schema.js";
 import type { UserRow } from "../store/users.js";
 import { roleAtLeast } from "../users/roles.js";
 import type { Content, ContentCreate, ContentPatch } from "./model.js";
+import {
+  type ContentSettings,
+  checkContentSettings,
+  DEFAULT_CONTENT_SETTINGS,
+  PROCESS_FIELDS,
+  RESOURCE_FIELDS,
+} from "./process-settings.js";
+
+/** What a runner can enforce, for checking resource settings before they are stored. */
+export interface RunnerCapabilities {
+  readonly backend: string;
+  readonly enforces: ReadonlySet<ResourceName>;
+}
 
 export class ContentService {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly scheduler: Settings["Scheduler"],
+    private readonly runner: RunnerCapabilities,
+  ) {}
 
   async create(owner: UserRow, body: ContentCreate): Promise<ContentRow> {
     const guid = randomUUID();
     const defaults = await this.#defaults(body);
+    const settings = this.#settings(DEFAULT_CONTENT_SETTINGS, body);
     try {
       await insertContent(this.store.db, {
         guid,
@@ -49,6 +69,8 @@ export class ContentService {
         default_environment_guid: defaults.default_environment_guid ?? null,
         default_r_environment_management: bit(body.default_r_environment_management),
         default_py_environment_management: bit(body.default_py_environment_management),
+        ...DEFAULT_CONTENT_SETTINGS,
+        ...settings,
       });
     } catch (error) {
       if (this.store.dialect.isUniqueViolation(error)) {
@@ -106,6 +128,7 @@ export class ContentService {
     if (body.default_py_environment_management !== undefined) {
       fields.default_py_environment_management = bit(body.default_py_environment_management);
     }
+    Object.assign(fields, this.#settings(row, body));
     try {
       await updateContent(this.store.db, guid, fields);
     } catch (error) {
@@ -123,6 +146,24 @@ export class ContentService {
     const row = await this.getEditable(caller, guid);
     await deleteContent(this.store.db, guid);
     return row;
+  }
+
+  /** The process and resource settings the body changes, checked against the rest. */
+  #settings(current: Readonly<ContentSettings>, body: ContentPatch): Partial<ContentSettings> {
+    const changed: Partial<ContentSettings> = {};
+    for (const field of [...PROCESS_FIELDS, ...RESOURCE_FIELDS]) {
+      const value = body[field];
+      if (value !== undefined) changed[field] = value;
+    }
+    const merged = { ...current, ...changed };
+    checkContentSettings(
+      merged,
+      Object.keys(changed),
+      this.scheduler,
+      this.runner.enforces,
+      this.runner.backend,
+    );
+    return changed;
   }
 
   /** Checks the publisher's environment choice against the catalog. */
@@ -216,5 +257,6 @@ export function toContent(row: ContentRow, caller: UserRow, baseUrl: string): Co
           : "viewer",
     content_url: `${baseUrl}/content/${row.guid}/`,
     dashboard_url: `${baseUrl}/connect/#/apps/${row.guid}`,
-  };
+    ...Object.fromEntries([...PROCESS_FIELDS, ...RESOURCE_FIELDS].map((f) => [f, row[f]])),
+  } as Content;
 }

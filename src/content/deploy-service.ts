@@ -1,22 +1,30 @@
 /**
  * A deploy, phase by phase, each written to the task log as it goes: read the manifest,
- * select the environment (or reuse the bundle's recorded pick), build the packages, then
- * render the document or start the application.
+ * select the environment (or reuse the bundle's recorded pick), build the packages, render
+ * the document or have the reconciler start the application, and wait until it answers.
  */
+import { chown, cp, mkdir, readdir, rm } from "node:fs/promises";
+import path from "node:path";
 import type { Settings } from "../config/settings.js";
 import { type ContentNeeds, contentNeeds, parseManifest } from "../environments/manifest.js";
-import { explanationRows, type Selection, selectEnvironment } from "../environments/selection.js";
+import { explanationRows, selectEnvironment } from "../environments/selection.js";
 import { ApiError } from "../errors.js";
+import type { Runner } from "../runners/runner.js";
 import { type BundleRow, updateBundle } from "../store/bundles.js";
 import { type ContentRow, updateContent } from "../store/content.js";
 import type { Store } from "../store/database.js";
 import { findEnvironment, listEnvironments } from "../store/environments.js";
 import type { UserRow } from "../store/users.js";
-import { activationPhase } from "./app-commands.js";
-import type { AppManager } from "./app-manager.js";
+import { activationPhase, checkAppMode, runPlan } from "./app-commands.js";
+import { commandInput, jobContext } from "./bundle-context.js";
 import type { BundleService } from "./bundle-service.js";
 import type { ContentBuilder } from "./content-builder.js";
 import type { ContentService } from "./content-service.js";
+import { bundleSubPath, renderSiteSubPath, renderSourceSubPath } from "./data-layout.js";
+import type { JobRuns } from "./job-runs.js";
+import { type Built, type JobContext, renderJob } from "./jobs.js";
+import { type Pick, toPick } from "./pick.js";
+import type { ProcessReconciler } from "./process-reconciler.js";
 import type { TaskLog, TaskRunner } from "./task-runner.js";
 
 export interface DeployOptions {
@@ -25,26 +33,25 @@ export interface DeployOptions {
   activate: boolean;
 }
 
-/** The environment and installations a bundle was built with, recorded on the bundle. */
-export interface Pick {
-  environment: {
-    guid: string;
-    name: string;
-    title: string | null;
-    cluster_name: string;
-    supervisor: string | null;
-  } | null;
-  installations: Partial<Record<"python" | "r" | "quarto", { version: string; path: string }>>;
-}
-
 export interface DeployDeps {
   store: Store;
   settings: Settings;
+  runner: Runner;
+  instance: string;
   content: ContentService;
   bundles: BundleService;
   tasks: TaskRunner;
   builder: ContentBuilder;
-  apps: AppManager;
+  jobs: JobRuns;
+  reconciler: ProcessReconciler;
+}
+
+interface Deployment {
+  readonly log: TaskLog;
+  readonly taskId: string;
+  readonly content: ContentRow;
+  readonly bundle: BundleRow;
+  readonly options: DeployOptions;
 }
 
 export class DeployService {
@@ -68,16 +75,12 @@ export class DeployService {
         bundleId: bundle.id,
         userGuid: caller.guid,
       },
-      (log) => this.#run(log, content, bundle, options),
+      (log, taskId) => this.#run({ log, taskId, content, bundle, options }),
     );
   }
 
-  async #run(
-    log: TaskLog,
-    content: ContentRow,
-    bundle: BundleRow,
-    options: DeployOptions,
-  ): Promise<unknown> {
+  async #run(deployment: Deployment): Promise<unknown> {
+    const { log, content, bundle, options } = deployment;
     await log.line(`Deploying bundle ${bundle.id} of ${content.name} (${content.guid})`);
     const manifest = await log.phase("Reading manifest.json", async () => {
       const parsed = parseManifest(bundle.manifest);
@@ -90,10 +93,20 @@ export class DeployService {
       this.#pick(log, content, bundle, manifest.needs),
     );
     await this.#record(content, bundle, pick, manifest.needs);
+    const ctx = await jobContext(
+      { store: this.deps.store, paths: this.deps.runner.paths, instance: this.deps.instance },
+      content,
+      bundle,
+      pick,
+    );
+    // Checked now, so an app mode Slipway cannot run fails the deploy before anything is built.
+    checkAppMode(manifest.needs.appMode);
 
-    const build = await log.phase("Building", () =>
+    const built = await log.phase("Building", () =>
       this.deps.builder.build({
         log,
+        taskId: deployment.taskId,
+        ctx,
         content,
         bundle,
         pick,
@@ -101,31 +114,75 @@ export class DeployService {
         needs: manifest.needs,
       }),
     );
+    await updateBundle(this.deps.store.db, bundle.id, { build: JSON.stringify(built) });
 
     if (!options.buildOnly) {
-      await this.deps.apps.stop(content.guid);
-      await log.phase(activationPhase(manifest.needs.appMode), () =>
-        this.deps.apps.activate({
-          log,
-          content,
-          bundle,
-          pick,
-          build,
-          manifest: manifest.parsed,
-          needs: manifest.needs,
-        }),
-      );
+      const plan = runPlan(commandInput(ctx, manifest.needs, built));
+      if (plan.kind === "render") {
+        await log.phase(activationPhase(manifest.needs.appMode), () =>
+          this.#render(deployment, ctx, plan, built),
+        );
+      }
+      if (options.activate) {
+        await updateContent(this.deps.store.db, content.guid, {
+          bundle_id: bundle.id,
+          app_mode: manifest.needs.appMode,
+          content_category: manifest.parsed.metadata?.content_category ?? "",
+          last_deployed_time: new Date().toISOString(),
+          needs_rebuild: 0,
+        });
+        if (plan.kind === "static") {
+          await log.line("Serving the bundle's files.");
+        }
+        this.deps.reconciler.enqueue(content.guid);
+        if (plan.kind === "app") {
+          await log.phase(activationPhase(manifest.needs.appMode), async () => {
+            const process = await this.deps.reconciler.awaitReady(content.guid, bundle.id, (line) =>
+              log.line(`  ${line}`),
+            );
+            await log.line(
+              `Application answering at ${process.endpoint.host}:${process.endpoint.port}`,
+            );
+          });
+        }
+      }
     }
-
-    await updateContent(this.deps.store.db, content.guid, {
-      ...(options.activate && !options.buildOnly ? { bundle_id: bundle.id } : {}),
-      app_mode: manifest.needs.appMode,
-      content_category: manifest.parsed.metadata?.content_category ?? "",
-      last_deployed_time: new Date().toISOString(),
-      needs_rebuild: 0,
-    });
     await log.line(`Deployed: ${content.name} is served at /content/${content.guid}/`);
     return { bundle_id: String(bundle.id), environment_guid: pick.environment?.guid ?? null };
+  }
+
+  /** Renders the document in a copy of the bundle's files, into the bundle's site folder. */
+  async #render(
+    { log, taskId, content, bundle }: Deployment,
+    ctx: JobContext,
+    plan: Extract<ReturnType<typeof runPlan>, { kind: "render" }>,
+    built: Built,
+  ): Promise<void> {
+    const dataDir = this.deps.settings.Server.DataDir;
+    const source = path.join(dataDir, renderSourceSubPath(content.guid, bundle.id));
+    const site = path.join(dataDir, renderSiteSubPath(content.guid, bundle.id));
+    await rm(path.dirname(source), { recursive: true, force: true });
+    await cp(path.join(dataDir, bundleSubPath(content.guid, bundle.id)), source, {
+      recursive: true,
+      verbatimSymlinks: true,
+    });
+    await mkdir(site, { recursive: true });
+    const user = this.deps.runner.user;
+    if (user) await chownTree(path.dirname(source), user);
+    const job = renderJob(ctx, plan, built, this.deps.settings.Applications.RenderTimeoutSeconds);
+    await log.line(`Running: ${plan.argv.join(" ")}`);
+    const outcome = await this.deps.jobs.run(
+      job,
+      { contentGuid: content.guid, bundleId: bundle.id, taskId },
+      (line) => log.line(`  ${line}`),
+    );
+    if (outcome.exitCode !== 0) {
+      const why = outcome.reason ? ` (${outcome.reason})` : "";
+      throw new ApiError(
+        "badRequest",
+        `Rendering failed with exit code ${outcome.exitCode ?? "unknown"}${why}; its output is in the log above.`,
+      );
+    }
   }
 
   /** The recorded pick when it still holds, otherwise a fresh selection with its explanation. */
@@ -184,20 +241,6 @@ export class DeployService {
   }
 }
 
-function toPick(selection: Selection): Pick {
-  const environment = selection.environment;
-  return {
-    environment: environment && {
-      guid: environment.guid,
-      name: environment.name,
-      title: environment.title,
-      cluster_name: environment.cluster_name ?? "Kubernetes",
-      supervisor: environment.supervisor ?? null,
-    },
-    installations: selection.installations,
-  };
-}
-
 function describeNeeds(needs: ContentNeeds): string {
   const parts = (["python", "r", "quarto"] as const).flatMap((runtime) => {
     const need = needs[runtime];
@@ -206,4 +249,17 @@ function describeNeeds(needs: ContentNeeds): string {
     return [`${runtime} ${need.version ?? "any version"}${constraint}`];
   });
   return parts.length > 0 ? parts.join(", ") : "no runtime";
+}
+
+/** Hands a folder the server made to the account jobs run as, so a job can write into it. */
+async function chownTree(root: string, user: { uid: number; gid: number }): Promise<void> {
+  const walk = async (dir: string): Promise<void> => {
+    await chown(dir, user.uid, user.gid);
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else await chown(full, user.uid, user.gid).catch(() => {});
+    }
+  };
+  await walk(root);
 }

@@ -4,6 +4,35 @@ import { type Static, Type } from "@sinclair/typebox";
 const text = Type.Union([Type.String(), Type.Null()]);
 const flag = Type.Union([Type.Boolean(), Type.Null()]);
 
+const count = (description: string) =>
+  Type.Union([Type.Integer({ minimum: 0, maximum: 1_000_000 }), Type.Null()], { description });
+const seconds = (description: string) =>
+  Type.Union([Type.Integer({ minimum: 0, maximum: 31_536_000 }), Type.Null()], {
+    description: `${description} In seconds; null uses the server's default.`,
+  });
+const amount = (description: string) =>
+  Type.Union([Type.Number({ minimum: 0, maximum: 1e15 }), Type.Null()], { description });
+
+/** Connect's process and resource settings of content, each null for the server's default. */
+const ProcessSettings = Type.Object({
+  min_processes: count("Processes kept running even when idle."),
+  max_processes: count("Most processes the application runs at once."),
+  max_conns_per_process: count("Most client connections one process takes."),
+  load_factor: Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()], {
+    description: "How eagerly more processes start, from 0 to 1.",
+  }),
+  idle_timeout: seconds("How long an idle process stays up."),
+  init_timeout: seconds("How long an application may take to start answering."),
+  connection_timeout: seconds("Longest a connection may pass with no data."),
+  read_timeout: seconds("Longest a connection may pass without the client sending."),
+  memory_limit: amount("Most memory a process may use, in bytes."),
+  memory_request: amount("Memory reserved for a process, in bytes."),
+  cpu_limit: amount("Most CPU a process may use, in cores."),
+  cpu_request: amount("CPU reserved for a process, in cores."),
+  nvidia_gpu_limit: count("NVIDIA GPUs a process gets."),
+  amd_gpu_limit: count("AMD GPUs a process gets."),
+});
+
 /** Connect's rule for content names: what URLs and file systems can carry. */
 export const CONTENT_NAME_PATTERN = "^[A-Za-z0-9_.-]{1,64}$";
 
@@ -34,6 +63,7 @@ export const Content = Type.Object({
   app_role: Type.String(),
   content_url: Type.String(),
   dashboard_url: Type.String(),
+  ...ProcessSettings.properties,
 });
 export type Content = Static<typeof Content>;
 
@@ -48,6 +78,7 @@ export const ContentCreate = Type.Object({
   default_environment_guid: Type.Optional(text),
   default_r_environment_management: Type.Optional(flag),
   default_py_environment_management: Type.Optional(flag),
+  ...Type.Partial(ProcessSettings).properties,
 });
 export type ContentCreate = Static<typeof ContentCreate>;
 

@@ -1,4 +1,4 @@
-import { lstat, mkdtemp, readdir, readlink, rm } from "node:fs/promises";
+import { lstat, mkdtemp, readdir, readFile, readlink, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import fc from "fast-check";
@@ -9,11 +9,12 @@ import {
   normalizeRequirements,
   publishBuild,
   pythonCacheEntry,
+  rCacheEntry,
+  removeAbandonedBuilds,
   startBuild,
 } from "./package-cache.js";
 
 const base = {
-  cacheRoot: "/var/lib/slipway/cache",
   image: "ghcr.io/org/py:3.11",
   pythonVersion: "3.11.7",
   requirements: "",
@@ -63,12 +64,30 @@ describe("requirement sets", () => {
 });
 
 describe("cache layout", () => {
-  it("places an environment by image, interpreter version and key", () => {
+  it("places an entry by image, runtime and version, and key, as a data sub-path", () => {
     const entry = pythonCacheEntry({ ...base, requirements: "flask" });
-    expect(entry.dir).toBe(
-      `/var/lib/slipway/cache/ghcr.io_2forg_2fpy_3a3.11/python-3.11.7/${entry.key}`,
-    );
-    expect(entry.python).toBe(`${entry.dir}/bin/python`);
+    expect(entry.subPath).toBe(`cache/ghcr.io_2forg_2fpy_3a3.11/python-3.11.7/${entry.key}`);
+    const r = rCacheEntry({
+      image: null,
+      rVersion: "4.2.2",
+      packages: [
+        { name: "shiny", version: "1.7.4" },
+        { name: "jsonlite", version: null },
+      ],
+      repository: "https://cran.example.org",
+    });
+    expect(r.subPath).toBe(`cache/_host/R-4.2.2/${r.key}`);
+    expect(r.contents).toEqual(["jsonlite", "shiny 1.7.4"]);
+  });
+
+  it("gives R package sets one key whatever their order, and another for another version or repository", () => {
+    const key = (packages: { name: string; version: string | null }[], repository = "r") =>
+      rCacheEntry({ image: "i", rVersion: "4.3.1", packages, repository }).key;
+    const a = { name: "a", version: "1.0" };
+    const b = { name: "b", version: null };
+    expect(key([a, b])).toBe(key([b, a]));
+    expect(key([a, b])).not.toBe(key([{ ...a, version: "1.1" }, b]));
+    expect(key([a])).not.toBe(key([a], "other"));
   });
 
   it("escapes image names so that different names never share a folder", () => {
@@ -85,25 +104,43 @@ describe("cache layout", () => {
   });
 
   it("publishes only completed builds, and the first of two builds of one key", async () => {
-    const cacheRoot = await mkdtemp(path.join(tmpdir(), "slipway-cache-"));
-    const entry = pythonCacheEntry({ ...base, cacheRoot, requirements: "flask" });
-    const first = await startBuild(entry);
-    const second = await startBuild(entry);
-    expect(await isCached(entry)).toBe(false);
-    expect(await publishBuild(entry, second.buildDir)).toBe(true);
-    expect(await publishBuild(entry, first.buildDir)).toBe(false);
-    expect(await isCached(entry)).toBe(true);
-    expect(await readlink(entry.dir)).toBe(path.basename(second.buildDir));
-    expect((await readdir(path.dirname(entry.dir))).sort()).toEqual(
-      [entry.key, path.basename(second.buildDir)].sort(),
+    const dataDir = await mkdtemp(path.join(tmpdir(), "slipway-cache-"));
+    const entry = pythonCacheEntry({ ...base, requirements: "flask" });
+    const link = path.join(dataDir, entry.subPath);
+    const first = await startBuild(dataDir, entry, "task-1", null);
+    const second = await startBuild(dataDir, entry, "task-2", null);
+    expect(await readFile(path.join(dataDir, first, "contents.txt"), "utf8")).toBe("flask\n");
+    expect(await isCached(dataDir, entry)).toBe(false);
+    expect(await publishBuild(dataDir, entry, second)).toBe(true);
+    expect(await publishBuild(dataDir, entry, first)).toBe(false);
+    expect(await isCached(dataDir, entry)).toBe(true);
+    expect(await readlink(link)).toBe(path.basename(second));
+    expect((await readdir(path.dirname(link))).sort()).toEqual(
+      [entry.key, path.basename(second)].sort(),
     );
 
     // A published build whose marker was removed by hand is replaced by the next one.
-    await rm(path.join(second.buildDir, ".complete"));
-    expect(await isCached(entry)).toBe(false);
-    const third = await startBuild(entry);
-    expect(await publishBuild(entry, third.buildDir)).toBe(true);
-    expect(await readlink(entry.dir)).toBe(path.basename(third.buildDir));
-    expect((await lstat(entry.dir)).isSymbolicLink()).toBe(true);
+    await rm(path.join(dataDir, second, ".complete"));
+    expect(await isCached(dataDir, entry)).toBe(false);
+    const third = await startBuild(dataDir, entry, "task-3", null);
+    expect(await publishBuild(dataDir, entry, third)).toBe(true);
+    expect(await readlink(link)).toBe(path.basename(third));
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+  });
+
+  it("sweeps away unpublished builds whose task has ended, and keeps the rest", async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), "slipway-cache-"));
+    const entry = pythonCacheEntry({ ...base, requirements: "numpy" });
+    const published = await startBuild(dataDir, entry, "done-1", null);
+    await publishBuild(dataDir, entry, published);
+    const running = await startBuild(dataDir, entry, "running", null);
+    const abandoned = await startBuild(dataDir, entry, "done-2", null);
+    const removed = await removeAbandonedBuilds(dataDir, async (task) => task === "running");
+    expect(removed).toEqual([abandoned]);
+    const left = await readdir(path.dirname(path.join(dataDir, entry.subPath)));
+    expect(left.sort()).toEqual(
+      [entry.key, path.basename(published), path.basename(running)].sort(),
+    );
+    expect(await isCached(dataDir, entry)).toBe(true);
   });
 });

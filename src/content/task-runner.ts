@@ -48,7 +48,10 @@ export class TaskRunner {
   }
 
   /** Records a task and starts `work` in the background; returns the task id at once. */
-  async start(meta: TaskMeta, work: (log: TaskLog) => Promise<unknown>): Promise<string> {
+  async start(
+    meta: TaskMeta,
+    work: (log: TaskLog, taskId: string) => Promise<unknown>,
+  ): Promise<string> {
     const id = randomBytes(12).toString("base64url");
     await insertTask(this.store.db, {
       id,
@@ -66,7 +69,11 @@ export class TaskRunner {
     return id;
   }
 
-  async #run(id: string, meta: TaskMeta, work: (log: TaskLog) => Promise<unknown>): Promise<void> {
+  async #run(
+    id: string,
+    meta: TaskMeta,
+    work: (log: TaskLog, taskId: string) => Promise<unknown>,
+  ): Promise<void> {
     const logger = this.logger.child({ task: id, kind: meta.kind, content: meta.contentGuid });
     let seq = 0;
     // Lines are written one at a time, in order, even when phases log concurrently.
@@ -95,7 +102,7 @@ export class TaskRunner {
     };
     let outcome: { code: number; error: string; result: unknown };
     try {
-      const result = await work(log);
+      const result = await work(log, id);
       outcome = { code: 0, error: "", result: result ?? null };
     } catch (error) {
       const apiError = isApiError(error) ? error : undefined;

@@ -7,6 +7,7 @@ import { Value } from "@sinclair/typebox/value";
 import { isMap, isScalar, isSeq, type Node, visit, type YAMLMap } from "yaml";
 import { didYouMean } from "../util/did-you-mean.js";
 import {
+  clusterNameProblem,
   DEFAULT_CLUSTER_NAME,
   EnvironmentCreate,
   FIELD_RULES,
@@ -31,12 +32,8 @@ export function checkEntry(node: YAMLMap, report: Report): EnvironmentCreate | u
     problem(deepestNode(node, path), `${path.join(".")} ${describe(path, error.message)}`);
   }
   const cluster = entry.cluster_name;
-  if (cluster !== undefined && cluster !== DEFAULT_CLUSTER_NAME) {
-    problem(
-      node.get("cluster_name", true) as Node,
-      `cluster_name must be "${DEFAULT_CLUSTER_NAME}"`,
-    );
-  }
+  const clusterProblem = typeof cluster === "string" ? clusterNameProblem(cluster) : undefined;
+  if (clusterProblem) problem(node.get("cluster_name", true) as Node, clusterProblem);
   if (found) return undefined;
   return { cluster_name: DEFAULT_CLUSTER_NAME, matching: "any", ...entry } as EnvironmentCreate;
 }

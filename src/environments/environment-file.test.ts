@@ -121,7 +121,7 @@ describe("environment files: problems with line and column", () => {
       "envs.yaml:6:9: python.installations.0.version is required",
       "envs.yaml:6:15: python.installations.0.path must be an absolute path without '..'",
       'envs.yaml:7:9: unknown key "verison" (did you mean "version"?)',
-      'envs.yaml:9:17: cluster_name must be "Kubernetes"',
+      'envs.yaml:9:17: cluster_name must be "Kubernetes" (or "Local" for this machine\'s own installations)',
       "envs.yaml:10:18: r.installations.0.version must be a dotted numeric version such as 3.11.3",
       "envs.yaml:11:9: the image ghcr.io/org/a:1 is listed twice, at lines 1 and 11; one environment per image",
       "envs.yaml:12:3: name is required",

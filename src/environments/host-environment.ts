@@ -6,7 +6,7 @@ import { execFile } from "node:child_process";
 import { access, realpath } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
-import type { EnvironmentCreate, Installations } from "./model.js";
+import { type EnvironmentCreate, type Installations, LOCAL_CLUSTER_NAME } from "./model.js";
 import { isVersion } from "./versions.js";
 
 const run = promisify(execFile);
@@ -80,6 +80,7 @@ export async function hostEnvironment(): Promise<EnvironmentCreate> {
   ].filter(Boolean);
   return {
     name: HOST_ENVIRONMENT_NAME,
+    cluster_name: LOCAL_CLUSTER_NAME,
     title: "This machine",
     description: `The interpreters installed on the Slipway host${parts.length ? `: ${parts.join(", ")}` : ""}.`,
     matching: "any",

@@ -23,6 +23,9 @@ function Nullable<T extends TSchema>(schema: T) {
   return Type.Unsafe<Static<T> | null>({ ...schema, nullable: true });
 }
 
+export const PULL_POLICIES = ["always", "if-not-present", "never"] as const;
+export type PullPolicy = (typeof PULL_POLICIES)[number];
+
 export const RUNTIMES = ["python", "r", "quarto"] as const;
 export type Runtime = (typeof RUNTIMES)[number];
 
@@ -90,6 +93,12 @@ export const editableFields = {
   volume_mounts: Type.Optional(
     Type.Union([Type.Array(VolumeMount, { maxItems: 50 }), Type.Null()]),
   ),
+  image_pull_policy: Type.Optional(
+    Type.Union([...PULL_POLICIES.map((p) => Type.Literal(p)), Type.Null()], {
+      description:
+        "Slipway's extension: when to pull the image (always, if-not-present, never); null uses the server's default.",
+    }),
+  ),
 };
 
 /** An image reference: registry/repository[:tag][@digest], as container engines accept it. */
@@ -148,10 +157,20 @@ export const Environment = Type.Object({
   tensorflow: InstallationList,
   nodejs: InstallationList,
   volume_mounts: Type.Array(VolumeMount),
+  image_pull_policy: Nullable(Type.Unsafe<PullPolicy>(Type.String({ enum: [...PULL_POLICIES] }))),
 });
 export type Environment = Static<typeof Environment>;
 
 export const DEFAULT_CLUSTER_NAME = "Kubernetes";
+/** The cluster of environments that describe the server's own host rather than an image. */
+export const LOCAL_CLUSTER_NAME = "Local";
+
+/** Why a cluster name is refused, or undefined when it is one Slipway runs. */
+export function clusterNameProblem(name: string): string | undefined {
+  return name === DEFAULT_CLUSTER_NAME || name === LOCAL_CLUSTER_NAME
+    ? undefined
+    : `cluster_name must be "${DEFAULT_CLUSTER_NAME}" (or "${LOCAL_CLUSTER_NAME}" for this machine's own installations)`;
+}
 
 /** Readable rules for the fields whose schema patterns say little to a person. */
 export const FIELD_RULES = {
@@ -187,5 +206,6 @@ export function fieldsWithDefaults(
     tensorflow: body.tensorflow ?? null,
     nodejs: body.nodejs ?? null,
     volume_mounts: body.volume_mounts ?? [],
+    image_pull_policy: body.image_pull_policy ?? null,
   };
 }

@@ -26,6 +26,7 @@ function environment(name: string, extra: Partial<Environment> = {}): Environmen
     tensorflow: null,
     nodejs: null,
     volume_mounts: [],
+    image_pull_policy: null,
     ...extra,
   };
 }
@@ -110,6 +111,7 @@ describe("reconcile plan", () => {
         tensorflow: null,
         nodejs: null,
         volume_mounts: [],
+        image_pull_policy: null,
       },
     });
   });

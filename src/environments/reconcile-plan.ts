@@ -31,6 +31,7 @@ const COMPARED = [
   "tensorflow",
   "nodejs",
   "volume_mounts",
+  "image_pull_policy",
 ] as const;
 type Compared = (typeof COMPARED)[number];
 export type EnvironmentChanges = Partial<Pick<Environment, Compared>>;

@@ -15,6 +15,7 @@ import {
   updateEnvironment,
 } from "../store/environments.js";
 import {
+  clusterNameProblem,
   DEFAULT_CLUSTER_NAME,
   type Environment,
   type EnvironmentCreate,
@@ -56,12 +57,8 @@ export class EnvironmentService {
 
   async create(body: EnvironmentCreate): Promise<Environment> {
     const clusterName = body.cluster_name ?? DEFAULT_CLUSTER_NAME;
-    if (clusterName !== DEFAULT_CLUSTER_NAME) {
-      throw new ApiError(
-        "invalidClusterName",
-        `cluster_name must be "${DEFAULT_CLUSTER_NAME}", not "${clusterName}".`,
-      );
-    }
+    const problem = clusterNameProblem(clusterName);
+    if (problem) throw new ApiError("invalidClusterName", `${problem}, not "${clusterName}".`);
     const guid = randomUUID();
     try {
       await insertEnvironment(this.store.db, guid, fieldsWithDefaults(body, null), now());

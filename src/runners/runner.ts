@@ -1,67 +1,117 @@
 /**
  * Where builds and runs happen. One small contract, like JupyterHub's Spawner, implemented by
- * each backend (local processes now; Docker and Kubernetes next); nothing outside src/runners
- * knows which backend is in use. Every case a backend meets is decided here, not left to each
- * backend: work that never started, work still starting, work already gone, and a server that
- * restarted while its work went on.
+ * each backend (local processes, Docker or Podman containers, Kubernetes Jobs); nothing outside
+ * src/runners knows which backend is in use. Every case a backend meets is decided here, not
+ * left to each backend: work that never started, work still starting, work already gone, and a
+ * server that restarted while its work went on.
+ *
+ * A job never sees the server's filesystem. It names the volumes it mounts: sub-paths of the
+ * data volume (bundles, package caches, rendered output), which appear under `paths.data`
+ * inside every job of a backend, and, when it asks for them, Slipway's runtime components at
+ * `paths.runtime`. It listens on the ports it declares, at the address and port numbers the
+ * backend gives it in its environment, and the backend says where the server reaches it.
  */
 
-/** A unit of work as plain data: what to run, where, with what. */
+/** A unit of work as plain data: what to run, from which image, with what. */
 export interface Job {
   /**
-   * Deterministic name from Slipway ids (task, content, bundle), so a repeated start finds
-   * and adopts what the first one made instead of starting a second copy.
+   * Deterministic name from Slipway ids (content, bundle, a hash of the spec), so a repeated
+   * start finds and adopts what the first one made instead of starting a second copy.
    */
   readonly name: string;
-  readonly kind: "build" | "run";
-  /** The environment's image; the local backend runs on the host and does not use it. */
+  readonly kind: JobKind;
+  /** The environment's image; null runs on the host (only the local backend can). */
   readonly image: string | null;
+  /** When to pull the image; null leaves it to the backend's default. */
+  readonly pullPolicy: PullPolicy | null;
   /** The command as an argument vector; never a shell string. */
   readonly argv: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   /** Working directory, as the job sees it. */
   readonly workingDir: string;
-  /**
-   * Host folders the job sees. Slipway gives every folder the same path inside a job as on the
-   * host (`jobPath === hostPath`): virtual environments and libraries hold absolute paths, and
-   * the local backend, which runs on the host itself, can honour nothing else.
-   */
-  readonly mounts: readonly Mount[];
-  /** Absolute path of a program that wraps the command: `[supervisor, ...argv]`. */
+  readonly volumes: readonly Volume[];
+  /** The job needs Slipway's runtime components (the Python launcher) at `paths.runtime`. */
+  readonly runtime: boolean;
+  /** Ports the command listens on; see `JobPort`. */
+  readonly ports: readonly JobPort[];
+  /** Absolute path of a program inside the image that wraps the command: `[supervisor, ...argv]`. */
   readonly supervisor: string | null;
+  /** Resource requests and ceilings. A backend that cannot enforce one refuses the job at start. */
+  readonly resources: Resources;
+  /** Seconds the job may run before it is stopped as failed (renders); null for no limit. */
+  readonly deadlineSeconds: number | null;
   /**
-   * Runs to completion before the command, with the same mounts, env and working directory;
-   * when it fails the command does not run and its exit code is the job's. Container backends
-   * run it from its own image (for example to copy Slipway's runtime into a shared mount).
+   * Labels (content guid, bundle id, spec hash) that backends attach to what they make. The
+   * `spec-hash` label decides adoption: a start adopts running work of the same name only when
+   * its spec hash is the same, and replaces it otherwise.
    */
-  readonly init?: InitStep | null;
-  /**
-   * Ports the command listens on (it learns them from `env`). Container backends publish
-   * them; a local process listens on the host itself, at 127.0.0.1:<port>.
-   */
-  readonly ports?: readonly number[];
-  /** Resource ceilings. A backend that cannot enforce one refuses the job at start. */
-  readonly limits?: JobLimits;
-  /** Free-form labels (task id, content guid, bundle id) that backends attach to what they make. */
   readonly labels: Readonly<Record<string, string>>;
 }
 
-export interface Mount {
-  readonly hostPath: string;
-  readonly jobPath: string;
-  readonly readOnly: boolean;
+export type JobKind = "build" | "render" | "run";
+export type PullPolicy = "always" | "if-not-present" | "never";
+
+export type Volume =
+  /** A sub-path of the data volume, seen at `<paths.data>/<subPath>` inside the job. */
+  | { readonly kind: "data"; readonly subPath: string; readonly readOnly: boolean }
+  /** A folder of the server's own host (an offline wheel folder); hosts-bound backends only. */
+  | {
+      readonly kind: "host";
+      readonly path: string;
+      readonly target: string;
+      readonly readOnly: boolean;
+    }
+  /** An NFS export, from an environment's volume_mounts. */
+  | {
+      readonly kind: "nfs";
+      readonly server: string;
+      readonly path: string;
+      readonly target: string;
+      readonly readOnly: boolean;
+    }
+  /** A persistent volume claim (Kubernetes) or a named volume (Docker), from volume_mounts. */
+  | {
+      readonly kind: "claim";
+      readonly claim: string;
+      readonly target: string;
+      readonly readOnly: boolean;
+    };
+
+/**
+ * A port the command listens on. `port` is the number it uses where the job has a network of
+ * its own (a container with a bridge, a pod); where jobs share the host's network (local
+ * processes, host-networked containers) the backend picks a free port instead. Either way the
+ * job learns where to listen from its environment: `SLIPWAY_HOST` is the address to bind and
+ * `SLIPWAY_PORT_<NAME>` (the name upper-cased) the port.
+ */
+export interface JobPort {
+  readonly name: string;
+  readonly port: number;
 }
 
-export interface InitStep {
-  /** Image the step runs from; null (or the local backend) runs it where the command runs. */
-  readonly image: string | null;
-  readonly argv: readonly string[];
+export interface Resources {
+  readonly memoryLimitBytes?: number;
+  readonly memoryRequestBytes?: number;
+  /** CPU as a number of cores, fractions allowed (0.5 = half a core). */
+  readonly cpuLimit?: number;
+  readonly cpuRequest?: number;
+  readonly nvidiaGpus?: number;
+  readonly amdGpus?: number;
 }
 
-export interface JobLimits {
-  readonly memoryBytes?: number;
-  /** CPU time as a number of cores, fractions allowed (0.5 = half a core). */
-  readonly cpus?: number;
+export type ResourceName = keyof Resources;
+
+/** Where a backend's jobs see their volumes. */
+export interface JobPaths {
+  /** Folder under which each mounted data sub-path appears, as `<data>/<subPath>`. */
+  readonly data: string;
+  /** Folder holding Slipway's runtime components, read-only, for jobs with `runtime`. */
+  readonly runtime: string;
+}
+
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
 }
 
 /**
@@ -70,33 +120,61 @@ export interface JobLimits {
  * (with UnsupportedByBackend) a handle of another backend or a version it does not know.
  */
 export interface RunHandle {
-  readonly version: 1;
+  readonly version: number;
   readonly backend: string;
   readonly name: string;
   readonly [detail: string]: unknown;
 }
 
 export type RunState =
-  | { readonly state: "running" }
-  | { readonly state: "exited"; readonly exitCode: number | null };
+  | {
+      readonly state: "running";
+      /** True once the job accepts connections on its first port (always, without ports). */
+      readonly ready: boolean;
+      /** Where the server reaches each declared port, by name. */
+      readonly endpoints: Readonly<Record<string, Endpoint>>;
+    }
+  | {
+      readonly state: "exited";
+      readonly exitCode: number | null;
+      /** Why, when the backend knows more than the code ("OOMKilled", an image pull error). */
+      readonly reason: string | null;
+    };
+
+export interface StartOptions {
+  /** Receives progress lines (pulling, pulled, scheduled, started) while the job gets going. */
+  readonly onProgress?: (line: string) => void;
+}
 
 export interface Runner {
   /** The backend's name, as written in its handles ("local", "docker", "kubernetes"). */
   readonly backend: string;
+  readonly paths: JobPaths;
+  /** The resources this backend can enforce; a job asking for any other is refused. */
+  readonly enforces: ReadonlySet<ResourceName>;
   /**
-   * Starts the job and returns its handle without waiting for the command to get going.
-   * If work of the same name is still running (started by this instance or an earlier one),
-   * adopts it and returns its handle instead of starting a second copy. A job the backend
-   * cannot run as asked (a limit it cannot enforce, a mount at another path) is refused with
-   * UnsupportedByBackend before anything starts. A command that cannot be executed still
-   * yields a handle, whose work then reads as exited with a non-zero code.
+   * The account jobs run as, when it is not the server's own: the server gives it the folders
+   * a job writes into (a build's cache folder, a render's output) before the job starts.
    */
-  start(job: Job): Promise<RunHandle>;
+  readonly user: { readonly uid: number; readonly gid: number } | null;
   /**
-   * "running" while the work runs, including while it is still starting (pulling, init step).
-   * Otherwise "exited" with its exit code, or null when the code cannot be known. Work that
-   * never started, was removed, or is otherwise gone is "exited". A fresh backend instance
-   * given an old handle (after a server restart) answers the same way.
+   * Starts the job and returns its handle without waiting for the command to get going (a
+   * container backend may wait for its image). If work of the same name exists with the same
+   * spec hash (started by this instance or an earlier one) and still runs, adopts it and
+   * returns its handle instead of starting a second copy; work of that name with another spec
+   * hash, or that has ended, is replaced. A job the backend cannot run as asked (a resource it
+   * cannot enforce, a volume kind it cannot mount) is refused with UnsupportedByBackend before
+   * anything starts; a job that cannot start at all (an image that cannot be pulled) is
+   * refused with StartFailed carrying the engine's message. A command that cannot be executed
+   * still yields a handle, whose work then reads as exited with a non-zero code.
+   */
+  start(job: Job, options?: StartOptions): Promise<RunHandle>;
+  /**
+   * "running" while the work runs, including while it is still starting (pulling, init step),
+   * with whether it is ready and where it is reached. Otherwise "exited" with its exit code,
+   * or null when the code cannot be known. Work that never started, was removed, or is
+   * otherwise gone is "exited". A fresh backend instance given an old handle (after a server
+   * restart) answers the same way.
    */
   poll(handle: RunHandle): Promise<RunState>;
   /**
@@ -113,14 +191,20 @@ export interface Runner {
    */
   logs(handle: RunHandle, options?: { follow?: boolean }): AsyncIterable<string>;
   /**
-   * Frees everything the work left behind (output, exit status, containers), killing it at
-   * once if it still runs. Removing work that is gone or was removed already succeeds.
+   * Frees everything the work left behind (output, exit status, containers, volumes), killing
+   * it at once if it still runs. Removing work that is gone or was removed already succeeds.
    */
   remove(handle: RunHandle): Promise<void>;
+  /**
+   * Handles of all work this installation of Slipway has made on the backend and not yet
+   * removed, running or exited, whoever started it: a restarted server compares them with its
+   * records to adopt what it knows and remove what it does not.
+   */
+  list(): Promise<RunHandle[]>;
 }
 
 /**
- * The one way a backend says "I cannot do this" (a feature, a limit, a foreign handle). An
+ * The one way a backend says "I cannot do this" (a feature, a resource, a foreign handle). An
  * internal error: the deploy pipeline turns it into an ApiError for the task it was running.
  */
 export class UnsupportedByBackend extends Error {
@@ -130,18 +214,20 @@ export class UnsupportedByBackend extends Error {
   }
 }
 
-/** Runs a job to its end, handing each output line to `onLine`; resolves with the exit code. */
-export async function runToEnd(
-  runner: Runner,
-  job: Job,
-  onLine: (line: string) => Promise<void> | void,
-): Promise<number | null> {
-  const handle = await runner.start(job);
-  try {
-    for await (const line of runner.logs(handle, { follow: true })) await onLine(line);
-    const state = await runner.poll(handle);
-    return state.state === "exited" ? state.exitCode : null;
-  } finally {
-    await runner.remove(handle);
+/** A job that cannot start at all, with the engine's own words (a pull the registry refused). */
+export class StartFailed extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "StartFailed";
   }
+}
+
+/** The environment variable that tells a job which port to listen on for `port`. */
+export function portVariable(port: Pick<JobPort, "name">): string {
+  return `SLIPWAY_PORT_${port.name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
+}
+
+export interface RunOutcome {
+  exitCode: number | null;
+  reason: string | null;
 }

@@ -3,23 +3,28 @@
  * with `inject()` or a loopback socket and only `start.ts` binds a port.
  */
 import { randomUUID } from "node:crypto";
-import path from "node:path";
+
 import { fileURLToPath } from "node:url";
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Settings } from "../config/settings.js";
-import { AppManager } from "../content/app-manager.js";
+import { ActiveBundles } from "../content/active-bundle.js";
 import { BundleService } from "../content/bundle-service.js";
 import { ContentBuilder } from "../content/content-builder.js";
+import { ContentResolver } from "../content/content-resolver.js";
 import { ContentService } from "../content/content-service.js";
 import { DeployService } from "../content/deploy-service.js";
+import { JobRuns } from "../content/job-runs.js";
+import { LoadTracker } from "../content/load-tracker.js";
+import { ProcessReconciler } from "../content/process-reconciler.js";
 import { TaskRunner } from "../content/task-runner.js";
 import type { DeclarativeFile } from "../environments/declarative.js";
 import { EnvironmentService } from "../environments/service.js";
 import { ApiError } from "../errors.js";
 import type { Runner } from "../runners/runner.js";
 import type { Store } from "../store/database.js";
+import { installationInstance } from "../store/installation.js";
 import { registerAuth } from "./auth.js";
 import { errorHandler } from "./error-handler.js";
 import { bundleRoutes } from "./routes/bundles.js";
@@ -51,8 +56,6 @@ export interface AppDeps {
   bodyLimitBytes?: number;
 }
 
-/** Slipway's runtime helpers (the Python launcher), beside src/ and dist/ alike. */
-const RUNTIME_DIR = fileURLToPath(new URL("../../runtime", import.meta.url));
 /** The built dashboard, beside src/ and dist/ alike. */
 const DASHBOARD_DIR = fileURLToPath(new URL("../../dist/web", import.meta.url));
 
@@ -96,29 +99,45 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   registerAuth(app, deps.store);
-  const { store, settings, runner } = deps;
+  const { store, settings, runner, serverId, logger } = deps;
   const dataDir = settings.Server.DataDir;
+  const instance = await installationInstance(store.db);
   const environments = new EnvironmentService(store);
-  const content = new ContentService(store);
-  const tasks = new TaskRunner(store, deps.serverId, deps.logger);
+  const content = new ContentService(store, settings.Scheduler, runner);
+  const tasks = new TaskRunner(store, serverId, logger);
   await tasks.failAbandoned();
   const bundles = new BundleService(store, dataDir, settings.Bundles);
-  await bundles.removeAbandonedStaging(deps.logger);
-  const apps = new AppManager(
+  await bundles.removeAbandonedStaging(logger);
+  const active = new ActiveBundles(store);
+  const reconciler = new ProcessReconciler({
     store,
     runner,
+    settings,
+    logger,
+    serverId,
+    instance,
+    load: new LoadTracker(),
+    bundles: active,
+  });
+  await reconciler.start();
+  const resolver = new ContentResolver(store, active, reconciler, dataDir);
+  const jobs = new JobRuns({ store, runner, serverId });
+  const builder = new ContentBuilder({ runner, jobs, settings, dataDir });
+  const deploy = new DeployService({
+    store,
+    settings,
+    runner,
+    instance,
+    content,
     bundles,
-    RUNTIME_DIR,
-    settings.Applications.StartTimeoutSeconds * 1000,
-    deps.logger,
-  );
-  const builder = new ContentBuilder(runner, settings, path.join(dataDir, "cache"), (b) =>
-    bundles.filesPath(b),
-  );
-  const deploy = new DeployService({ store, settings, content, bundles, tasks, builder, apps });
+    tasks,
+    builder,
+    jobs,
+    reconciler,
+  });
   app.addHook("onClose", async () => {
-    await apps.stopAll();
     await tasks.drain();
+    await reconciler.close();
   });
 
   await app.register(pingRoutes);
@@ -133,8 +152,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(environmentRoutes, { environments });
       await api.register(contentRoutes, {
         content,
+        onChanged: (guid) => reconciler.enqueue(guid),
         onDeleted: async (guid) => {
-          await apps.remove(guid);
+          await reconciler.remove(guid);
           await bundles.removeAll(guid);
         },
       });
@@ -152,7 +172,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     { prefix: "/__api__" },
   );
-  await app.register(contentServingRoutes, { apps, store });
+  await app.register(contentServingRoutes, { resolver, store });
   await app.register(dashboardRoutes, { root: DASHBOARD_DIR });
   return app;
 }

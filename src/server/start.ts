@@ -10,6 +10,7 @@ import { hostEnvironment } from "../environments/host-environment.js";
 import { EnvironmentService } from "../environments/service.js";
 import { isApiError } from "../errors.js";
 import { LocalRunner } from "../runners/local/local-backend.js";
+import { RUNTIME_DIR } from "../runtime-dir.js";
 import { openStore, type Store } from "../store/database.js";
 import { listEnvironments } from "../store/environments.js";
 import { countUsers } from "../store/users.js";
@@ -26,9 +27,10 @@ export interface RunningServer {
 
 export async function startServer(
   settings: Settings,
-  options: { announce?: (text: string) => void } = {},
+  options: { announce?: (text: string) => void; configWarnings?: readonly string[] } = {},
 ): Promise<RunningServer> {
   const logger = pino({ level: settings.Server.LogLevel, base: { service: "slipway" } });
+  for (const warning of options.configWarnings ?? []) logger.warn(warning);
   const store = await openStore(settings);
   try {
     if (settings.Server.BootstrapAdministrator) {
@@ -42,7 +44,11 @@ export async function startServer(
       await declarative.sync();
       declarative.watch();
     }
-    const runner = new LocalRunner({ logDir: path.join(settings.Server.DataDir, "logs") });
+    const runner = new LocalRunner({
+      logDir: path.join(settings.Server.DataDir, "logs", "local"),
+      dataDir: settings.Server.DataDir,
+      runtimeDir: RUNTIME_DIR,
+    });
     const app = await buildApp({
       store,
       settings,

@@ -64,3 +64,17 @@ export function environmentReferences(db: Kysely<Tables>) {
     )
     .execute();
 }
+
+/** Deployed content that keeps processes running even when idle (min_processes above 0). */
+export function contentKeptWarm(db: Kysely<Tables>, defaultMinProcesses: number) {
+  return db
+    .selectFrom("content")
+    .select("guid")
+    .where("bundle_id", "is not", null)
+    .where((eb) =>
+      defaultMinProcesses > 0
+        ? eb.or([eb("min_processes", "is", null), eb("min_processes", ">", 0)])
+        : eb("min_processes", ">", 0),
+    )
+    .execute();
+}

@@ -7,6 +7,7 @@ import {
   INSTALLATION_FIELDS,
   type Installations,
   type Matching,
+  type PullPolicy,
 } from "../environments/model.js";
 import type { EnvironmentsTable, Tables } from "./schema.js";
 
@@ -36,6 +37,7 @@ export function toEnvironment(row: Row): Environment {
     tensorflow: installations(row.tensorflow),
     nodejs: installations(row.nodejs),
     volume_mounts: JSON.parse(row.volume_mounts),
+    image_pull_policy: row.image_pull_policy as PullPolicy | null,
   };
 }
 

@@ -41,6 +41,8 @@ export interface EnvironmentsTable {
   tensorflow: string | null;
   nodejs: string | null;
   volume_mounts: string;
+  /** always, if-not-present or never; null leaves it to the server's default. */
+  image_pull_policy: string | null;
   created_time: string;
   updated_time: string;
 }
@@ -68,6 +70,20 @@ export interface ContentTable {
   quarto_version: string | null;
   /** 1 when the publisher's environment choice changed since the last build. */
   needs_rebuild: number;
+  min_processes: number | null;
+  max_processes: number | null;
+  max_conns_per_process: number | null;
+  load_factor: number | null;
+  idle_timeout: number | null;
+  init_timeout: number | null;
+  connection_timeout: number | null;
+  read_timeout: number | null;
+  memory_limit: number | null;
+  memory_request: number | null;
+  cpu_limit: number | null;
+  cpu_request: number | null;
+  nvidia_gpu_limit: number | null;
+  amd_gpu_limit: number | null;
 }
 
 export interface BundlesTable {
@@ -84,6 +100,8 @@ export interface BundlesTable {
   cluster_name: string | null;
   /** The recorded selection (environment and installations) as JSON, once deployed. */
   pick: string | null;
+  /** What the bundle was built into (`Built`, as JSON), once built. */
+  build: string | null;
 }
 
 export interface TasksTable {
@@ -116,6 +134,41 @@ export interface SessionsTable {
   expires_time: string;
 }
 
+/** One build, render or application process: what was started, where, and how it is doing. */
+export interface RunsTable {
+  id: Generated<number>;
+  /** Connect's job key: random, for URLs. */
+  key: string;
+  /** The job's name on the backend. */
+  name: string;
+  content_guid: string;
+  bundle_id: number;
+  task_id: string | null;
+  kind: string;
+  /** Which process of the content this is (applications); null for builds and renders. */
+  slot: number | null;
+  spec_hash: string;
+  image: string | null;
+  backend: string;
+  /** The backend's handle, as JSON; null until the backend has answered the start. */
+  handle: string | null;
+  /** starting | ready | stopping | exited */
+  status: string;
+  /** Where the server reaches the process, as JSON, once ready. */
+  endpoint: string | null;
+  exit_code: number | null;
+  reason: string | null;
+  server_id: string;
+  created_time: string;
+  ready_time: string | null;
+  ended_time: string | null;
+}
+
+export interface InstallationTable {
+  id: number;
+  instance: string;
+}
+
 export interface CatalogRevisionTable {
   id: number;
   revision: number;
@@ -128,6 +181,8 @@ export interface Tables {
   tasks: TasksTable;
   task_output: TaskOutputTable;
   catalog_revision: CatalogRevisionTable;
+  runs: RunsTable;
+  installation: InstallationTable;
   users: UsersTable;
   api_keys: ApiKeysTable;
   environments: EnvironmentsTable;

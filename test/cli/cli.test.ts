@@ -1,10 +1,10 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../support/cli.js";
+import { CLI_TEST_TIMEOUT_MS, runCli } from "../support/cli.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
-describe("slipway CLI", () => {
+describe("slipway CLI", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   let server: TestServer;
   let config: string;
   beforeAll(async () => {

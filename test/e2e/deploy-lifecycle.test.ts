@@ -82,12 +82,15 @@ describe.skipIf(!hasFlask)("content lifecycle on the local runner", () => {
     });
     const python = { installations: [{ version: "3.11.2", path: PYTHON }] };
     first = (
-      await server.call("POST", "/__api__/v1/environments", { body: { name: "py:first", python } })
+      await server.call("POST", "/__api__/v1/environments", {
+        body: { name: "py:first", cluster_name: "Local", python },
+      })
     ).body.guid;
     second = (
       await server.call("POST", "/__api__/v1/environments", {
         body: {
           name: "py:second",
+          cluster_name: "Local",
           python,
           r: { installations: [{ version: "4.2.2", path: "/usr/bin/R" }] },
         },
@@ -177,6 +180,7 @@ describe.skipIf(!hasFlask)("content lifecycle on the local runner", () => {
     await server.call("POST", "/__api__/v1/environments", {
       body: {
         name: "r:host",
+        cluster_name: "Local",
         r: {
           installations: [
             {
@@ -227,14 +231,14 @@ describe.skipIf(!hasFlask)("content lifecycle on the local runner", () => {
       ];
       const item = await createContent(server, "uses-package");
       const first = await deploy(server, item.guid, entries);
-      expect(first.task.output.join("\n")).toContain("Package cache miss");
+      expect(first.task.output.join("\n")).toContain("package cache miss");
       expect(first.task.code).toBe(0);
       expect(await (await viewerGet(server, item.content_url)).text()).toContain(
         "From the package: 42.",
       );
       const again = await deploy(server, item.guid, entries);
       expect(again.task.code).toBe(0);
-      expect(again.task.output.join("\n")).toContain("Package cache hit");
+      expect(again.task.output.join("\n")).toContain("package cache hit");
       expect(again.task.output.join("\n")).not.toContain("installing");
     },
   );
@@ -344,6 +348,7 @@ describe.skipIf(!hasFlask)("a server restarted in the middle of a deploy", () =>
     };
     await call("POST", "/v1/environments", {
       name: "py:slow",
+      cluster_name: "Local",
       supervisor,
       python: { installations: [{ version: "3.11.2", path: PYTHON }] },
     });

@@ -49,14 +49,14 @@ describe.skipIf(!hasFlask)("deploying on the local runner", () => {
     const python = { installations: [{ version: "3.11.2", path: PYTHON }] };
     environment = (
       await server.call("POST", "/__api__/v1/environments", {
-        body: { name: "debian-python:3.11", python },
+        body: { name: "debian-python:3.11", cluster_name: "Local", python },
       })
     ).body.guid;
     await server.call("POST", "/__api__/v1/environments", {
-      body: { name: "special:1", matching: "exact", python },
+      body: { name: "special:1", cluster_name: "Local", matching: "exact", python },
     });
     await server.call("POST", "/__api__/v1/environments", {
-      body: { name: "retired:1", matching: "none", python },
+      body: { name: "retired:1", cluster_name: "Local", matching: "none", python },
     });
   });
   afterAll(() => server?.close());

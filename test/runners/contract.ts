@@ -1,21 +1,27 @@
 /**
  * The conformance suite every runner backend passes: each backend's test file calls
- * runRunnerContract with a factory. Jobs use only /bin/sh and a scratch folder mounted at its
- * own path, so a container backend runs them from any image with a shell. A backend that
- * cannot run here skips the whole suite, or single cases, and every skip carries its reason.
+ * runRunnerContract with a factory. Jobs are Scripts (script.ts) of busybox applets, so a
+ * container backend runs them from any image with busybox, and they coordinate with the test
+ * only through the contract itself (output, stop, ports, data volumes), never through the
+ * test's own filesystem. A backend that cannot run here skips the whole suite, or single
+ * cases, and every skip carries its reason.
  */
-import { chmod, mkdtemp, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import type { Job, RunHandle, Runner } from "../../src/runners/runner.js";
+import {
+  type Job,
+  type RunHandle,
+  type Runner,
+  type RunState,
+  UnsupportedByBackend,
+} from "../../src/runners/runner.js";
+import { type Script, shellArgv } from "./script.js";
 
 export interface ContractOptions {
   name: string;
   /** A fresh backend instance; called again to stand for a server that restarted. */
-  create(): Runner;
-  /** Image the jobs run from (it needs /bin/sh and sleep); null for the host. */
+  create(): Runner | Promise<Runner>;
+  /** Image the jobs run from (busybox at /bin/busybox and on the PATH); null for the host. */
   image?: string | null;
   /** Reason to skip the whole suite (for example, no Docker engine here), or undefined. */
   skip?: string;
@@ -26,15 +32,21 @@ export interface ContractOptions {
 let counter = 0;
 
 export const CASES = {
-  toEnd: "runs a job to its end with its output, working directory, env and exit code",
+  toEnd:
+    "runs a job to its end with its output (both streams), working directory, env and exit code",
   follow: "follows output as it is written, until the job exits",
   running: "says running while the work runs, and stops it with its children",
   forced: "forces a job that ignores the polite stop",
   startTwice: "adopts running work when the same job is started again",
+  specChanged: "replaces running work of the same name whose spec changed",
   adopt: "adopts its work from a fresh instance, as after a server restart",
   endedWhileDown: "learns the exit code of work that ended while the server was down",
+  listed: "lists the work it made, to a fresh instance too, until it is removed",
+  ports: "says where a job's port is reached, and ready only once it answers there",
+  volumes: "shares data sub-paths between jobs, read-only where asked",
+  runtime: "gives a job Slipway's runtime components when it asks for them",
   supervisor: "wraps the command in the supervisor",
-  init: "runs the init step before the command, and not the command when it fails",
+  resources: "refuses resources it cannot enforce, before anything starts",
   gone: "answers exited for work that is gone, and stops or removes it again without error",
   neverStarted: "answers exited for work that never started",
   cannotStart: "reports a command that cannot start as an exited job",
@@ -50,18 +62,23 @@ export function runRunnerContract(options: ContractOptions): void {
   const test = (title: string, body: () => Promise<void>) =>
     it.skipIf(title in skipCases)(title, body);
 
-  const job = async (script: string, extra: Partial<Job> = {}): Promise<Job> => {
-    const dir = await mkdtemp(path.join(tmpdir(), "slipway-job-"));
+  const job = (script: Script, extra: Partial<Job> = {}): Job => {
+    const id = `${process.pid}-${++counter}`;
     return {
-      name: `contract-${process.pid}-${++counter}`,
+      name: `contract-${id}`,
       kind: "run",
       image: options.image ?? null,
-      argv: ["/bin/sh", "-c", script],
+      pullPolicy: null,
+      argv: shellArgv(script),
       env: { GREETING: "hello" },
-      workingDir: dir,
-      mounts: [{ hostPath: dir, jobPath: dir, readOnly: false }],
+      workingDir: "/tmp",
+      volumes: [],
+      runtime: false,
+      ports: [],
       supervisor: null,
-      labels: { test: "contract" },
+      resources: {},
+      deadlineSeconds: null,
+      labels: { test: "contract", "spec-hash": "a" },
       ...extra,
     };
   };
@@ -70,143 +87,239 @@ export function runRunnerContract(options: ContractOptions): void {
     for await (const line of iterable) lines.push(line);
     return lines;
   };
-  const untilExited = async (runner: Runner, handle: RunHandle) => {
+  const until = async (
+    runner: Runner,
+    handle: RunHandle,
+    done: (state: RunState) => boolean,
+  ): Promise<RunState> => {
     for (;;) {
       const state = await runner.poll(handle);
-      if (state.state === "exited") return state;
+      if (done(state)) return state;
       await sleep(50);
     }
   };
-  const size = (file: string) => stat(file).then((s) => s.size);
+  const untilExited = (runner: Runner, handle: RunHandle) =>
+    until(runner, handle, (s) => s.state === "exited");
+  const lineSeen = async (runner: Runner, handle: RunHandle, wanted: string) => {
+    for await (const line of runner.logs(handle, { follow: true })) if (line === wanted) return;
+    throw new Error(`the job ended without printing ${wanted}`);
+  };
+  const subPath = () => `contract-${process.pid}-${++counter}`;
 
   describe.skipIf(Boolean(skip))(`${name} runner contract`, () => {
     test(CASES.toEnd, async () => {
-      const runner = create();
-      const spec = await job('echo "$GREETING from $(pwd)"; echo second >&2; exit 3');
+      const runner = await create();
+      const spec = job([
+        { env: "GREETING" },
+        { pwd: true },
+        { out: "second", stderr: true },
+        { exit: 3 },
+      ]);
       const handle = await runner.start(spec);
       const lines = await drain(runner.logs(handle, { follow: true }));
-      expect(lines).toEqual([`hello from ${spec.workingDir}`, "second"]);
-      expect(await runner.poll(handle)).toEqual({ state: "exited", exitCode: 3 });
+      // Each stream keeps its order; how a container engine interleaves the two is its own.
+      expect(lines.filter((line) => line !== "second")).toEqual(["hello", "/tmp"]);
+      expect(lines).toContain("second");
+      expect(await runner.poll(handle)).toEqual({ state: "exited", exitCode: 3, reason: null });
       expect(await drain(runner.logs(handle))).toEqual(lines);
       await runner.remove(handle);
     });
 
     test(CASES.follow, async () => {
-      const runner = create();
-      const spec = await job("echo one; while [ ! -e go ]; do sleep 0.05; done; echo two");
-      const handle = await runner.start(spec);
+      const runner = await create();
+      const handle = await runner.start(
+        job([{ onStop: [{ out: "two" }] }, { out: "one" }, { idle: true }]),
+      );
       const seen: string[] = [];
+      let stopped: Promise<void> | undefined;
       for await (const line of runner.logs(handle, { follow: true })) {
         seen.push(line);
         // The job writes its second line only once the first has been read here.
-        if (line === "one") await writeFile(path.join(spec.workingDir, "go"), "");
+        if (line === "one") stopped = runner.stop(handle, { graceMs: 10_000 });
       }
+      await stopped;
       expect(seen).toEqual(["one", "two"]);
-      expect(await runner.poll(handle)).toEqual({ state: "exited", exitCode: 0 });
+      expect(await runner.poll(handle)).toMatchObject({ state: "exited", exitCode: 0 });
       await runner.remove(handle);
     });
 
     test(CASES.running, async () => {
-      const runner = create();
-      const spec = await job(
-        "(while :; do echo beat >> beats; sleep 0.05; done) & while [ ! -s beats ]; do sleep 0.05; done; echo ready; wait",
-      );
-      const handle = await runner.start(spec);
-      expect(await runner.poll(handle)).toEqual({ state: "running" });
-      for await (const line of runner.logs(handle, { follow: true })) if (line === "ready") break;
+      const runner = await create();
+      const handle = await runner.start(job([{ beats: true }, { out: "ready" }, { idle: true }]));
+      expect(await runner.poll(handle)).toMatchObject({ state: "running" });
+      await lineSeen(runner, handle, "ready");
       await runner.stop(handle, { graceMs: 5000 });
       expect((await runner.poll(handle)).state).toBe("exited");
-      // The background loop would have appended many beats in this time had it survived.
-      const beats = path.join(spec.workingDir, "beats");
-      const after = await size(beats);
+      // The background loop would have printed many beats in this time had it survived.
+      const beats = async () => (await drain(runner.logs(handle))).length;
+      const after = await beats();
       await sleep(500);
-      expect(await size(beats)).toBe(after);
+      expect(await beats()).toBe(after);
       await runner.remove(handle);
     });
 
     test(CASES.forced, async () => {
-      const runner = create();
-      const spec = await job("trap '' TERM; echo ready; sleep 30 & wait");
-      const handle = await runner.start(spec);
-      for await (const line of runner.logs(handle, { follow: true })) if (line === "ready") break;
+      const runner = await create();
+      const handle = await runner.start(
+        job([{ onStop: "ignore" }, { out: "ready" }, { idle: true }]),
+      );
+      await lineSeen(runner, handle, "ready");
       await runner.stop(handle, { graceMs: 300 });
       expect((await runner.poll(handle)).state).toBe("exited");
       await runner.remove(handle);
     });
 
     test(CASES.startTwice, async () => {
-      const runner = create();
-      const spec = await job("sleep 30");
+      const runner = await create();
+      const spec = job([{ idle: true }]);
       const first = await runner.start(spec);
       expect(await runner.start(spec)).toEqual(first);
-      expect(await create().start(spec)).toEqual(first);
+      expect(await (await create()).start(spec)).toEqual(first);
       await runner.remove(first);
       expect((await runner.poll(first)).state).toBe("exited");
     });
 
+    test(CASES.specChanged, async () => {
+      const runner = await create();
+      const spec = job([{ idle: true }]);
+      const first = await runner.start(spec);
+      const second = await runner.start({ ...spec, labels: { ...spec.labels, "spec-hash": "b" } });
+      expect(second).not.toEqual(first);
+      expect((await runner.poll(first)).state).toBe("exited");
+      expect((await runner.poll(second)).state).toBe("running");
+      await runner.remove(second);
+    });
+
     test(CASES.adopt, async () => {
-      const first = create();
-      const spec = await job("echo started; while [ ! -e go ]; do sleep 0.05; done; echo after");
-      const handle = await first.start(spec);
-      for await (const line of first.logs(handle, { follow: true })) if (line === "started") break;
-      const restarted = create();
+      const first = await create();
+      const handle = await first.start(
+        job([{ onStop: [{ out: "after" }] }, { out: "started" }, { idle: true }]),
+      );
+      await lineSeen(first, handle, "started");
+      const restarted = await create();
       const copy = JSON.parse(JSON.stringify(handle)) as RunHandle;
-      expect(await restarted.poll(copy)).toEqual({ state: "running" });
+      expect(await restarted.poll(copy)).toMatchObject({ state: "running" });
       const lines = restarted.logs(copy, { follow: true })[Symbol.asyncIterator]();
       expect((await lines.next()).value).toBe("started");
-      await writeFile(path.join(spec.workingDir, "go"), "");
+      const stopped = restarted.stop(copy, { graceMs: 10_000 });
       expect((await lines.next()).value).toBe("after");
       expect((await lines.next()).done).toBe(true);
-      await restarted.stop(copy, { graceMs: 1000 });
-      expect((await restarted.poll(copy)).state).toBe("exited");
+      await stopped;
+      expect(await restarted.poll(copy)).toMatchObject({ state: "exited", exitCode: 0 });
       await restarted.remove(copy);
     });
 
     test(CASES.endedWhileDown, async () => {
-      const spec = await job("while [ ! -e go ]; do sleep 0.05; done; exit 5");
-      const handle = JSON.parse(JSON.stringify(await create().start(spec))) as RunHandle;
-      await writeFile(path.join(spec.workingDir, "go"), "");
-      const restarted = create();
-      expect(await untilExited(restarted, handle)).toEqual({ state: "exited", exitCode: 5 });
-      await restarted.remove(handle);
+      const handle = await (await create()).start(job([{ out: "bye" }, { exit: 5 }]));
+      const copy = JSON.parse(JSON.stringify(handle)) as RunHandle;
+      const restarted = await create();
+      expect(await untilExited(restarted, copy)).toEqual({
+        state: "exited",
+        exitCode: 5,
+        reason: null,
+      });
+      expect(await drain(restarted.logs(copy))).toEqual(["bye"]);
+      await restarted.remove(copy);
+    });
+
+    test(CASES.listed, async () => {
+      const runner = await create();
+      const handle = await runner.start(job([{ idle: true }]));
+      const names = async () => (await (await create()).list()).map((h) => h.name);
+      expect(await names()).toContain(handle.name);
+      await runner.remove(handle);
+      expect(await names()).not.toContain(handle.name);
+    });
+
+    test(CASES.ports, async () => {
+      const runner = await create();
+      const port = { name: "http", port: 20_000 + (counter % 20_000) };
+      const quiet = await runner.start(job([{ idle: true }], { ports: [port] }));
+      expect(await runner.poll(quiet)).toMatchObject({ state: "running", ready: false });
+      await runner.remove(quiet);
+
+      const serving = await runner.start(
+        job([{ serve: "http" }, { idle: true }], { ports: [port] }),
+      );
+      const state = await until(runner, serving, (s) => s.state !== "running" || s.ready);
+      if (state.state !== "running") throw new Error("the serving job exited");
+      const endpoint = state.endpoints.http!;
+      const response = await fetch(`http://${endpoint.host}:${endpoint.port}/`);
+      expect(response.status).toBe(200);
+      await runner.remove(serving);
+    });
+
+    test(CASES.volumes, async () => {
+      const runner = await create();
+      const sub = subPath();
+      const at = `${runner.paths.data}/${sub}/note`;
+      const writer = await runner.start(
+        job([{ write: at, text: "shared\n" }], {
+          volumes: [{ kind: "data", subPath: sub, readOnly: false }],
+        }),
+      );
+      expect(await untilExited(runner, writer)).toMatchObject({ exitCode: 0 });
+      await runner.remove(writer);
+      const reader = await runner.start(
+        job([{ cat: at }, { probeWrite: at }], {
+          volumes: [{ kind: "data", subPath: sub, readOnly: true }],
+        }),
+      );
+      expect(await drain(runner.logs(reader, { follow: true }))).toEqual(["shared", "read-only"]);
+      await runner.remove(reader);
+    });
+
+    test(CASES.runtime, async () => {
+      const runner = await create();
+      const handle = await runner.start(
+        job([{ cat: `${runner.paths.runtime}/python/slipway_launch.py` }], { runtime: true }),
+      );
+      const lines = await drain(runner.logs(handle, { follow: true }));
+      expect(lines[0]).toContain("Serve a Python web application for Slipway");
+      await runner.remove(handle);
     });
 
     test(CASES.supervisor, async () => {
-      const runner = create();
-      const spec = await job("echo inner");
-      const supervisor = path.join(spec.workingDir, "supervise.sh");
-      await writeFile(supervisor, '#!/bin/sh\necho "supervised: $*"\nexec "$@"\n');
-      await chmod(supervisor, 0o755);
-      const handle = await runner.start({ ...spec, supervisor });
-      const lines = await drain(runner.logs(handle, { follow: true }));
-      expect(lines).toEqual(["supervised: /bin/sh -c echo inner", "inner"]);
+      const runner = await create();
+      const sub = subPath();
+      const supervisor = `${runner.paths.data}/${sub}/supervise.sh`;
+      const writer = await runner.start(
+        job([{ write: supervisor, text: '#!/bin/sh\necho "supervised: $1"\nexec "$@"\n' }], {
+          volumes: [{ kind: "data", subPath: sub, readOnly: false }],
+        }),
+      );
+      expect(await untilExited(runner, writer)).toMatchObject({ exitCode: 0 });
+      await runner.remove(writer);
+      const handle = await runner.start(
+        job([{ out: "inner" }], {
+          supervisor,
+          volumes: [{ kind: "data", subPath: sub, readOnly: true }],
+        }),
+      );
+      expect(await drain(runner.logs(handle, { follow: true }))).toEqual([
+        "supervised: /bin/sh",
+        "inner",
+      ]);
       await runner.remove(handle);
     });
 
-    test(CASES.init, async () => {
-      const runner = create();
-      const spec = await job("cat prepared");
-      const init = {
-        image: options.image ?? null,
-        argv: ["/bin/sh", "-c", "echo ready > prepared"],
-      };
-      const handle = await runner.start({ ...spec, init });
-      expect(await drain(runner.logs(handle, { follow: true }))).toEqual(["ready"]);
-      expect(await runner.poll(handle)).toEqual({ state: "exited", exitCode: 0 });
+    test(CASES.resources, async () => {
+      const runner = await create();
+      const resources = { memoryLimitBytes: 256 * 1024 * 1024 };
+      const spec = job([{ out: "limited" }], { resources });
+      if (!runner.enforces.has("memoryLimitBytes")) {
+        await expect(runner.start(spec)).rejects.toBeInstanceOf(UnsupportedByBackend);
+        expect((await runner.list()).map((h) => h.name)).not.toContain(spec.name);
+        return;
+      }
+      const handle = await runner.start(spec);
+      expect(await drain(runner.logs(handle, { follow: true }))).toEqual(["limited"]);
       await runner.remove(handle);
-
-      const failing = await runner.start({
-        ...(await job("echo must-not-run")),
-        init: { image: options.image ?? null, argv: ["/bin/sh", "-c", "exit 9"] },
-      });
-      expect(await untilExited(runner, failing)).toEqual({ state: "exited", exitCode: 9 });
-      expect(await drain(runner.logs(failing))).not.toContain("must-not-run");
-      await runner.remove(failing);
     });
 
     test(CASES.gone, async () => {
-      const runner = create();
-      const handle = await runner.start(await job("echo done"));
+      const runner = await create();
+      const handle = await runner.start(job([{ out: "done" }]));
       await untilExited(runner, handle);
       await runner.stop(handle);
       await runner.stop(handle);
@@ -214,23 +327,25 @@ export function runRunnerContract(options: ContractOptions): void {
       await runner.remove(handle);
       expect((await runner.poll(handle)).state).toBe("exited");
       expect(await drain(runner.logs(handle, { follow: true }))).toEqual([]);
-      expect((await create().poll(handle)).state).toBe("exited");
+      expect((await (await create()).poll(handle)).state).toBe("exited");
     });
 
     test(CASES.neverStarted, async () => {
-      const runner = create();
-      const handle: RunHandle = { version: 1, backend: runner.backend, name: `never-${++counter}` };
-      expect(await runner.poll(handle)).toEqual({ state: "exited", exitCode: null });
+      const runner = await create();
+      const real = await runner.start(job([{ out: "x" }]));
+      await runner.remove(real);
+      const handle = { ...real, name: `never-${++counter}` } as RunHandle;
+      expect(await runner.poll(handle)).toMatchObject({ state: "exited" });
       expect(await drain(runner.logs(handle, { follow: true }))).toEqual([]);
       await runner.stop(handle);
       await runner.remove(handle);
     });
 
     test(CASES.cannotStart, async () => {
-      const runner = create();
-      const handle = await runner.start({ ...(await job("")), argv: ["/nonexistent/program"] });
+      const runner = await create();
+      const handle = await runner.start({ ...job([]), argv: ["/nonexistent/program"] });
       const state = await untilExited(runner, handle);
-      expect(state.exitCode).toBeGreaterThan(0);
+      expect(state.state === "exited" && state.exitCode).toBeGreaterThan(0);
       await runner.remove(handle);
     });
   });

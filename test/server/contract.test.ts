@@ -2,9 +2,9 @@ import { readFileSync } from "node:fs";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERROR_CODES } from "../../src/errors.js";
-import { LocalRunner } from "../../src/runners/local/local-backend.js";
 import { buildApp } from "../../src/server/app.js";
 import { openStore, type Store } from "../../src/store/database.js";
+import { FakeRunner } from "../runners/fake-backend.js";
 import { freshDatabase, type TestDatabase } from "../support/stores.js";
 
 describe("API contract", () => {
@@ -20,7 +20,7 @@ describe("API contract", () => {
       settings: database.settings,
       logger: pino({ level: "silent" }),
       slipwayVersion: "test",
-      runner: new LocalRunner({ logDir: database.settings.Server.DataDir }),
+      runner: new FakeRunner(),
       serverId: "contract-test",
     });
     await app.ready();

@@ -13,8 +13,8 @@ const BAD_CREATES: Array<[string, unknown, number, string]> = [
   ["title too long", { name: "x.org/a:1", title: "t".repeat(1025) }, 168, "title"],
   ["description not a string", { name: "x.org/a:1", description: [] }, 169, "description"],
   [
-    "cluster other than Kubernetes",
-    { name: "x.org/a:1", cluster_name: "Local" },
+    "cluster other than Kubernetes or Local",
+    { name: "x.org/a:1", cluster_name: "Swarm" },
     170,
     "cluster_name",
   ],

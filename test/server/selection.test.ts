@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../support/cli.js";
+import { CLI_TEST_TIMEOUT_MS, runCli } from "../support/cli.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const python = (version: string) => ({
@@ -15,7 +15,7 @@ const manifest = (version: string, extra: object = {}) => ({
   ...extra,
 });
 
-describe("selection API and CLI", () => {
+describe("selection API and CLI", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   let server: TestServer;
   let exact: string;
   beforeAll(async () => {

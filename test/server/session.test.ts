@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../support/cli.js";
+import { CLI_TEST_TIMEOUT_MS, runCli } from "../support/cli.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
-describe("dashboard sessions", () => {
+describe("dashboard sessions", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   let server: TestServer;
   let config: string;
   beforeAll(async () => {

@@ -6,6 +6,12 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 const tsx = `${root}node_modules/.bin/tsx`;
 const main = `${root}src/cli/main.ts`;
 
+/**
+ * A test that runs the CLI a few times: each run starts tsx, which compiles the CLI afresh,
+ * which takes seconds on a quiet machine and tens of seconds on a busy one.
+ */
+export const CLI_TEST_TIMEOUT_MS = 180_000;
+
 export interface CliResult {
   code: number;
   stdout: string;

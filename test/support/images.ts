@@ -19,6 +19,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 
 export const HOST_PYTHON = "/usr/bin/python3.11";
 const BUSYBOX = "/bin/busybox";
@@ -41,7 +42,7 @@ export type TestImage =
   | "hanging";
 
 /** Bumped whenever what an image holds changes, so cached images are rebuilt. */
-const RECIPE = 2;
+const RECIPE = 3;
 
 export function engineAvailable(): string | undefined {
   try {
@@ -179,6 +180,8 @@ export function registryImage(kind: TestImage, registry = "127.0.0.1:5000"): str
 function busybox(root: string): void {
   mkdirSync(path.join(root, "bin"), { recursive: true });
   mkdirSync(path.join(root, "tmp"), { recursive: true });
+  // Writable by whichever account a container runs as, as every Linux /tmp is.
+  chmodSync(path.join(root, "tmp"), 0o1777);
   copyFileSync(BUSYBOX, path.join(root, "bin/busybox"));
   chmodSync(path.join(root, "bin/busybox"), 0o755);
   const applets = [
@@ -273,4 +276,38 @@ export function ociLayout(kind: TestImage): string {
   writeFileSync(path.join(layout, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
   rmSync(unpacked, { recursive: true, force: true });
   return layout;
+}
+
+/**
+ * Slipway's content-init image, built by deploy/images/build.sh from this work tree's
+ * runtime/ folder, so a test always runs the runtime components it is testing.
+ */
+export function contentInitImage(): string {
+  const script = fileURLToPath(new URL("../../deploy/images/build.sh", import.meta.url));
+  return execFileSync(
+    "bash",
+    [script, "content-init", "--tag", "localhost/slipway-test/content-init:current"],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  )
+    .toString()
+    .trim();
+}
+
+/** The Docker engine's image, copied into Podman's store (docker save | podman load) if absent there. */
+export function inPodman(name: string): string {
+  try {
+    execFileSync("podman", ["image", "exists", name], { stdio: "ignore" });
+    return name;
+  } catch {
+    const archive = path.join(tmpdir(), `slipway-to-podman-${process.pid}-${Date.now()}.tar`);
+    try {
+      execFileSync("docker", ["save", "-o", archive, name]);
+      execFileSync("podman", ["load", "-q", "-i", archive], { stdio: "ignore" });
+    } finally {
+      rmSync(archive, { force: true });
+    }
+    return name;
+  }
 }

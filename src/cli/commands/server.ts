@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { loadSettings } from "../../config/settings.js";
+import { describeIgnored, loadConfiguration } from "../../config/settings.js";
 import { startServer } from "../../server/start.js";
 import { action } from "../run-command.js";
 
@@ -10,7 +10,9 @@ export function registerServerCommand(program: Command): void {
     .option("-c, --config <file>", "configuration file (.gcfg)")
     .action(
       action(async (options: { config?: string }) => {
-        const server = await startServer(loadSettings({ file: options.config }));
+        const { settings, ignored } = loadConfiguration({ file: options.config });
+        const configWarnings = ignored.length > 0 ? [describeIgnored(ignored)] : [];
+        const server = await startServer(settings, { configWarnings });
         const stop = async () => {
           await server.close();
           process.exit(0);

@@ -9,13 +9,16 @@
 import { spawn } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
 import { closeSync, openSync } from "node:fs";
-import { mkdir, open, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chown, mkdir, open, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { constants } from "node:os";
 import path from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { setTimeout as sleep } from "node:timers/promises";
+import { accepts, freePort } from "../ports.js";
 import {
   type Job,
+  type JobPaths,
+  type ResourceName,
   type RunHandle,
   type Runner,
   type RunState,
@@ -32,11 +35,18 @@ export interface LocalHandle extends RunHandle {
   readonly pid: number;
   /** Start time of that process in clock ticks since boot (/proc/<pid>/stat field 22). */
   readonly started: string;
-  readonly logFile: string;
+  /** The job's own folder: its output, exit status and home. */
+  readonly dir: string;
+  readonly specHash: string;
+  /** The host ports picked for the job's declared ports, by name. */
+  readonly ports: Readonly<Record<string, number>>;
 }
 
 export class LocalRunner implements Runner {
   readonly backend = "local";
+  readonly paths: JobPaths;
+  readonly enforces: ReadonlySet<ResourceName> = new Set();
+  readonly user: { readonly uid: number; readonly gid: number } | null;
   readonly #config: Required<LocalConfig>;
   /** Exits of processes this instance spawned, settled once their status is on disk. */
   readonly #exits = new Map<number, Promise<void>>();
@@ -44,6 +54,8 @@ export class LocalRunner implements Runner {
 
   constructor(config: LocalConfig) {
     this.#config = { ...LOCAL_DEFAULTS, ...config };
+    this.paths = { data: config.dataDir, runtime: config.runtimeDir };
+    this.user = this.#config.user;
   }
 
   start(job: Job): Promise<RunHandle> {
@@ -56,25 +68,50 @@ export class LocalRunner implements Runner {
   }
 
   async #start(job: Job): Promise<RunHandle> {
-    const files = this.#files(job.name);
-    const spec = localProcess(job, process.env, files.status);
-    const previous = await readHandle(files.handle);
-    if (previous && (await this.poll(previous)).state === "running") return previous;
-
-    await mkdir(this.#config.logDir, { recursive: true });
-    const fd = openSync(files.log, "w");
+    const handleFile = this.#handleFile(job.name);
+    const specHash = job.labels["spec-hash"] ?? "";
+    const previous = await readHandle(handleFile);
+    if (previous && (await this.poll(previous)).state === "running") {
+      if (previous.specHash === specHash) return previous;
+      await this.remove(previous);
+    }
+    // As a kubelet makes a missing subPath, so the folders a job mounts exist when it starts.
+    for (const volume of job.volumes) {
+      if (volume.kind === "data") {
+        await mkdir(path.join(this.paths.data, volume.subPath), { recursive: true });
+      }
+    }
+    const ports: Record<string, number> = {};
+    for (const port of job.ports) ports[port.name] = await freePort();
+    const dir = path.join(this.#config.logDir, `${fileName(job.name)}.${randomUUID().slice(0, 8)}`);
+    const home = path.join(dir, "home");
+    await mkdir(home, { recursive: true });
+    const user = this.#config.user;
+    if (user) {
+      await chown(dir, user.uid, user.gid);
+      await chown(home, user.uid, user.gid);
+    }
+    const status = statusFile(dir);
+    const log = logFile(dir);
+    const spec = localProcess(job, process.env, status, {
+      paths: this.paths,
+      ports,
+      home,
+    });
+    const fd = openSync(log, "w");
     const child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
       env: spec.env,
       detached: true,
       stdio: ["ignore", fd, fd],
+      ...(user ? { uid: user.uid, gid: user.gid } : {}),
     });
     closeSync(fd);
     // The wrapper records the code itself; this covers a wrapper killed by a signal.
     const exited = new Promise<void>((resolve) => {
       child.once("exit", (code, signal) => {
-        const status = code ?? 128 + (signal ? constants.signals[signal] : 0);
-        writeFile(files.status, `${status}\n`, { flag: "wx" })
+        const status_ = code ?? 128 + (signal ? constants.signals[signal] : 0);
+        writeFile(status, `${status_}\n`, { flag: "wx" })
           .catch(() => {})
           .finally(() => resolve());
       });
@@ -83,8 +120,8 @@ export class LocalRunner implements Runner {
       child.once("spawn", () => resolve(child.pid ?? -1));
       child.once("error", reject);
     }).catch(async (error: Error) => {
-      await writeFile(files.log, `slipway: cannot start ${job.name}: ${error.message}\n`);
-      await writeFile(files.status, "127\n");
+      await writeFile(log, `slipway: cannot start ${job.name}: ${error.message}\n`);
+      await writeFile(status, "127\n");
       return -1;
     });
     if (pid > 0) {
@@ -93,27 +130,36 @@ export class LocalRunner implements Runner {
       child.unref();
     }
     const handle: LocalHandle = {
-      version: 1,
+      version: 2,
       backend: "local",
       name: job.name,
       pid,
       started: pid > 0 ? ((await processStat(pid))?.started ?? "") : "",
-      logFile: files.log,
+      dir,
+      specHash,
+      ports,
     };
-    await writeFile(files.handle, JSON.stringify(handle));
+    await writeFile(handleFile, JSON.stringify(handle));
     return handle;
   }
 
   async poll(handle: RunHandle): Promise<RunState> {
     const h = own(handle);
-    if (!h) return { state: "exited", exitCode: null };
-    if (await this.#leaderAlive(h)) return { state: "running" };
+    if (!h) return { state: "exited", exitCode: null, reason: null };
+    if (await this.#leaderAlive(h)) {
+      const endpoints = Object.fromEntries(
+        Object.entries(h.ports).map(([name, port]) => [name, { host: "127.0.0.1", port }]),
+      );
+      const first = Object.values(h.ports)[0];
+      const ready = first === undefined || (await accepts("127.0.0.1", first));
+      return { state: "running", ready, endpoints };
+    }
     await this.#exits.get(h.pid);
-    const status = await readFile(statusFile(h.logFile), "utf8").then(
+    const status = await readFile(statusFile(h.dir), "utf8").then(
       (text) => Number.parseInt(text, 10),
       () => Number.NaN,
     );
-    return { state: "exited", exitCode: Number.isNaN(status) ? null : status };
+    return { state: "exited", exitCode: Number.isNaN(status) ? null : status, reason: null };
   }
 
   async stop(handle: RunHandle, options: { graceMs?: number } = {}): Promise<void> {
@@ -136,10 +182,10 @@ export class LocalRunner implements Runner {
     let offset = 0;
     let rest = "";
     for (;;) {
-      const size = await fileSize(h.logFile);
+      const size = await fileSize(logFile(h.dir));
       if (size < 0) return;
       if (size > offset) {
-        const chunk = await readChunk(h.logFile, offset, size - offset);
+        const chunk = await readChunk(logFile(h.dir), offset, size - offset);
         const lines = (rest + decoder.write(chunk)).split("\n");
         offset += chunk.length;
         rest = lines.pop() ?? "";
@@ -148,7 +194,7 @@ export class LocalRunner implements Runner {
       }
       if (!options.follow || (await this.poll(h)).state !== "running") {
         // The process may have written its last bytes between the size check and the poll.
-        if ((await fileSize(h.logFile)) > offset) continue;
+        if ((await fileSize(logFile(h.dir))) > offset) continue;
         rest += decoder.end();
         if (rest) yield rest;
         return;
@@ -161,14 +207,23 @@ export class LocalRunner implements Runner {
     const h = own(handle);
     if (!h) return;
     await this.stop(h, { graceMs: 0 });
-    const files = this.#files(h.name);
+    const handleFile = this.#handleFile(h.name);
     // A newer start of the same name owns the handle file now; leave it to that one.
-    const current = await readHandle(files.handle);
+    const current = await readHandle(handleFile);
     if (current?.pid === h.pid && current.started === h.started) {
-      await rm(files.handle, { force: true });
+      await rm(handleFile, { force: true });
     }
-    await rm(h.logFile, { force: true });
-    await rm(statusFile(h.logFile), { force: true });
+    await rm(h.dir, { recursive: true, force: true });
+  }
+
+  async list(): Promise<RunHandle[]> {
+    const names = await readdir(this.#config.logDir).catch(() => [] as string[]);
+    const handles = await Promise.all(
+      names
+        .filter((name) => name.endsWith(HANDLE_SUFFIX))
+        .map((name) => readHandle(path.join(this.#config.logDir, name))),
+    );
+    return handles.filter((h): h is LocalHandle => h !== undefined);
   }
 
   async #leaderAlive(h: LocalHandle): Promise<boolean> {
@@ -203,34 +258,44 @@ export class LocalRunner implements Runner {
     }
   }
 
-  /** One handle file per name; output and status per start, so removing an old start spares a newer one. */
-  #files(name: string): { log: string; status: string; handle: string } {
-    const readable = name.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 80);
-    const digest = createHash("sha256").update(name).digest("hex").slice(0, 8);
-    const base = path.join(this.#config.logDir, `${readable}-${digest}`);
-    const log = `${base}.${randomUUID().slice(0, 8)}.log`;
-    return { log, status: statusFile(log), handle: `${base}.handle.json` };
+  /** One handle file per name; a folder per start, so removing an old start spares a newer one. */
+  #handleFile(name: string): string {
+    return path.join(this.#config.logDir, `${fileName(name)}${HANDLE_SUFFIX}`);
   }
 }
 
+const HANDLE_SUFFIX = ".handle.json";
+
+/** A readable file name for a job name, unique by its digest. */
+function fileName(name: string): string {
+  const readable = name.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 80);
+  return `${readable}-${createHash("sha256").update(name).digest("hex").slice(0, 8)}`;
+}
+
 function own(handle: RunHandle): LocalHandle | null {
-  if (handle.backend !== "local" || handle.version !== 1) {
+  if (handle.backend !== "local" || handle.version !== 2) {
     throw new UnsupportedByBackend(
       "local",
       `use a ${handle.backend} handle of version ${handle.version}`,
     );
   }
-  const { pid, started, logFile } = handle;
+  const { pid, started, dir, ports } = handle;
   const complete =
     typeof pid === "number" &&
     typeof started === "string" &&
-    typeof logFile === "string" &&
-    path.isAbsolute(logFile);
+    typeof dir === "string" &&
+    path.isAbsolute(dir) &&
+    typeof ports === "object" &&
+    ports !== null;
   return complete ? (handle as LocalHandle) : null;
 }
 
-function statusFile(logFile: string): string {
-  return `${logFile}.exit`;
+function logFile(dir: string): string {
+  return path.join(dir, "output.log");
+}
+
+function statusFile(dir: string): string {
+  return path.join(dir, "exit-status");
 }
 
 async function readHandle(file: string): Promise<LocalHandle | undefined> {

@@ -6,6 +6,15 @@ export interface LocalConfig {
    * exit status and output from here.
    */
   logDir: string;
+  /** The server's data folder: jobs see data sub-paths here, at their host paths. */
+  dataDir: string;
+  /** Slipway's runtime components (the Python launcher), which jobs read in place. */
+  runtimeDir: string;
+  /**
+   * The account jobs run as (Connect's Applications.RunAs), so content cannot read the
+   * server's database or keys; unset runs them as the server's own user.
+   */
+  user?: { uid: number; gid: number } | null;
   /**
    * How long `stop` waits after SIGTERM before it sends SIGKILL to the job's process group,
    * when the caller gives no grace of its own. Applications get this long to finish requests.
@@ -19,6 +28,7 @@ export interface LocalConfig {
 }
 
 export const LOCAL_DEFAULTS = {
+  user: null,
   stopGraceMs: 5000,
   pollIntervalMs: 100,
 } as const satisfies Partial<LocalConfig>;

@@ -7,18 +7,21 @@ import { connect } from "node:net";
 import path from "node:path";
 import replyFrom from "@fastify/reply-from";
 import fastifyStatic from "@fastify/static";
-import type { FastifyInstance, FastifyPluginAsync } from "fastify";
-import type { AppManager } from "../../content/app-manager.js";
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from "fastify";
+import type { ContentResolver, ContentTarget } from "../../content/content-resolver.js";
 import { ApiError } from "../../errors.js";
 import type { Store } from "../../store/database.js";
 import { authenticate, SESSION_COOKIE } from "../auth.js";
 
 const PREFIX = /^\/content\/([0-9a-f-]{36})(\/.*)?$/;
+const RETRIABLE = new Set(["GET", "HEAD", "OPTIONS"]);
 
-export const contentServingRoutes: FastifyPluginAsync<{ apps: AppManager; store: Store }> = async (
-  app,
-  { apps, store },
-) => {
+type AppTarget = Extract<ContentTarget, { kind: "app" }>;
+
+export const contentServingRoutes: FastifyPluginAsync<{
+  resolver: ContentResolver;
+  store: Store;
+}> = async (app, { resolver, store }) => {
   await app.register(replyFrom, { undici: { connections: 64, pipelining: 1 } });
   await app.register(fastifyStatic, { root: path.resolve("/"), serve: false });
 
@@ -28,7 +31,7 @@ export const contentServingRoutes: FastifyPluginAsync<{ apps: AppManager; store:
     async (request, reply) => {
       const { guid } = request.params as { guid: string };
       const rest = `/${(request.params as { "*": string })["*"] ?? ""}`;
-      const target = await apps.resolve(guid);
+      const target = await resolver.resolve(guid);
       if (target.kind === "files") {
         if (request.method !== "GET" && request.method !== "HEAD") {
           throw new ApiError("badRequest", "Static content only answers GET and HEAD.", {
@@ -39,13 +42,26 @@ export const contentServingRoutes: FastifyPluginAsync<{ apps: AppManager; store:
         return reply.sendFile(file.slice(1), target.root);
       }
       const query = request.url.includes("?") ? request.url.slice(request.url.indexOf("?")) : "";
-      return reply.from(`http://127.0.0.1:${target.port}${rest}${query}`, {
-        rewriteRequestHeaders: (_, headers) => ({
-          ...withoutCredentials(headers),
-          "x-forwarded-prefix": `/content/${guid}`,
-          "x-rsc-request": request.url,
-        }),
-      });
+      const forward = (to: AppTarget, retried: boolean): FastifyReply => {
+        reply.raw.once("close", to.release);
+        return reply.from(`http://${to.host}:${to.port}${rest}${query}`, {
+          rewriteRequestHeaders: (_, headers) => ({
+            ...withoutCredentials(headers),
+            "x-forwarded-prefix": `/content/${guid}`,
+            "x-rsc-request": request.url,
+          }),
+          onError: (proxied, { error }) => {
+            resolver.unreachable(guid, to.runId);
+            // A process that died since it was chosen: a request without a body may go to another.
+            if (retried || !RETRIABLE.has(request.method)) return proxied.send(error);
+            resolver.resolve(guid).then(
+              (next) => (next.kind === "app" ? forward(next, true) : proxied.send(error)),
+              (failure) => proxied.send(failure),
+            );
+          },
+        });
+      };
+      return forward(target, false);
     },
   );
 
@@ -53,7 +69,7 @@ export const contentServingRoutes: FastifyPluginAsync<{ apps: AppManager; store:
     reply.redirect(`/content/${(request.params as { guid: string }).guid}/`),
   );
 
-  proxyWebSockets(app, apps, store);
+  proxyWebSockets(app, resolver, store);
 };
 
 /**
@@ -70,15 +86,16 @@ function withoutCredentials(headers: IncomingHttpHeaders): IncomingHttpHeaders {
 }
 
 /** Hands WebSocket upgrades under /content/<guid>/ to the application's own socket. */
-function proxyWebSockets(app: FastifyInstance, apps: AppManager, store: Store): void {
+function proxyWebSockets(app: FastifyInstance, resolver: ContentResolver, store: Store): void {
   app.server.on("upgrade", async (request, socket, head) => {
     const match = PREFIX.exec(request.url ?? "");
     if (!match) return socket.destroy();
     try {
       await authenticate(request.headers, store);
-      const target = await apps.resolve(match[1]!);
+      const target = await resolver.resolve(match[1]!);
       if (target.kind !== "app") return socket.destroy();
-      const upstream = connect(target.port, "127.0.0.1", () => {
+      socket.once("close", target.release);
+      const upstream = connect(target.port, target.host, () => {
         const lines = [`${request.method} ${match[2] ?? "/"} HTTP/${request.httpVersion}`];
         for (const [name, value] of Object.entries(withoutCredentials(request.headers))) {
           for (const one of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${one}`);

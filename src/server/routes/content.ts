@@ -8,7 +8,9 @@ import { errors, GuidParams } from "./schemas.js";
 
 export interface ContentRoutesOptions {
   content: ContentService;
-  /** Called after content is deleted, so running processes and files go with it. */
+  /** Called after a change, so running processes follow the content's settings. */
+  onChanged(guid: string): void;
+  /** Called before content is deleted, so running processes and files go with it. */
   onDeleted(guid: string): Promise<void>;
 }
 
@@ -88,12 +90,11 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
       },
       config: { role: "publisher" },
     },
-    async (request) =>
-      toContent(
-        await content.patch(request.user!, request.params.guid, request.body),
-        request.user!,
-        baseUrl(request),
-      ),
+    async (request) => {
+      const row = await content.patch(request.user!, request.params.guid, request.body);
+      options.onChanged(row.guid);
+      return toContent(row, request.user!, baseUrl(request));
+    },
   );
 
   app.delete(

@@ -3,6 +3,7 @@ import type { StoreDialect } from "../dialect/dialect.js";
 import { initial } from "./0001-initial.js";
 import { content } from "./0002-content.js";
 import { sessions } from "./0003-sessions.js";
+import { runs } from "./0004-runs.js";
 
 /** Every migration, in order. Names are permanent: never rename or edit one that shipped. */
 export function migrations(dialect: StoreDialect): Record<string, Migration> {
@@ -10,5 +11,6 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0001-initial": initial(dialect),
     "0002-content": content(dialect),
     "0003-sessions": sessions,
+    "0004-runs": runs(dialect),
   };
 }

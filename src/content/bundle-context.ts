@@ -1,0 +1,60 @@
+/**
+ * What a job of a bundle needs to know beyond the bundle itself, read from the store: the
+ * environment's image settings as they are now, the content's resource settings, and the
+ * runner's paths. One function, so builds, renders and runs of a bundle all share it.
+ */
+import type { ContentNeeds } from "../environments/manifest.js";
+import { LOCAL_CLUSTER_NAME } from "../environments/model.js";
+import type { JobPaths } from "../runners/runner.js";
+import type { ContentRow } from "../store/content.js";
+import type { Store } from "../store/database.js";
+import { findEnvironment } from "../store/environments.js";
+import type { CommandInput } from "./app-commands.js";
+import { renderSiteSubPath } from "./data-layout.js";
+import { type Built, interpreters, type JobContext, jobPath } from "./jobs.js";
+import type { Pick } from "./pick.js";
+import { contentResources } from "./process-settings.js";
+
+export interface ContextDeps {
+  store: Store;
+  paths: JobPaths;
+  instance: string;
+}
+
+export async function jobContext(
+  deps: ContextDeps,
+  content: ContentRow,
+  bundle: { readonly id: number },
+  pick: Pick,
+): Promise<JobContext> {
+  const environment = pick.environment
+    ? await findEnvironment(deps.store.db, pick.environment.guid)
+    : undefined;
+  return {
+    paths: deps.paths,
+    instance: deps.instance,
+    contentGuid: content.guid,
+    bundleId: bundle.id,
+    // An environment of the Local cluster describes this host's own installations, not an image.
+    image:
+      pick.environment && pick.environment.cluster_name !== LOCAL_CLUSTER_NAME
+        ? pick.environment.name
+        : null,
+    pullPolicy: environment?.image_pull_policy ?? null,
+    supervisor: pick.environment?.supervisor ?? null,
+    volumeMounts: environment?.volume_mounts ?? [],
+    resources: contentResources(content),
+  };
+}
+
+/** What the run plan of a built bundle is made from. */
+export function commandInput(ctx: JobContext, needs: ContentNeeds, built: Built): CommandInput {
+  return {
+    appMode: needs.appMode,
+    entrypoint: needs.entrypoint,
+    ...interpreters(ctx, built),
+    runtimeDir: ctx.paths.runtime,
+    outputDir: jobPath(ctx.paths, renderSiteSubPath(ctx.contentGuid, ctx.bundleId)),
+    rootPath: `/content/${ctx.contentGuid}`,
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * Where a request for content goes: a folder of files for static and rendered content, or a
+ * ready process of an application (started if none is), chosen by the reconciler. The proxy
+ * never knows which backend made the process.
+ */
+import path from "node:path";
+import { ApiError } from "../errors.js";
+import { findContent } from "../store/content.js";
+import type { Store } from "../store/database.js";
+import type { ActiveBundles } from "./active-bundle.js";
+import { isRendered } from "./app-commands.js";
+import { bundleSubPath, renderSiteSubPath } from "./data-layout.js";
+import type { ProcessReconciler } from "./process-reconciler.js";
+
+export type ContentTarget =
+  | { readonly kind: "files"; readonly root: string; readonly index: string }
+  | {
+      readonly kind: "app";
+      readonly host: string;
+      readonly port: number;
+      readonly runId: number;
+      /** Call when the request's connection has ended. */
+      readonly release: () => void;
+    };
+
+export class ContentResolver {
+  constructor(
+    private readonly store: Store,
+    private readonly bundles: ActiveBundles,
+    private readonly reconciler: ProcessReconciler,
+    private readonly dataDir: string,
+  ) {}
+
+  async resolve(guid: string): Promise<ContentTarget> {
+    const content = await findContent(this.store.db, guid);
+    const active = content && (await this.bundles.of(content));
+    if (!content || !active) throw new ApiError("notFound", `Content ${guid} is not deployed.`);
+    const { appMode } = active.needs;
+    if (appMode === "static") {
+      return {
+        kind: "files",
+        root: path.join(this.dataDir, bundleSubPath(guid, active.bundle.id)),
+        index: active.manifest.metadata.primary_html ?? "index.html",
+      };
+    }
+    if (isRendered(appMode)) {
+      return {
+        kind: "files",
+        root: path.join(this.dataDir, renderSiteSubPath(guid, active.bundle.id)),
+        index: "index.html",
+      };
+    }
+    const { process, release } = await this.reconciler.endpoint(guid);
+    return { kind: "app", ...process.endpoint, runId: process.runId, release };
+  }
+
+  /** The proxy could not reach the process it was given. */
+  unreachable(guid: string, runId: number): void {
+    this.reconciler.unreachable(guid, runId);
+  }
+}

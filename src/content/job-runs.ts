@@ -1,0 +1,82 @@
+/**
+ * Builds and renders run to their end through here, so each is a row in the runs table while it
+ * runs: a restarted server finds the jobs of the tasks it abandoned and stops them, and the jobs
+ * API lists them with their times, exit codes and images.
+ */
+import { randomBytes } from "node:crypto";
+import type { Job, Runner, RunOutcome } from "../runners/runner.js";
+import type { Store } from "../store/database.js";
+import { insertRun, updateRunStatus } from "../store/runs.js";
+
+export interface JobRunsDeps {
+  store: Store;
+  runner: Runner;
+  serverId: string;
+}
+
+export function runKey(): string {
+  return randomBytes(12).toString("base64url");
+}
+
+export class JobRuns {
+  constructor(private readonly deps: JobRunsDeps) {}
+
+  /** Runs the job to its end, recorded as a run of the task; output lines go to `onLine`. */
+  async run(
+    job: Job,
+    task: { contentGuid: string; bundleId: number; taskId: string },
+    onLine: (line: string) => Promise<void> | void,
+  ): Promise<RunOutcome> {
+    const { store, runner } = this.deps;
+    const row = await insertRun(store.db, {
+      key: runKey(),
+      name: job.name,
+      content_guid: task.contentGuid,
+      bundle_id: task.bundleId,
+      task_id: task.taskId,
+      kind: job.kind,
+      slot: null,
+      spec_hash: job.labels["spec-hash"] ?? "",
+      image: job.image,
+      backend: runner.backend,
+      server_id: this.deps.serverId,
+      created_time: new Date().toISOString(),
+    });
+    const ended = (outcome: RunOutcome) =>
+      updateRunStatus(store.db, row.id, {
+        status: "exited",
+        exit_code: outcome.exitCode,
+        reason: outcome.reason,
+        ended_time: new Date().toISOString(),
+      });
+    let progress = Promise.resolve();
+    let handle: Awaited<ReturnType<Runner["start"]>>;
+    try {
+      handle = await runner.start(job, {
+        onProgress: (line) => {
+          progress = progress.then(() => onLine(line));
+        },
+      });
+    } catch (error) {
+      await ended({ exitCode: null, reason: (error as Error).message });
+      throw error;
+    }
+    await updateRunStatus(store.db, row.id, { handle: JSON.stringify(handle) });
+    try {
+      await progress;
+      for await (const line of runner.logs(handle, { follow: true })) await onLine(line);
+      const state = await runner.poll(handle);
+      const outcome =
+        state.state === "exited"
+          ? { exitCode: state.exitCode, reason: state.reason }
+          : { exitCode: null, reason: "still running after its output ended" };
+      await ended(outcome);
+      return outcome;
+    } catch (error) {
+      await ended({ exitCode: null, reason: (error as Error).message });
+      throw error;
+    } finally {
+      await runner.remove(handle);
+    }
+  }
+}

@@ -1,0 +1,533 @@
+/**
+ * Running content as a reconciled resource, the way a Kubernetes controller treats its
+ * objects. Deploys, requests, process exits and a periodic resync only queue a content guid;
+ * one `reconcile(guid)` reads the desired state (the active bundle, its pick and build, the
+ * content's process settings, the load the proxy sees) and the observed state (the runs table,
+ * polled through the runner), plans the difference with the pure `planProcesses`, applies it,
+ * and writes each run's status. Nothing about processes lives only in memory: a restarted
+ * server adopts the runs whose spec still matches and removes what it does not know.
+ */
+import { EventEmitter } from "node:events";
+import { createWriteStream, type WriteStream } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import type { FastifyBaseLogger } from "fastify";
+import type { Settings } from "../config/settings.js";
+import { ApiError } from "../errors.js";
+import type { Endpoint, RunHandle, Runner } from "../runners/runner.js";
+import { type ContentRow, contentKeptWarm, findContent } from "../store/content.js";
+import type { Store } from "../store/database.js";
+import {
+  activeRuns,
+  deleteContentRuns,
+  insertRun,
+  type RunRow,
+  updateRunStatus,
+} from "../store/runs.js";
+import { findTask } from "../store/tasks.js";
+import type { ActiveBundles } from "./active-bundle.js";
+import { runPlan } from "./app-commands.js";
+import { commandInput, jobContext } from "./bundle-context.js";
+import { runKey } from "./job-runs.js";
+import { appJob, type JobContext } from "./jobs.js";
+import type { LoadTracker } from "./load-tracker.js";
+import { removeAbandonedBuilds } from "./package-cache.js";
+import { type ObservedProcess, planProcesses } from "./process-plan.js";
+import {
+  DEFAULT_CONTENT_SETTINGS,
+  type ProcessSettings,
+  processSettings,
+} from "./process-settings.js";
+import { WorkQueue } from "./work-queue.js";
+
+export interface ReconcilerDeps {
+  store: Store;
+  runner: Runner;
+  settings: Settings;
+  logger: FastifyBaseLogger;
+  serverId: string;
+  instance: string;
+  load: LoadTracker;
+  bundles: ActiveBundles;
+}
+
+/** A process the proxy may send a request to. */
+export interface ReadyProcess {
+  readonly runId: number;
+  readonly bundleId: number;
+  readonly endpoint: Endpoint;
+}
+
+interface Desired {
+  readonly specHash: string | null;
+  readonly settings: ProcessSettings;
+  readonly start?: (slot: number) => ReturnType<typeof appJob>;
+}
+
+interface Failure {
+  readonly message: string;
+  readonly count: number;
+  readonly until: number;
+}
+
+/** How often every content item with processes is looked at again, whatever happened. */
+const RESYNC_MS = 10_000;
+/** How soon a process that is starting is polled again for readiness. */
+const STARTING_RECHECK_MS = 100;
+
+export class ProcessReconciler {
+  readonly #deps: ReconcilerDeps;
+  readonly #queue: WorkQueue;
+  readonly #events = new EventEmitter();
+  readonly #ready = new Map<string, ReadyProcess[]>();
+  readonly #following = new Map<number, Promise<void>>();
+  readonly #starting = new Set<number>();
+  readonly #failures = new Map<string, Failure>();
+  readonly #lastLines = new Map<number, string[]>();
+  #resync: NodeJS.Timeout | undefined;
+
+  constructor(deps: ReconcilerDeps) {
+    this.#deps = deps;
+    this.#events.setMaxListeners(0);
+    this.#queue = new WorkQueue((guid) => this.reconcile(guid), {
+      workers: 4,
+      baseDelayMs: 200,
+      maxDelayMs: 30_000,
+      onError: (guid, error, retryInMs) =>
+        deps.logger.warn({ content: guid, err: error, retryInMs }, "reconcile failed; retrying"),
+    });
+  }
+
+  /** Adopts what a previous server left running, removes what nobody owns, then keeps watch. */
+  async start(): Promise<void> {
+    await this.#recover();
+    this.#resync = setInterval(() => void this.#resyncAll(), RESYNC_MS);
+    this.#resync.unref();
+  }
+
+  enqueue(guid: string): void {
+    this.#queue.add(guid);
+  }
+
+  /** Stops every process this server runs, then the queue. */
+  async close(): Promise<void> {
+    clearInterval(this.#resync);
+    await this.#queue.close();
+    const rows = (await activeRuns(this.#deps.store.db)).filter(
+      (row) => row.kind === "run" && row.server_id === this.#deps.serverId,
+    );
+    await Promise.allSettled(rows.map((row) => this.#stop(row, "the server is stopping")));
+    this.#deps.logger.debug(
+      { stopped: rows.map((r) => r.id), following: [...this.#following.keys()] },
+      "stopped processes; waiting for their output",
+    );
+    await Promise.allSettled(this.#following.values());
+  }
+
+  /** Stops and forgets every process of a content item that is being deleted. */
+  async remove(guid: string): Promise<void> {
+    const rows = await activeRuns(this.#deps.store.db, guid);
+    await Promise.allSettled(rows.map((row) => this.#stop(row, "the content was deleted")));
+    await deleteContentRuns(this.#deps.store.db, guid);
+    this.#ready.delete(guid);
+    this.#failures.delete(guid);
+    this.#deps.load.forget(guid);
+  }
+
+  /**
+   * A process to send a request to, started if none is ready: the request waits (it is not
+   * refused) until one is, or until it cannot be. Returns the process and a function to call
+   * when the request's connection ends.
+   */
+  async endpoint(guid: string): Promise<{ process: ReadyProcess; release: () => void }> {
+    const ready = this.#ready.get(guid);
+    const process =
+      ready && ready.length > 0
+        ? this.#leastLoaded(guid, ready)
+        : await this.#waitForProcess(guid, () => true);
+    const done = this.#deps.load.connect(guid, process.runId);
+    // More connections may call for more processes; the last one closing starts the idle clock.
+    this.#queue.add(guid);
+    return {
+      process,
+      release: () => {
+        done();
+        this.#queue.addAfter(guid, this.#idleCheckMs());
+      },
+    };
+  }
+
+  /**
+   * Waits for a process of the bundle to be ready, as a deploy does, handing each line it
+   * prints meanwhile to `onLine`. Fails with the reason when the process cannot start.
+   */
+  async awaitReady(
+    guid: string,
+    bundleId: number,
+    onLine: (line: string) => Promise<void> | void,
+  ): Promise<ReadyProcess> {
+    const lines = (id: string, bundle: number, line: string) => {
+      if (id === guid && bundle === bundleId) void onLine(line);
+    };
+    this.#events.on("line", lines);
+    try {
+      return await this.#waitForProcess(guid, (p) => p.bundleId === bundleId);
+    } finally {
+      this.#events.off("line", lines);
+    }
+  }
+
+  /** The proxy could not reach the process: take it out of rotation and look at it again. */
+  unreachable(guid: string, runId: number): void {
+    const ready = this.#ready.get(guid)?.filter((p) => p.runId !== runId);
+    if (ready) this.#ready.set(guid, ready);
+    this.#queue.add(guid);
+  }
+
+  /** Queued work all done (for tests and benchmarks). */
+  settled(): Promise<void> {
+    return this.#queue.idle();
+  }
+
+  async reconcile(guid: string): Promise<{ recheckInMs?: number }> {
+    const { store, load } = this.#deps;
+    const now = Date.now();
+    const content = await findContent(store.db, guid);
+    const desired = content ? await this.#desired(content) : null;
+    const settings =
+      desired?.settings ?? processSettings(DEFAULT_CONTENT_SETTINGS, this.#deps.settings.Scheduler);
+    const rows = (await activeRuns(store.db, guid)).filter((row) => row.kind === "run");
+    const observed = await Promise.all(rows.map((row) => this.#observe(row)));
+    const current = observed.filter((o): o is Observed => o !== null);
+    this.#ready.set(
+      guid,
+      current.filter((o) => o.ready).map((o) => o.ready!),
+    );
+    const contentLoad = load.load(guid);
+    const plan = planProcesses(
+      {
+        specHash: desired?.specHash ?? null,
+        settings,
+        connections: contentLoad.connections,
+        waiting: contentLoad.waiting,
+        lastActive: contentLoad.lastActive,
+      },
+      current.map((o) => o.process),
+      now,
+    );
+    if (plan.actions.length > 0) {
+      this.#deps.logger.debug(
+        { content: guid, actions: plan.actions, wanted: plan.wanted },
+        "reconcile",
+      );
+    }
+    const failure = this.#failures.get(guid);
+    const holdStarts = failure !== undefined && failure.until > now;
+    let startedAny = false;
+    for (const action of plan.actions) {
+      const row = rows.find((r) => r.id === ("id" in action ? action.id : -1));
+      if (action.kind === "forget" && row) {
+        await this.#forget(row);
+      } else if (action.kind === "stop" && row) {
+        if (action.why === "not-ready-in-time") {
+          this.#fail(
+            guid,
+            `did not answer on its port within ${settings.initTimeoutMs / 1000} s (init_timeout, or Scheduler.InitTimeout)${this.#tail(row.id)}`,
+          );
+        }
+        await this.#stop(row, stopReasons[action.why]);
+      } else if (action.kind === "start" && desired?.start && !holdStarts) {
+        await this.#startProcess(guid, desired.start(action.slot), action.slot);
+        startedAny = true;
+      }
+    }
+    const starting = startedAny || current.some((o) => o.process.status === "starting");
+    const waits = [
+      starting ? STARTING_RECHECK_MS : undefined,
+      holdStarts ? failure.until - now : undefined,
+      plan.recheckAt === null ? undefined : Math.max(plan.recheckAt - now, 0) + 10,
+    ].filter((ms): ms is number => ms !== undefined);
+    return waits.length > 0 ? { recheckInMs: Math.min(...waits) } : {};
+  }
+
+  async #desired(content: ContentRow): Promise<Desired | null> {
+    const settings = processSettings(content, this.#deps.settings.Scheduler);
+    const active = await this.#deps.bundles.of(content);
+    if (!active) return { specHash: null, settings };
+    const ctx: JobContext = await jobContext(
+      { store: this.#deps.store, paths: this.#deps.runner.paths, instance: this.#deps.instance },
+      content,
+      active.bundle,
+      active.pick,
+    );
+    const plan = runPlan(commandInput(ctx, active.needs, active.built));
+    if (plan.kind !== "app") return { specHash: null, settings };
+    const start = (slot: number) => appJob(ctx, plan, active.built, slot);
+    return { specHash: start(0).labels["spec-hash"]!, settings, start };
+  }
+
+  /** Polls a run and records what changed; null once it has been forgotten. */
+  async #observe(row: RunRow): Promise<Observed | null> {
+    const { store, load } = this.#deps;
+    const base = {
+      id: row.id,
+      slot: row.slot ?? 0,
+      specHash: row.spec_hash,
+      created: Date.parse(row.created_time),
+    };
+    const loadOf = load.load(row.content_guid).runs.get(row.id);
+    const process = (status: ObservedProcess["status"]): ObservedProcess => ({
+      ...base,
+      status,
+      connections: loadOf?.connections ?? 0,
+      idleSince: loadOf ? loadOf.idleSince : base.created,
+    });
+    if (row.handle === null) {
+      // Its start is still under way here; a start another server left half-done is gone.
+      if (this.#starting.has(row.id)) return { process: process("starting"), ready: null };
+      await this.#markExited(row, null, "the server stopped before the process had started");
+      return { process: process("exited"), ready: null };
+    }
+    const state = await this.#deps.runner.poll(JSON.parse(row.handle) as RunHandle);
+    if (state.state === "exited") {
+      if (row.status === "starting") {
+        const code = state.exitCode === null ? "" : ` with code ${state.exitCode}`;
+        const why = state.reason ? ` (${state.reason})` : "";
+        this.#fail(
+          row.content_guid,
+          `exited${code}${why} before it answered on its port${this.#tail(row.id)}`,
+        );
+      }
+      await this.#markExited(row, state.exitCode, state.reason);
+      return { process: process("exited"), ready: null };
+    }
+    const endpoint = state.endpoints.http;
+    if (!state.ready || !endpoint) return { process: process("starting"), ready: null };
+    const ready = { runId: row.id, bundleId: row.bundle_id, endpoint };
+    if (row.status === "starting") {
+      await updateRunStatus(store.db, row.id, {
+        status: "ready",
+        endpoint: JSON.stringify(endpoint),
+        ready_time: new Date().toISOString(),
+      });
+      this.#failures.delete(row.content_guid);
+      // In rotation at once, before whoever waits for it hears of it.
+      this.#ready.set(row.content_guid, [...(this.#ready.get(row.content_guid) ?? []), ready]);
+      this.#events.emit("ready", row.content_guid, ready);
+    }
+    return { process: process("ready"), ready };
+  }
+
+  async #startProcess(guid: string, job: ReturnType<typeof appJob>, slot: number): Promise<void> {
+    const { store, runner } = this.#deps;
+    const bundleId = Number(job.labels.bundle);
+    const row = await insertRun(store.db, {
+      key: runKey(),
+      name: job.name,
+      content_guid: guid,
+      bundle_id: bundleId,
+      task_id: null,
+      kind: "run",
+      slot,
+      spec_hash: job.labels["spec-hash"]!,
+      image: job.image,
+      backend: runner.backend,
+      server_id: this.#deps.serverId,
+      created_time: new Date().toISOString(),
+    });
+    this.#starting.add(row.id);
+    let handle: RunHandle;
+    try {
+      handle = await runner.start(job, {
+        onProgress: (line) => this.#events.emit("line", guid, bundleId, line),
+      });
+    } catch (error) {
+      this.#fail(guid, `could not start: ${(error as Error).message}`);
+      await this.#markExited(row, null, (error as Error).message);
+      return;
+    } finally {
+      this.#starting.delete(row.id);
+    }
+    await updateRunStatus(store.db, row.id, { handle: JSON.stringify(handle) });
+    this.#deps.load.started(guid, row.id);
+    this.#follow({ ...row, handle: JSON.stringify(handle) }, handle);
+  }
+
+  /** Keeps the process's output in its log file, and queues its content when it ends. */
+  #follow(row: RunRow, handle: RunHandle): void {
+    if (this.#following.has(row.id)) return;
+    const done = (async () => {
+      let file: WriteStream | undefined;
+      try {
+        const dir = path.join(this.#deps.settings.Server.DataDir, "logs", "runs");
+        await mkdir(dir, { recursive: true });
+        file = createWriteStream(path.join(dir, `${row.key}.log`), { flags: "a" });
+        const tail: string[] = [];
+        this.#lastLines.set(row.id, tail);
+        for await (const line of this.#deps.runner.logs(handle, { follow: true })) {
+          file.write(`${line}\n`);
+          tail.push(line);
+          if (tail.length > 20) tail.shift();
+          this.#events.emit("line", row.content_guid, row.bundle_id, line);
+        }
+      } catch (error) {
+        this.#deps.logger.warn({ err: error, run: row.key }, "lost the output of a process");
+      } finally {
+        file?.end();
+        this.#following.delete(row.id);
+        this.#queue.add(row.content_guid);
+      }
+    })();
+    this.#following.set(row.id, done);
+  }
+
+  async #stop(row: RunRow, why: string): Promise<void> {
+    const { store, runner, logger } = this.#deps;
+    logger.info({ content: row.content_guid, run: row.key, why }, "stopping a process");
+    await updateRunStatus(store.db, row.id, { status: "stopping" });
+    if (row.handle) {
+      const handle = JSON.parse(row.handle) as RunHandle;
+      await runner.stop(handle);
+      await runner.remove(handle);
+    }
+    await this.#markExited(row, null, why);
+  }
+
+  async #forget(row: RunRow): Promise<void> {
+    if (row.handle) await this.#deps.runner.remove(JSON.parse(row.handle) as RunHandle);
+    this.#deps.load.forgetRun(row.content_guid, row.id);
+    this.#lastLines.delete(row.id);
+  }
+
+  async #markExited(row: RunRow, exitCode: number | null, reason: string | null): Promise<void> {
+    await updateRunStatus(this.#deps.store.db, row.id, {
+      status: "exited",
+      exit_code: exitCode,
+      reason,
+      ended_time: new Date().toISOString(),
+    });
+    this.#events.emit("exited", row.content_guid, row.id);
+  }
+
+  #fail(guid: string, message: string): void {
+    const count = (this.#failures.get(guid)?.count ?? 0) + 1;
+    const until = Date.now() + Math.min(30_000, 500 * 2 ** (count - 1));
+    this.#failures.set(guid, { message, count, until });
+    this.#events.emit("failed", guid, `The application ${message}`);
+  }
+
+  #tail(runId: number): string {
+    const lines = this.#lastLines.get(runId) ?? [];
+    return lines.length > 0 ? `. Its last output:\n${lines.join("\n")}` : "";
+  }
+
+  #leastLoaded(guid: string, ready: readonly ReadyProcess[]): ReadyProcess {
+    const runs = this.#deps.load.load(guid).runs;
+    let best = ready[0]!;
+    for (const process of ready) {
+      if ((runs.get(process.runId)?.connections ?? 0) < (runs.get(best.runId)?.connections ?? 0)) {
+        best = process;
+      }
+    }
+    return best;
+  }
+
+  #idleCheckMs(): number {
+    return this.#deps.settings.Scheduler.IdleTimeout * 1000 + 50;
+  }
+
+  /** Counts as a waiting request until a matching process is ready or cannot start. */
+  #waitForProcess(guid: string, matches: (p: ReadyProcess) => boolean): Promise<ReadyProcess> {
+    const release = this.#deps.load.wait(guid);
+    const limit = this.#deps.settings.Scheduler.InitTimeout * 1000 + 30_000;
+    return new Promise<ReadyProcess>((resolve, reject) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.#events.off("ready", onReady);
+        this.#events.off("failed", onFailed);
+        release();
+      };
+      const onReady = (id: string, process: ReadyProcess) => {
+        if (id !== guid || !matches(process)) return;
+        finish();
+        resolve(process);
+      };
+      const onFailed = (id: string, message: string) => {
+        if (id !== guid) return;
+        finish();
+        reject(new ApiError("internal", message, { status: 502 }));
+      };
+      const timer = setTimeout(() => {
+        finish();
+        reject(
+          new ApiError("internal", `The application did not start within ${limit / 1000} s.`, {
+            status: 504,
+          }),
+        );
+      }, limit);
+      this.#events.on("ready", onReady);
+      this.#events.on("failed", onFailed);
+      const already = this.#ready.get(guid)?.find(matches);
+      if (already) onReady(guid, already);
+      else this.#queue.add(guid);
+    });
+  }
+
+  async #recover(): Promise<void> {
+    const { store, runner, logger } = this.#deps;
+    const known = new Set<string>();
+    for (const row of await activeRuns(store.db)) {
+      if (row.kind !== "run") {
+        // A build or render outlives its task only when the server running it died.
+        const task = row.task_id ? await findTask(store.db, row.task_id) : undefined;
+        if (task && task.finished_time === null && row.server_id !== this.#deps.serverId) {
+          known.add(row.name);
+          continue;
+        }
+        await this.#stop(row, "its task was abandoned when the server stopped");
+        continue;
+      }
+      const observed = await this.#observe(row);
+      if (observed && observed.process.status !== "exited" && row.handle) {
+        known.add(row.name);
+        logger.info({ content: row.content_guid, run: row.key }, "adopted a running process");
+        this.#deps.load.started(row.content_guid, row.id);
+        this.#follow(row, JSON.parse(row.handle) as RunHandle);
+      }
+    }
+    for (const handle of await runner.list()) {
+      if (known.has(handle.name)) continue;
+      logger.info({ job: handle.name }, "removing work that no run records (an orphan)");
+      await runner.remove(handle);
+    }
+    const removed = await removeAbandonedBuilds(this.#deps.settings.Server.DataDir, async (id) => {
+      const task = await findTask(store.db, id);
+      return task !== undefined && task.finished_time === null;
+    });
+    if (removed.length > 0) logger.info({ removed }, "removed incomplete package builds");
+    await this.#resyncAll();
+  }
+
+  async #resyncAll(): Promise<void> {
+    const guids = new Set<string>();
+    for (const row of await activeRuns(this.#deps.store.db)) guids.add(row.content_guid);
+    const warm = await contentKeptWarm(
+      this.#deps.store.db,
+      this.#deps.settings.Scheduler.MinProcesses,
+    );
+    for (const content of warm) guids.add(content.guid);
+    for (const guid of guids) this.#queue.add(guid);
+  }
+}
+
+interface Observed {
+  readonly process: ObservedProcess;
+  readonly ready: ReadyProcess | null;
+}
+
+const stopReasons = {
+  outdated: "a newer bundle or setting replaced it",
+  idle: "it was idle",
+  "not-ready-in-time": "it did not answer in time",
+  "not-wanted": "the content no longer runs an application",
+} as const;

@@ -1,0 +1,74 @@
+/**
+ * The runs table: every build, render and application process Slipway started, with the
+ * backend's handle, so a restarted server finds its work again. Spec (what was started) is
+ * written once at insert; status is written only by `updateRunStatus`, which cannot touch it.
+ */
+import type { Insertable, Kysely, Selectable } from "kysely";
+import type { RunsTable, Tables } from "./schema.js";
+
+export type RunRow = Readonly<Selectable<RunsTable>>;
+
+export type RunSpec = Omit<
+  Insertable<RunsTable>,
+  "id" | "status" | "handle" | "endpoint" | "exit_code" | "reason" | "ready_time" | "ended_time"
+>;
+
+export type RunStatus = Partial<
+  Pick<
+    RunsTable,
+    "status" | "handle" | "endpoint" | "exit_code" | "reason" | "ready_time" | "ended_time"
+  >
+>;
+
+export const ACTIVE_STATUSES = ["starting", "ready", "stopping"] as const;
+
+export async function insertRun(db: Kysely<Tables>, spec: RunSpec): Promise<RunRow> {
+  const { id } = await db
+    .insertInto("runs")
+    .values({ ...spec, status: "starting" })
+    .returning("id")
+    .executeTakeFirstOrThrow();
+  return (await findRun(db, Number(id)))!;
+}
+
+export function findRun(db: Kysely<Tables>, id: number) {
+  return db.selectFrom("runs").selectAll().where("id", "=", id).executeTakeFirst();
+}
+
+export function findRunByKey(db: Kysely<Tables>, key: string) {
+  return db.selectFrom("runs").selectAll().where("key", "=", key).executeTakeFirst();
+}
+
+export async function updateRunStatus(
+  db: Kysely<Tables>,
+  id: number,
+  status: RunStatus,
+): Promise<void> {
+  if (Object.keys(status).length === 0) return;
+  await db.updateTable("runs").set(status).where("id", "=", id).execute();
+}
+
+/** Runs not yet ended: of one content item, or all of them. */
+export function activeRuns(db: Kysely<Tables>, contentGuid?: string) {
+  let query = db
+    .selectFrom("runs")
+    .selectAll()
+    .where("status", "in", [...ACTIVE_STATUSES])
+    .orderBy("id");
+  if (contentGuid !== undefined) query = query.where("content_guid", "=", contentGuid);
+  return query.execute();
+}
+
+/** Every run of a content item, newest first. */
+export function contentRuns(db: Kysely<Tables>, contentGuid: string) {
+  return db
+    .selectFrom("runs")
+    .selectAll()
+    .where("content_guid", "=", contentGuid)
+    .orderBy("id", "desc")
+    .execute();
+}
+
+export async function deleteContentRuns(db: Kysely<Tables>, contentGuid: string): Promise<void> {
+  await db.deleteFrom("runs").where("content_guid", "=", contentGuid).execute();
+}
