@@ -1,9 +1,9 @@
-import { mkdir, mkdtemp, readdir, readFile, readlink, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { type TarEntry, tar, tarGz, tarGzOf } from "../../test/support/bundles.js";
 import { defaults } from "../config/settings.js";
 import { isApiError } from "../errors.js";
@@ -16,9 +16,12 @@ const LIMITS: BundleLimits = {
   MaxFiles: 100,
 };
 
+const scratchRoot = await mkdtemp(path.join(tmpdir(), "slipway-unpack-"));
+afterAll(() => rm(scratchRoot, { recursive: true, force: true }));
+
 /** A scratch folder holding `files`, the destination, and nothing else. */
 async function scratch() {
-  const parent = await mkdtemp(path.join(tmpdir(), "slipway-unpack-"));
+  const parent = await mkdtemp(path.join(scratchRoot, "case-"));
   const dir = path.join(parent, "work");
   await mkdir(dir);
   return { parent, dir, dest: path.join(dir, "files") };
