@@ -25,16 +25,11 @@ const bytes = Number(values.megabytes) * 1000 * 1000;
 const rounds = Number(values.rounds);
 
 const scratch = await bundleScratch();
-const server = await startServerProcess();
+const server = await startServerProcess("[Applications]\nHostEnvironment = false\n");
 try {
   const bundle = await staticBundle(scratch, bytes, "gnu-tar");
   const archiveBytes = (await stat(bundle.archive)).size;
-  const created = await fetch(`${server.url}/__api__/v1/content`, {
-    method: "POST",
-    headers: { Authorization: `Key ${server.key}`, "Content-Type": "application/json" },
-    body: JSON.stringify({ name: "bench-upload" }),
-  });
-  const { guid } = (await created.json()) as { guid: string };
+  const { guid } = (await server.call("POST", "/v1/content", { name: "bench-upload" })).body;
   const idle = await server.memory();
 
   const ours: number[] = [];
@@ -83,5 +78,6 @@ try {
   );
 } finally {
   await server.stop();
+  await rm(path.dirname(server.dataDir), { recursive: true, force: true });
   await rm(scratch, { recursive: true, force: true });
 }

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { PULL_POLICIES } from "../environments/model.js";
 import { didYouMean } from "../util/did-you-mean.js";
 import { CONNECT_MEANINGS, CONNECT_SETTINGS } from "./connect-settings.js";
 import { parseGcfg } from "./gcfg.js";
@@ -81,6 +82,18 @@ const decimal = (
       throw new Error(`must be a number from 0 to ${max}, not "${raw}"`);
     }
     return value;
+  },
+});
+
+const account = (fallback: string, help: string): Option<string> => ({
+  default: fallback,
+  help,
+  repeatable: false,
+  parse(raw) {
+    const match = /^(\d+):(\d+)$/.exec(raw);
+    if (!match) throw new Error(`must be UID:GID (such as 10001:10001), not "${raw}"`);
+    if (match[1] === "0") throw new Error("must not be root (UID 0)");
+    return raw;
   },
 });
 
@@ -282,6 +295,38 @@ export const SCHEMA = {
     ConfigFilePath: text(
       "",
       "Declarative file of environments (the Helm value executionEnvironments), applied at start and on every change.",
+    ),
+  },
+  Docker: {
+    Enabled: bool(
+      false,
+      "Run every build and run of content as a container of its environment's image on a Docker engine, or Podman through its Docker-compatible API, instead of as processes on this machine.",
+    ),
+    Host: text(
+      "/var/run/docker.sock",
+      "The engine's API: a unix socket (Podman's is /run/podman/podman.sock) or an http(s) URL. The engine must see DataDir at the same path: jobs bind their folders from it.",
+    ),
+    Network: oneOf(
+      ["auto", "bridge", "host"],
+      "auto",
+      "bridge publishes each application on 127.0.0.1 of the engine's host; host shares the host's network, for engines without a bridge; auto takes bridge when the engine has one.",
+    ),
+    User: account(
+      "10001:10001",
+      "UID:GID that content builds and runs as inside containers; never root.",
+    ),
+    PullPolicy: oneOf(
+      PULL_POLICIES,
+      "if-not-present",
+      "When images are pulled, for environments whose image_pull_policy is unset.",
+    ),
+    RegistryConfig: text(
+      "",
+      "A Docker config.json whose auths give credentials for private registries; empty pulls anonymously.",
+    ),
+    InitContainerImage: text(
+      "",
+      "The content-init image that copies Slipway's runtime helpers into each application's container; empty is localhost/slipway/content-init:<Slipway's version>, as deploy/images/build.sh content-init tags it.",
     ),
   },
   Kubernetes: {

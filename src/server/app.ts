@@ -52,7 +52,6 @@ export interface AppDeps {
   runner: Runner;
   /** Identifies this server process's tasks, so a restart can tell which it abandoned. */
   serverId: string;
-  executionType?: "Local" | "Kubernetes";
   bodyLimitBytes?: number;
 }
 
@@ -146,7 +145,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(serverSettingsRoutes, {
         environments,
         slipwayVersion: deps.slipwayVersion,
-        executionType: deps.executionType ?? "Local",
+        backend: runner.backend,
       });
       await api.register(userRoutes);
       await api.register(environmentRoutes, { environments });

@@ -9,14 +9,14 @@ import { bootstrapEnvironments, DeclarativeFile } from "../environments/declarat
 import { hostEnvironment } from "../environments/host-environment.js";
 import { EnvironmentService } from "../environments/service.js";
 import { isApiError } from "../errors.js";
-import { LocalRunner } from "../runners/local/local-backend.js";
-import { RUNTIME_DIR } from "../runtime-dir.js";
 import { openStore, type Store } from "../store/database.js";
+import { installationInstance } from "../store/installation.js";
 import { listEnvironments } from "../store/environments.js";
 import { countUsers } from "../store/users.js";
 import { createUser } from "../users/accounts.js";
 import { SLIPWAY_VERSION } from "../version.js";
 import { buildApp } from "./app.js";
+import { chooseRunner } from "./runner-choice.js";
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -37,18 +37,17 @@ export async function startServer(
       await bootstrapAdministrator(store, options.announce ?? ((t) => process.stderr.write(t)));
     }
     await bootstrapEnvironments(store, settings.Launcher.ClusterDefinition, logger);
-    if (settings.Applications.HostEnvironment) await registerHostEnvironment(store, logger);
+    const runner = await chooseRunner(settings, await installationInstance(store.db), logger);
+    // The host's own interpreters are an environment only where content runs on the host.
+    if (settings.Applications.HostEnvironment && runner.backend === "local") {
+      await registerHostEnvironment(store, logger);
+    }
     const file = settings.ExecutionEnvironments.ConfigFilePath;
     const declarative = file ? new DeclarativeFile(store, path.resolve(file), logger) : undefined;
     if (declarative) {
       await declarative.sync();
       declarative.watch();
     }
-    const runner = new LocalRunner({
-      logDir: path.join(settings.Server.DataDir, "logs", "local"),
-      dataDir: settings.Server.DataDir,
-      runtimeDir: RUNTIME_DIR,
-    });
     const app = await buildApp({
       store,
       settings,

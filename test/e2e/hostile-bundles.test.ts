@@ -31,16 +31,12 @@ let scratch: string;
 let guid: string;
 beforeAll(async () => {
   scratch = await bundleScratch();
-  server = await startServerProcess();
-  const created = await fetch(`${server.url}/__api__/v1/content`, {
-    method: "POST",
-    headers: { Authorization: `Key ${server.key}`, "Content-Type": "application/json" },
-    body: JSON.stringify({ name: "hostile" }),
-  });
-  guid = ((await created.json()) as { guid: string }).guid;
+  server = await startServerProcess("[Applications]\nHostEnvironment = false\n");
+  guid = (await server.call("POST", "/v1/content", { name: "hostile" })).body.guid;
 });
 afterAll(async () => {
   await server?.stop();
+  if (server) await rm(path.dirname(server.dataDir), { recursive: true, force: true });
   await rm(scratch, { recursive: true, force: true });
 });
 

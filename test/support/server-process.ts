@@ -1,103 +1,125 @@
 /**
- * A real `slipway server` in its own process, so a test can read what the server itself uses
- * (its peak resident memory from /proc) and can stop it as a crash would. It listens on a free
- * loopback port and keeps its data in a temporary folder; the first start's administrator key
- * is read from its standard error, as a user would.
+ * A real Slipway server in a child process, for what an in-process server cannot show: being
+ * killed with SIGKILL and started again over the same data, or its memory read from /proc.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-
-const root = fileURLToPath(new URL("../..", import.meta.url));
 
 export interface ServerProcess {
   url: string;
-  /** The administrator's API key. */
+  /** The administrator's key, printed on the first start. */
   key: string;
-  pid: number;
   dataDir: string;
-  /** Peak resident memory since start or the last resetPeak, in bytes (VmHWM). */
-  peakMemory(): Promise<number>;
+  child: ChildProcess;
+  call(method: string, apiPath: string, body?: unknown): Promise<{ status: number; body: any }>;
+  /** The server's own process id (node, with tsx only as its loader). */
+  readonly pid: number;
   /** Resident memory now, in bytes (VmRSS). */
   memory(): Promise<number>;
+  /** Peak resident memory since the start or the last resetPeak, in bytes (VmHWM). */
+  peakMemory(): Promise<number>;
   /** Starts measuring the peak afresh (Linux: writing 5 to clear_refs). */
   resetPeak(): Promise<void>;
-  /** Ends the server politely and removes its data. */
+  /** Kills the server without letting it clean up, as a crash would. */
+  kill(): Promise<void>;
+  /** Starts the server again over the same configuration and data. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** Starts a server; `config` adds lines to its .gcfg (such as a [Bundles] section). */
-export async function startServerProcess(config = ""): Promise<ServerProcess> {
-  const dir = await mkdtemp(path.join(tmpdir(), "slipway-server-process-"));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/** Starts a server whose configuration is `[Server]` plus the given gcfg text. */
+export async function startServerProcess(extraConfig = ""): Promise<ServerProcess> {
+  const dir = await mkdtemp(path.join(tmpdir(), "slipway-process-"));
   const dataDir = path.join(dir, "data");
-  const file = path.join(dir, "slipway.gcfg");
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const config = path.join(dir, "slipway.gcfg");
   await writeFile(
-    file,
-    `[Server]\nAddress = 127.0.0.1:0\nDataDir = ${dataDir}\nLogLevel = info\n[Applications]\nHostEnvironment = false\n${config}`,
+    config,
+    `[Server]\nAddress = 127.0.0.1:${port}\nDataDir = ${dataDir}\nLogLevel = warn\n${extraConfig}`,
   );
-  // node itself runs the server (tsx only as its loader), so the pid is the server's own.
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", `${root}src/cli/main.ts`, "server", "--config", file],
-    { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  const { url, key } = await started(child);
+  const url = `http://127.0.0.1:${port}`;
+  let child: ChildProcess;
+  let stderr = "";
+  const launch = async () => {
+    // node itself, not the tsx wrapper: killing it must kill the server, as a crash would.
+    child = spawn(
+      process.execPath,
+      ["--import", "tsx", `${ROOT}src/cli/main.ts`, "server", "--config", config],
+      { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] },
+    );
+    child.stderr?.on("data", (d) => {
+      stderr += d;
+    });
+    const exited = new Promise<never>((_, reject) =>
+      child.once("exit", (code) => reject(new Error(`the server exited (${code}): ${stderr}`))),
+    );
+    exited.catch(() => {});
+    for (;;) {
+      const up = await Promise.race([
+        fetch(`${url}/__ping__`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+        exited,
+      ]);
+      if (up) return;
+      await sleep(100);
+    }
+  };
+  await launch();
+  const key = /API key is\s+(\S+)/.exec(stderr)?.[1];
+  if (!key) throw new Error(`no administrator key was printed: ${stderr}`);
   const status = async (field: string) => {
     const text = await readFile(`/proc/${child.pid}/status`, "utf8");
     const kib = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text);
     if (!kib) throw new Error(`no ${field} in /proc/${child.pid}/status`);
     return Number(kib[1]) * 1024;
   };
-  return {
+  const server: ServerProcess = {
     url,
     key,
-    pid: child.pid!,
     dataDir,
-    peakMemory: () => status("VmHWM"),
+    get child() {
+      return child;
+    },
+    get pid() {
+      return child.pid!;
+    },
     memory: () => status("VmRSS"),
+    peakMemory: () => status("VmHWM"),
     resetPeak: () => writeFile(`/proc/${child.pid}/clear_refs`, "5"),
+    async call(method, apiPath, body) {
+      const response = await fetch(`${url}/__api__${apiPath}`, {
+        method,
+        headers: {
+          Authorization: `Key ${key}`,
+          ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
+        },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    },
+    async kill() {
+      const gone = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGKILL");
+      await gone;
+    },
+    async restart() {
+      await launch();
+    },
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGTERM");
-        await exited;
-      }
-      await rm(dir, { recursive: true, force: true });
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const gone = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await gone;
     },
   };
-}
-
-/** Waits for the log line that gives the URL and the banner that gives the key. */
-function started(child: ChildProcess): Promise<{ url: string; key: string }> {
-  return new Promise((resolve, reject) => {
-    let stdout = "";
-    let stderr = "";
-    let url: string | undefined;
-    let key: string | undefined;
-    let done = false;
-    const check = () => {
-      url ??= /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"Slipway is listening"/.exec(stdout)?.[1];
-      key ??= /API key is\s+(\S+)/.exec(stderr)?.[1];
-      if (url && key && !done) {
-        done = true;
-        resolve({ url, key });
-      }
-    };
-    // Read to the end, kept only until started: a full pipe would stop the server's logging.
-    child.stdout!.on("data", (d) => {
-      if (done) return;
-      stdout += d;
-      check();
-    });
-    child.stderr!.on("data", (d) => {
-      if (done) return;
-      stderr += d;
-      check();
-    });
-    child.once("exit", (code, signal) =>
-      reject(new Error(`the server ended (${signal ?? code}) before it listened:\n${stderr}`)),
-    );
-  });
+  return server;
 }

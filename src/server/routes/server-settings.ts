@@ -10,7 +10,8 @@ export const CONNECT_API_VERSION = "2025.05.0";
 export interface ServerSettingsOptions {
   environments: EnvironmentService;
   slipwayVersion: string;
-  executionType: "Local" | "Kubernetes";
+  /** The runner's backend: content off the server's host runs in images, as on Connect's Kubernetes. */
+  backend: string;
 }
 
 const RuntimeInstallations = Type.Object({
@@ -35,14 +36,14 @@ export const serverSettingsRoutes: FastifyPluginAsyncTypebox<ServerSettingsOptio
       config: { role: null },
     },
     async () => ({
+      ...executionOf(options.backend),
       version: CONNECT_API_VERSION,
       slipway_version: options.slipwayVersion,
       hostname: hostname(),
-      execution_type: options.executionType,
       enable_image_management: true,
       default_image_selection_enabled: true,
       runtimes: ["Python", "R", "Quarto"],
-      license: { "enable-launcher": options.executionType === "Kubernetes" },
+      license: { "enable-launcher": options.backend !== "local" },
     }),
   );
 
@@ -75,3 +76,15 @@ export const serverSettingsRoutes: FastifyPluginAsyncTypebox<ServerSettingsOptio
     },
   );
 };
+
+/**
+ * Connect knows two execution types: "Local", and "Kubernetes" for content built and run in
+ * images off the server's own processes, which is what clients check before offering images.
+ * Slipway's container backends are the second kind; `execution_backend` names which one.
+ */
+function executionOf(backend: string) {
+  return {
+    execution_type: backend === "local" ? "Local" : "Kubernetes",
+    execution_backend: backend,
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * Picks the runner the settings ask for, the way Connect picks Kubernetes: `[Docker] Enabled`
+ * for a Docker or Podman engine, the local runner otherwise. The composition root calls it.
+ */
+import path from "node:path";
+import type { FastifyBaseLogger } from "fastify";
+import type { Settings } from "../config/settings.js";
+import { DockerRunner } from "../runners/docker/docker-backend.js";
+import { LocalRunner } from "../runners/local/local-backend.js";
+import type { Runner } from "../runners/runner.js";
+import { RUNTIME_DIR } from "../runtime-dir.js";
+import { SLIPWAY_VERSION } from "../version.js";
+
+export async function chooseRunner(
+  settings: Settings,
+  instance: string,
+  logger: FastifyBaseLogger,
+): Promise<Runner> {
+  const dataDir = settings.Server.DataDir;
+  if (settings.Docker.Enabled) {
+    const [uid, gid] = settings.Docker.User.split(":").map(Number);
+    const runner = await DockerRunner.connect({
+      host: settings.Docker.Host,
+      dataDir,
+      instance,
+      initImage:
+        settings.Docker.InitContainerImage || `localhost/slipway/content-init:${SLIPWAY_VERSION}`,
+      network: settings.Docker.Network,
+      user: { uid: uid!, gid: gid! },
+      pullPolicy: settings.Docker.PullPolicy,
+      registryConfig: settings.Docker.RegistryConfig || null,
+    });
+    logger.info({ engine: runner.description }, "Content builds and runs in containers");
+    if (settings.Applications.Supervisor) {
+      logger.warn(
+        { supervisor: settings.Applications.Supervisor },
+        "Applications.Supervisor wraps only processes local to the server, never content builds and runs in containers; give environments their own supervisor",
+      );
+    }
+    return runner;
+  }
+  return new LocalRunner({
+    logDir: path.join(dataDir, "logs", "local"),
+    dataDir,
+    runtimeDir: RUNTIME_DIR,
+  });
+}
