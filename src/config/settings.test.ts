@@ -136,3 +136,42 @@ describe("settings", () => {
     ).toContain("cannot read");
   });
 });
+
+describe("content and dashboard origins", () => {
+  it("reads both, with the per-content form", () => {
+    const settings = loadSettings({
+      file: file(
+        "origins.gcfg",
+        "[Server]\nDashboardOrigin = https://slipway.example.com\nContentOrigin = https://{guid}.content.example.net\n",
+      ),
+      env: {},
+    });
+    expect(settings.Server.ContentOrigin).toBe("https://{guid}.content.example.net");
+  });
+
+  it("stops the start on a bad origin, a missing dashboard origin, or a shared host", () => {
+    expect(
+      problems(() =>
+        loadSettings({
+          file: file("bad-origin.gcfg", "[Server]\nContentOrigin = content.example.net\n"),
+          env: {},
+        }),
+      )[0],
+    ).toMatch(/bad-origin\.gcfg:2: Server\.ContentOrigin must be an origin/);
+    expect(
+      problems(() =>
+        loadSettings({ env: { SLIPWAY_SERVER_CONTENTORIGIN: "https://content.example.net" } }),
+      )[0],
+    ).toMatch(/DashboardOrigin is empty/);
+    expect(
+      problems(() =>
+        loadSettings({
+          env: {
+            SLIPWAY_SERVER_CONTENTORIGIN: "https://slipway.example.com:8443",
+            SLIPWAY_SERVER_DASHBOARDORIGIN: "https://slipway.example.com",
+          },
+        }),
+      )[0],
+    ).toMatch(/another host name/);
+  });
+});

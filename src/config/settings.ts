@@ -9,6 +9,7 @@ import { PULL_POLICIES } from "../environments/model.js";
 import { didYouMean } from "../util/did-you-mean.js";
 import { CONNECT_MEANINGS, CONNECT_SETTINGS } from "./connect-settings.js";
 import { parseGcfg } from "./gcfg.js";
+import { originConflict, parseContentOrigin, parseOrigin } from "./origins.js";
 
 interface Option<T> {
   readonly default: T;
@@ -110,6 +111,20 @@ const address = (fallback: string, help: string): Option<string> => ({
   },
 });
 
+const checked = (
+  fallback: string,
+  help: string,
+  check: (raw: string) => unknown,
+): Option<string> => ({
+  default: fallback,
+  help,
+  repeatable: false,
+  parse(raw) {
+    if (raw !== "") check(raw);
+    return raw;
+  },
+});
+
 export const VERSION_MATCHING = ["exact", "major-minor", "nearest"] as const;
 
 export const SCHEMA = {
@@ -135,6 +150,37 @@ export const SCHEMA = {
     BootstrapAdministrator: bool(
       true,
       "On the very first start with an empty store, create an administrator and print its API key once.",
+    ),
+    DashboardOrigin: checked(
+      "",
+      "The origin browsers reach the dashboard and API at, such as https://slipway.example.com. Needed with ContentOrigin, to send content visitors there to sign in.",
+      parseOrigin,
+    ),
+    ContentOrigin: checked(
+      "",
+      "A separate origin to serve content from, such as https://content.example.com, or https://{guid}.content.example.com for one origin per content item. Content there can neither read nor use the dashboard's session: its pages cannot act as their visitors. Empty serves content beside the dashboard, with documents sandboxed.",
+      parseContentOrigin,
+    ),
+    TrustedProxies: list(
+      "Address or CIDR range of a reverse proxy whose X-Forwarded-For and X-Forwarded-Proto are believed (the client address sign-in throttling counts, and whether the browser used HTTPS). May repeat.",
+    ),
+  },
+  Authentication: {
+    FailedSignInsBeforeDelay: integer(
+      5,
+      "Wrong passwords in a row, per user name and per client address, before each further sign-in must wait: slows down password guessing.",
+    ),
+    SignInDelaySeconds: integer(
+      1,
+      "The first wait once FailedSignInsBeforeDelay is reached; it doubles with every further failure. 0 turns throttling off.",
+    ),
+    SignInMaxDelaySeconds: integer(
+      900,
+      "The longest wait between sign-in attempts, however many failed.",
+    ),
+    FailedSignInsForgetSeconds: integer(
+      86400,
+      "A run of failed sign-ins is forgotten once its last failure is this old.",
     ),
   },
   Python: {
@@ -500,6 +546,19 @@ export function loadConfiguration(options: LoadOptions = {}): LoadedConfiguratio
   settings.Server.DataDir = path.resolve(options.cwd ?? process.cwd(), settings.Server.DataDir);
   if (settings.Database.Provider === "postgres" && !settings.Postgres.URL) {
     throw new ConfigError(['Database.Provider is "postgres" but Postgres.URL is empty.']);
+  }
+  const { ContentOrigin, DashboardOrigin } = settings.Server;
+  if (ContentOrigin) {
+    if (!DashboardOrigin) {
+      throw new ConfigError([
+        "Server.ContentOrigin is set but Server.DashboardOrigin is empty: visitors who must sign in are sent there.",
+      ]);
+    }
+    const conflict = originConflict(
+      parseContentOrigin(ContentOrigin),
+      parseOrigin(DashboardOrigin),
+    );
+    if (conflict) throw new ConfigError([`Server.${conflict}.`]);
   }
   return { settings, ignored };
 }

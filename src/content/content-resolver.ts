@@ -54,6 +54,18 @@ export class ContentResolver {
     return { kind: "app", ...process.endpoint, runId: process.runId, release };
   }
 
+  /**
+   * Whether the content is served as files or by a process, without starting or choosing
+   * one: the content route decides who may enter (and where to send them) before that.
+   */
+  async servedAs(guid: string): Promise<"files" | "app"> {
+    const content = await findContent(this.store.db, guid);
+    const active = content && (await this.bundles.of(content));
+    if (!content || !active) throw new ApiError("notFound", `Content ${guid} is not deployed.`);
+    const { appMode } = active.needs;
+    return appMode === "static" || isRendered(appMode) ? "files" : "app";
+  }
+
   /** The proxy could not reach the process it was given. */
   unreachable(guid: string, runId: number): void {
     this.reconciler.unreachable(guid, runId);

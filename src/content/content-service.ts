@@ -94,10 +94,25 @@ export class ContentService {
   /** The content, if the caller may change it: its owner or an administrator. */
   async getEditable(caller: UserRow, guid: string): Promise<ContentRow> {
     const row = await this.get(guid);
-    if (row.owner_guid !== caller.guid && !roleAtLeast(caller.user_role, "administrator")) {
+    if (!isCollaborator(caller, row)) {
       throw new ApiError(
         "permissionDenied",
         "Only the owner or an administrator may change this content.",
+      );
+    }
+    return row;
+  }
+
+  /**
+   * The content, if the caller may see how it is built and run (bundles, task logs): the
+   * people who may change it. Viewers see only the content itself.
+   */
+  async getBehindTheScenes(caller: UserRow, guid: string): Promise<ContentRow> {
+    const row = await this.get(guid);
+    if (!isCollaborator(caller, row)) {
+      throw new ApiError(
+        "permissionDenied",
+        "Only the content's owner or an administrator may see its bundles and logs.",
       );
     }
     return row;
@@ -216,12 +231,21 @@ export class ContentService {
   }
 }
 
+/** Its owner or an administrator; collaborators join here once Slipway has them. */
+export function isCollaborator(caller: UserRow, row: ContentRow): boolean {
+  return row.owner_guid === caller.guid || roleAtLeast(caller.user_role, "administrator");
+}
+
 function bit(value: boolean | null | undefined): number | null {
   return value === undefined || value === null ? null : value ? 1 : 0;
 }
 
 /** The Connect view of a content row; viewers do not see which environment it uses. */
-export function toContent(row: ContentRow, caller: UserRow, baseUrl: string): Content {
+export function toContent(
+  row: ContentRow,
+  caller: UserRow,
+  urls: { base: string; content(guid: string): string },
+): Content {
   const showEnvironment = roleAtLeast(caller.user_role, "publisher");
   const env = <T>(value: T): T | null => (showEnvironment ? value : null);
   const flag = (value: number | null) => (value === null ? null : value === 1);
@@ -255,8 +279,8 @@ export function toContent(row: ContentRow, caller: UserRow, baseUrl: string): Co
         : roleAtLeast(caller.user_role, "administrator")
           ? "owner"
           : "viewer",
-    content_url: `${baseUrl}/content/${row.guid}/`,
-    dashboard_url: `${baseUrl}/connect/#/apps/${row.guid}`,
+    content_url: urls.content(row.guid),
+    dashboard_url: `${urls.base}/connect/#/apps/${row.guid}`,
     ...Object.fromEntries([...PROCESS_FIELDS, ...RESOURCE_FIELDS].map((f) => [f, row[f]])),
   } as Content;
 }

@@ -26,6 +26,7 @@ import type { Runner } from "../runners/runner.js";
 import type { Store } from "../store/database.js";
 import { installationInstance } from "../store/installation.js";
 import { registerAuth } from "./auth.js";
+import { ContentSite } from "./content-site.js";
 import { errorHandler } from "./error-handler.js";
 import { bundleRoutes } from "./routes/bundles.js";
 import { contentRoutes } from "./routes/content.js";
@@ -39,6 +40,7 @@ import { serverSettingsRoutes } from "./routes/server-settings.js";
 import { sessionRoutes } from "./routes/session.js";
 import { taskRoutes } from "./routes/tasks.js";
 import { userRoutes } from "./routes/users.js";
+import { registerSecurityHeaders } from "./security-headers.js";
 import { validatorCompiler } from "./validation.js";
 
 export interface AppDeps {
@@ -63,6 +65,9 @@ const CORRELATION_ID = /^[\w.:-]{1,128}$/;
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger,
+    // Sign-in throttling counts client addresses, and cookies follow the browser's scheme.
+    trustProxy:
+      deps.settings.Server.TrustedProxies.length > 0 ? deps.settings.Server.TrustedProxies : false,
     bodyLimit: deps.bodyLimitBytes ?? 1024 * 1024,
     logController: new LogController({ requestIdLogLabel: "correlation_id" }),
     genReqId: (request) => {
@@ -98,6 +103,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   registerAuth(app, deps.store);
+  const site = new ContentSite(deps.settings.Server);
+  registerSecurityHeaders(app, site);
   const { store, settings, runner, serverId, logger } = deps;
   const dataDir = settings.Server.DataDir;
   const instance = await installationInstance(store.db);
@@ -144,13 +151,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     async (api) => {
       await api.register(serverSettingsRoutes, {
         environments,
+        store,
         slipwayVersion: deps.slipwayVersion,
         backend: runner.backend,
       });
-      await api.register(userRoutes);
+      await api.register(userRoutes, { store });
       await api.register(environmentRoutes, { environments });
       await api.register(contentRoutes, {
         content,
+        site,
         onChanged: (guid) => reconciler.enqueue(guid),
         onDeleted: async (guid) => {
           await reconciler.remove(guid);
@@ -158,8 +167,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         },
       });
       await api.register(bundleRoutes, { content, bundles });
-      await api.register(taskRoutes, { deploy, tasks });
-      await api.register(sessionRoutes, { store });
+      await api.register(taskRoutes, { deploy, tasks, content, store });
+      await api.register(sessionRoutes, { store, settings });
       await api.register(selectionRoutes, { store: deps.store, settings: deps.settings, content });
       await api.register(environmentFileRoutes, {
         store: deps.store,
@@ -171,7 +180,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     { prefix: "/__api__" },
   );
-  await app.register(contentServingRoutes, { resolver, store });
+  await app.register(contentServingRoutes, { resolver, store, site });
   await app.register(dashboardRoutes, { root: DASHBOARD_DIR });
   return app;
 }

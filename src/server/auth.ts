@@ -3,6 +3,7 @@
  * (`config: { role }`, null for public routes); one hook enforces it before the body is read.
  * A key carries exactly its owner's current role, so it can never exceed it.
  */
+import { timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { FastifyInstance } from "fastify";
 import { ApiError } from "../errors.js";
@@ -12,6 +13,7 @@ import { findSession } from "../store/sessions.js";
 import type { UserRow } from "../store/users.js";
 import { hashApiKey } from "../users/api-key.js";
 import { type Role, roleAtLeast } from "../users/roles.js";
+import { assertSameOriginWrite, readSessionCookie } from "./session-cookie.js";
 import type { FieldRules } from "./validation.js";
 
 declare module "fastify" {
@@ -43,15 +45,16 @@ export function registerAuth(app: FastifyInstance, store: Store): void {
   });
 }
 
-export const SESSION_COOKIE = "slipway_session";
-
-/** The dashboard's session id from a Cookie header, if it carries one. */
+/** The dashboard's session id from a Cookie header, if it carries exactly one. */
 export function sessionId(headers: IncomingHttpHeaders): string | undefined {
-  for (const part of (headers.cookie ?? "").split(";")) {
-    const [name, ...value] = part.trim().split("=");
-    if (name === SESSION_COOKIE) return decodeURIComponent(value.join("="));
+  const cookie = readSessionCookie(headers);
+  if (cookie.kind === "ambiguous") {
+    throw new ApiError(
+      "authenticationRequired",
+      "The request carries two session cookies, so neither is trusted: sign in again.",
+    );
   }
-  return undefined;
+  return cookie.kind === "one" ? cookie.id : undefined;
 }
 
 /**
@@ -70,11 +73,14 @@ export async function authenticate(
     const found = await findSession(store.db, hashApiKey(session));
     if (!found || found.user.locked)
       throw new ApiError("authenticationRequired", "Your session has ended: sign in again.");
-    if (!SAFE_METHODS.has(method) && headers["x-csrf-token"] !== found.csrf_token) {
-      throw new ApiError(
-        "permissionDenied",
-        "This change needs the session's X-CSRF-Token header.",
-      );
+    if (!SAFE_METHODS.has(method)) {
+      assertSameOriginWrite(headers);
+      if (!sameSecret(headers["x-csrf-token"], found.csrf_token)) {
+        throw new ApiError(
+          "permissionDenied",
+          "This change needs the session's X-CSRF-Token header.",
+        );
+      }
     }
     return found.user;
   }
@@ -98,4 +104,9 @@ export async function authenticate(
   const lastUsed = found.key.last_used_time ? Date.parse(found.key.last_used_time) : 0;
   if (Date.now() - lastUsed > 60_000) await touchApiKey(store.db, found.key.guid);
   return found.user;
+}
+
+function sameSecret(given: string | string[] | undefined, expected: string): boolean {
+  if (typeof given !== "string" || given.length !== expected.length) return false;
+  return timingSafeEqual(Buffer.from(given), Buffer.from(expected));
 }

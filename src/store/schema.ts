@@ -134,6 +134,14 @@ export interface SessionsTable {
   expires_time: string;
 }
 
+export interface SignInFailuresTable {
+  /** "user:<name>" or "address:<client address>". */
+  key: string;
+  /** Sign-ins counted as failed in a row; an attempt counts before its password is checked. */
+  failures: number;
+  last_failure_time: string;
+}
+
 /** One build, render or application process: what was started, where, and how it is doing. */
 export interface RunsTable {
   id: Generated<number>;
@@ -176,6 +184,7 @@ export interface CatalogRevisionTable {
 
 export interface Tables {
   sessions: SessionsTable;
+  sign_in_failures: SignInFailuresTable;
   content: ContentTable;
   bundles: BundlesTable;
   tasks: TasksTable;

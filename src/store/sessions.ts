@@ -36,6 +36,18 @@ export async function deleteSession(db: Kysely<Tables>, idHash: string): Promise
   await db.deleteFrom("sessions").where("id_hash", "=", idHash).execute();
 }
 
+/** Ends every session of a user except `keep` (the one making the change); returns how many. */
+export async function deleteUserSessions(
+  db: Kysely<Tables>,
+  userGuid: string,
+  keep?: string,
+): Promise<number> {
+  let query = db.deleteFrom("sessions").where("user_guid", "=", userGuid);
+  if (keep) query = query.where("id_hash", "!=", keep);
+  const result = await query.executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
 export async function setPasswordHash(
   db: Kysely<Tables>,
   username: string,

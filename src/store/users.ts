@@ -51,3 +51,11 @@ export async function countUsers(db: Kysely<Tables>): Promise<number> {
 export function listUsers(db: Kysely<Tables>) {
   return db.selectFrom("users").selectAll().orderBy("username").execute();
 }
+
+export async function setUserRole(db: Kysely<Tables>, guid: string, role: string): Promise<void> {
+  await db
+    .updateTable("users")
+    .set({ user_role: role, updated_time: new Date().toISOString() })
+    .where("guid", "=", guid)
+    .execute();
+}

@@ -34,3 +34,20 @@ export async function verifyPassword(password: string, stored: string | null): P
   });
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
+
+let dummyHash: Promise<string> | undefined;
+
+/**
+ * Checks a password against a stored hash; with no usable hash (no such user, or one who
+ * signs in with keys only) it checks against a throwaway hash of the same cost and refuses,
+ * so a refusal takes as long whether or not the user exists.
+ */
+export async function verifyPasswordOrDummy(
+  password: string,
+  stored: string | null | undefined,
+): Promise<boolean> {
+  if (stored?.startsWith("scrypt$")) return verifyPassword(password, stored);
+  dummyHash ??= hashPassword(randomBytes(32).toString("base64url"));
+  await verifyPassword(password, await dummyHash);
+  return false;
+}

@@ -119,7 +119,10 @@ for (const engine of ENGINES) {
         expect(mounts).toHaveLength(3);
         expect(mounts).toEqual(
           expect.arrayContaining([
-            [`/slipway/data/content/${item.guid}/bundles/${run!.Labels["io.slipway.bundle"]}`, false],
+            [
+              `/slipway/data/content/${item.guid}/bundles/${run!.Labels["io.slipway.bundle"]}`,
+              false,
+            ],
             [expect.stringMatching(/^\/slipway\/data\/cache\/localhost_2fslipway-test/), false],
             ["/opt/slipway-runtime", false],
           ]),

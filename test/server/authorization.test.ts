@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApiKey, createUser } from "../../src/users/accounts.js";
+import { createContent, deploy, manifestEntry } from "../support/deploy.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 type Caller = "administrator" | "publisher" | "viewer" | "none" | "revoked" | "garbage";
@@ -10,11 +12,19 @@ interface Endpoint {
   least: "public" | "viewer" | "publisher" | "administrator";
   ok: number;
   body?: (n: number) => unknown;
+  /** A public endpoint that still refuses a bad key, since it answers key holders more. */
+  keysChecked?: boolean;
 }
 
 const ENDPOINTS: Endpoint[] = [
   { method: "GET", path: () => "/__ping__", least: "public", ok: 200 },
-  { method: "GET", path: () => "/__api__/server_settings", least: "public", ok: 200 },
+  {
+    method: "GET",
+    path: () => "/__api__/server_settings",
+    least: "public",
+    ok: 200,
+    keysChecked: true,
+  },
   { method: "GET", path: () => "/__api__/openapi.json", least: "public", ok: 200 },
   { method: "GET", path: () => "/__api__/v1/user", least: "viewer", ok: 200 },
   { method: "GET", path: () => "/__api__/v1/server_settings/python", least: "publisher", ok: 200 },
@@ -76,7 +86,10 @@ const ENDPOINTS: Endpoint[] = [
 const RANK = { viewer: 0, publisher: 1, administrator: 2 } as const;
 
 function expected(endpoint: Endpoint, caller: Caller): { status: number; code?: number } {
-  if (endpoint.least === "public") return { status: endpoint.ok };
+  if (endpoint.least === "public") {
+    const badKey = caller === "revoked" || caller === "garbage";
+    return badKey && endpoint.keysChecked ? { status: 401, code: 30 } : { status: endpoint.ok };
+  }
   if (caller === "none") return { status: 401, code: 24 };
   if (caller === "revoked" || caller === "garbage") return { status: 401, code: 30 };
   return RANK[caller] >= RANK[endpoint.least] ? { status: endpoint.ok } : { status: 403, code: 22 };
@@ -149,5 +162,100 @@ describe("authorization matrix", () => {
     expect(echoed.headers.get("x-correlation-id")).toBe("abc-123");
     const fresh = await server.call("GET", "/__ping__");
     expect(fresh.headers.get("x-correlation-id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+/** Who sees how content is built and run: its owner and administrators, nobody else. */
+describe("visibility of bundles and task logs", () => {
+  type Who = "owner" | "administrator" | "other publisher" | "viewer" | "none";
+  const WHO: Who[] = ["owner", "administrator", "other publisher", "viewer", "none"];
+  let server: TestServer;
+  let keys: Record<Exclude<Who, "none">, string>;
+  let guid: string;
+  let bundleId: string;
+  let taskId: string;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    await createUser(server.server.store, "pia", "publisher");
+    keys = {
+      owner: server.keys.publisher,
+      administrator: server.keys.administrator,
+      "other publisher": (await createApiKey(server.server.store, "pia", "matrix")).apiKey,
+      viewer: server.keys.viewer,
+    };
+    guid = (await createContent(server, "owned-by-pat")).guid;
+    const deployed = await deploy(server, guid, [
+      manifestEntry({ metadata: { appmode: "static" } }),
+      { path: "index.html", content: "<p>hi</p>" },
+    ]);
+    bundleId = deployed.bundleId;
+    taskId = deployed.task.id;
+  }, 120_000);
+  afterAll(() => server?.close());
+
+  const READS = [
+    { what: "the task log", path: () => `/__api__/v1/tasks/${taskId}` },
+    { what: "the newest task", path: () => `/__api__/slipway/v1/content/${guid}/last-task` },
+    { what: "the bundle list", path: () => `/__api__/v1/content/${guid}/bundles` },
+    { what: "one bundle", path: () => `/__api__/v1/content/${guid}/bundles/${bundleId}` },
+    {
+      what: "a bundle download",
+      path: () => `/__api__/v1/content/${guid}/bundles/${bundleId}/download`,
+    },
+  ];
+  const cases = READS.flatMap((read) => WHO.map((who) => ({ read, who })));
+
+  it.each(cases)("$read.what as $who", async ({ read, who }) => {
+    const result = await fetch(`${server.url}${read.path()}`, {
+      headers: who === "none" ? {} : { Authorization: `Key ${keys[who]}` },
+    });
+    const want = who === "owner" || who === "administrator" ? 200 : who === "none" ? 401 : 403;
+    expect(result.status).toBe(want);
+    if (want !== 200)
+      expect(((await result.json()) as { code: number }).code).toBe(want === 401 ? 24 : 22);
+  });
+
+  it("still shows the content itself, and serves it, to every signed-in role", async () => {
+    for (const who of ["owner", "other publisher", "viewer"] as const) {
+      const item = await fetch(`${server.url}/__api__/v1/content/${guid}`, {
+        headers: { Authorization: `Key ${keys[who]}` },
+      });
+      expect(item.status, who).toBe(200);
+      const page = await fetch(((await item.json()) as { content_url: string }).content_url, {
+        headers: { Authorization: `Key ${keys[who]}` },
+      });
+      expect(await page.text(), who).toBe("<p>hi</p>");
+    }
+  });
+
+  it("shows anonymous callers of server_settings only the API level clients check", async () => {
+    const anonymous = await server.call("GET", "/__api__/server_settings", { key: null });
+    expect(anonymous.body).toEqual({ version: expect.stringMatching(/^\d{4}\.\d{2}\.\d+$/) });
+    const viewer = await server.call("GET", "/__api__/server_settings", { key: keys.viewer });
+    expect(viewer.body).toMatchObject({
+      version: anonymous.body.version,
+      hostname: expect.any(String),
+    });
+  });
+
+  it("lets only administrators change roles", async () => {
+    const pia = (await server.call("GET", "/__api__/v1/user", { key: keys["other publisher"] }))
+      .body.guid;
+    for (const who of ["owner", "viewer"] as const) {
+      const refused = await server.call("PUT", `/__api__/v1/users/${pia}`, {
+        key: keys[who],
+        body: { user_role: "administrator" },
+      });
+      expect(refused.status, who).toBe(403);
+    }
+    const done = await server.call("PUT", `/__api__/v1/users/${pia}`, {
+      body: { user_role: "viewer" },
+    });
+    expect(done.body.user_role).toBe("viewer");
+    const bad = await server.call("PUT", `/__api__/v1/users/${pia}`, {
+      body: { user_role: "root" },
+    });
+    expect(bad.status).toBe(400);
   });
 });

@@ -25,8 +25,11 @@ export function ensureDashboardBuilt(): void {
   );
 }
 
-/** A fresh headless browser; playwright gives each launch a new, empty profile. */
-export function launchBrowser(): Promise<Browser> {
+/**
+ * A fresh headless browser; playwright gives each launch a new, empty profile. `extraArgs`
+ * add Chromium switches, such as --host-resolver-rules to give loopback more host names.
+ */
+export function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   return chromium.launch({
     executablePath: CHROMIUM,
@@ -39,6 +42,7 @@ export function launchBrowser(): Promise<Browser> {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      ...extraArgs,
     ],
   });
 }

@@ -1,8 +1,16 @@
 import type { Command } from "commander";
+import { pino } from "pino";
+import { loadSettings } from "../../config/settings.js";
 import { listApiKeys, revokeApiKey } from "../../store/api-keys.js";
 import { setPasswordHash } from "../../store/sessions.js";
 import { findUserByName, listUsers } from "../../store/users.js";
-import { createApiKey, createUser } from "../../users/accounts.js";
+import {
+  changePassword,
+  changeRole,
+  createApiKey,
+  createUser,
+  MIN_PASSWORD_LENGTH,
+} from "../../users/accounts.js";
 import { hashPassword } from "../../users/passwords.js";
 import { ROLES } from "../../users/roles.js";
 import { action, printJson } from "../run-command.js";
@@ -43,12 +51,25 @@ export function registerUserCommands(program: Command): void {
     .option(...CONFIG)
     .action(
       action(async (name: string, options: { config?: string }) => {
-        const hash = await hashPassword(await readPassword());
-        const found = await withStore(options.config, (store) =>
-          setPasswordHash(store.db, name, hash),
+        const password = await readPassword();
+        const { sessionsEnded } = await withStore(options.config, (store) =>
+          changePassword(store, name, password, { by: "cli", audit: cliAudit(options.config) }),
         );
-        if (!found) throw new Error(`No user named "${name}".`);
-        process.stderr.write(`Password set for ${name}.\n`);
+        process.stderr.write(`Password set for ${name}; ${ended(sessionsEnded)}.\n`);
+      }),
+    );
+  users
+    .command("role <name> <role>")
+    .description(`Give a user another role (${ROLES.join(", ")}); their sessions end`)
+    .option(...CONFIG)
+    .action(
+      action(async (name: string, role: string, options: { config?: string }) => {
+        const { sessionsEnded } = await withStore(options.config, async (store) => {
+          const user = await findUserByName(store.db, name);
+          if (!user) throw new Error(`No user named "${name}".`);
+          return changeRole(store, user.guid, role, { by: "cli", audit: cliAudit(options.config) });
+        });
+        process.stderr.write(`${name} is now ${role}; ${ended(sessionsEnded)}.\n`);
       }),
     );
   users
@@ -126,11 +147,24 @@ export function registerUserCommands(program: Command): void {
     );
 }
 
-/** The first line of standard input; at least 8 characters. */
+/** The first line of standard input; at least MIN_PASSWORD_LENGTH characters. */
 async function readPassword(): Promise<string> {
   let text = "";
   for await (const chunk of process.stdin) text += chunk;
   const password = text.split(/\r?\n/)[0] ?? "";
-  if (password.length < 8) throw new Error("The password must have at least 8 characters.");
+  if (password.length < MIN_PASSWORD_LENGTH) {
+    throw new Error(`The password must have at least ${MIN_PASSWORD_LENGTH} characters.`);
+  }
   return password;
+}
+
+const ended = (n: number) => `${n} session${n === 1 ? "" : "s"} ended`;
+
+/** Security events of the command line go to standard error as JSON lines, at the configured level. */
+function cliAudit(configFile: string | undefined) {
+  const level = loadSettings({ file: configFile }).Server.LogLevel;
+  return pino(
+    { level, base: { service: "slipway-cli" } },
+    pino.destination({ dest: 2, sync: true }),
+  );
 }

@@ -69,7 +69,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox<{
       config: { role: "publisher" },
     },
     async (request) => {
-      const item = await content.get(request.params.guid);
+      const item = await content.getBehindTheScenes(request.user!, request.params.guid);
       return (await bundles.list(item.guid)).map((b) => toBundle(b, item.bundle_id));
     },
   );
@@ -86,7 +86,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox<{
       config: { role: "publisher" },
     },
     async (request) => {
-      const item = await content.get(request.params.guid);
+      const item = await content.getBehindTheScenes(request.user!, request.params.guid);
       return toBundle(await bundles.get(item.guid, Number(request.params.id)), item.bundle_id);
     },
   );
@@ -103,7 +103,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox<{
       config: { role: "publisher" },
     },
     async (request, reply) => {
-      const item = await content.getEditable(request.user!, request.params.guid);
+      const item = await content.getBehindTheScenes(request.user!, request.params.guid);
       const bundle = await bundles.get(item.guid, Number(request.params.id));
       return (reply as FastifyReply)
         .type("application/gzip")

@@ -1,67 +1,111 @@
 /**
  * Serves deployed content at its content_url: files for static and rendered content, and a
  * reverse proxy (HTTP and WebSocket) to the process of an application, started on demand.
+ *
+ * Content is code publishers wrote, opened by people signed in to the dashboard, so it must
+ * not be able to act as them. Documents of static and rendered content are sandboxed
+ * (`sandbox` without `allow-same-origin`: an opaque origin, no cookies, no storage); their
+ * own requests carry a content pass in the path instead of the session cookie. Applications
+ * beside the dashboard may connect only to their own content URL. With a separate content
+ * origin, the dashboard's cookies never reach content at all; a pass in a cookie of that
+ * origin lets the visitor in.
  */
 import type { IncomingHttpHeaders } from "node:http";
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import path from "node:path";
 import replyFrom from "@fastify/reply-from";
 import fastifyStatic from "@fastify/static";
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from "fastify";
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { ContentResolver, ContentTarget } from "../../content/content-resolver.js";
-import { ApiError } from "../../errors.js";
+import { ApiError, isApiError } from "../../errors.js";
 import type { Store } from "../../store/database.js";
-import { authenticate, SESSION_COOKIE } from "../auth.js";
+import { findSession } from "../../store/sessions.js";
+import type { UserRow } from "../../store/users.js";
+import { hashApiKey } from "../../users/api-key.js";
+import { authenticate, sessionId } from "../auth.js";
+import { issuePass, PASS_COOKIE, PASS_SEGMENT, redeemPass, splitPass } from "../content-pass.js";
+import type { ContentSite, HostKind } from "../content-site.js";
+import { filterResponseHeaders, type Headers } from "../proxy-headers.js";
+import { markContent } from "../security-headers.js";
+import { cookieValues, isSecureRequest, isSlipwayCookie } from "../session-cookie.js";
 
-const PREFIX = /^\/content\/([0-9a-f-]{36})(\/.*)?$/;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const PREFIX = /^\/content\/([0-9a-f-]{36})(\/[^?]*)?(\?.*)?$/;
+const PASS_COOKIE_SECONDS = 12 * 3600;
+
+/** Documents of static and rendered content: scripts run, but in an origin of their own. */
+export const SANDBOX =
+  "sandbox allow-scripts allow-forms allow-popups allow-popups-to-escape-sandbox allow-modals allow-downloads allow-presentation";
+
+/**
+ * Applications beside the dashboard may fetch, post and open sockets only under their own
+ * content URL (redirects out of it are refused by the proxy, since CSP ignores the path of a
+ * redirect's target); workers only from there too, since a worker runs under its script's
+ * policy.
+ */
+export function applicationPolicy(origin: string, guid: string): string {
+  const http = `${origin}/content/${guid}/`;
+  const ws = http.replace(/^http/, "ws");
+  return `connect-src ${http} ${ws}; worker-src ${http} blob:`;
+}
+
+export interface ContentServingOptions {
+  resolver: ContentResolver;
+  store: Store;
+  site: ContentSite;
+}
+
 const RETRIABLE = new Set(["GET", "HEAD", "OPTIONS"]);
 
 type AppTarget = Extract<ContentTarget, { kind: "app" }>;
 
-export const contentServingRoutes: FastifyPluginAsync<{
-  resolver: ContentResolver;
-  store: Store;
-}> = async (app, { resolver, store }) => {
+/** Who may see this content in this request, and how the answer must go. */
+type Access = { kind: "serve"; user: UserRow } | { kind: "redirect"; to: string; cookie?: string };
+
+export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = async (
+  app,
+  { resolver, store, site },
+) => {
   await app.register(replyFrom, { undici: { connections: 64, pipelining: 1 } });
   await app.register(fastifyStatic, { root: path.resolve("/"), serve: false });
+  // An application's request bodies are its own business: any type goes through unparsed.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
 
   app.all(
     "/content/:guid/*",
-    { schema: { hide: true }, config: { role: "viewer" } },
+    { schema: { hide: true }, config: { role: null } },
     async (request, reply) => {
       const { guid } = request.params as { guid: string };
-      const rest = `/${(request.params as { "*": string })["*"] ?? ""}`;
+      const host = site.hostOf(request.headers);
+      if (
+        !GUID.test(guid) ||
+        (host.kind === "content" && host.guid !== "any" && host.guid !== guid)
+      ) {
+        throw new ApiError("notFound", `No content ${guid} on this host.`);
+      }
+      const full = `/${(request.params as { "*": string })["*"] ?? ""}`;
+      const { pass, rest } = splitPass(full);
+      const query = request.url.includes("?") ? request.url.slice(request.url.indexOf("?")) : "";
+      const ask = { request, guid, host, pass, rest, query };
+      const access = await decide(ask, () => resolver.servedAs(guid));
+      if (access.kind === "redirect") {
+        if (access.cookie) reply.header("Set-Cookie", access.cookie);
+        return reply.redirect(access.to, 302);
+      }
       const target = await resolver.resolve(guid);
+      markContent(reply);
       if (target.kind === "files") {
         if (request.method !== "GET" && request.method !== "HEAD") {
           throw new ApiError("badRequest", "Static content only answers GET and HEAD.", {
             status: 405,
           });
         }
+        reply.header("Content-Security-Policy", SANDBOX);
         const file = rest.endsWith("/") ? `${rest}${target.index}` : rest;
         return reply.sendFile(file.slice(1), target.root);
       }
-      const query = request.url.includes("?") ? request.url.slice(request.url.indexOf("?")) : "";
-      const forward = (to: AppTarget, retried: boolean): FastifyReply => {
-        reply.raw.once("close", to.release);
-        return reply.from(`http://${to.host}:${to.port}${rest}${query}`, {
-          rewriteRequestHeaders: (_, headers) => ({
-            ...withoutCredentials(headers),
-            "x-forwarded-prefix": `/content/${guid}`,
-            "x-rsc-request": request.url,
-          }),
-          onError: (proxied, { error }) => {
-            resolver.unreachable(guid, to.runId);
-            // A process that died since it was chosen: a request without a body may go to another.
-            if (retried || !RETRIABLE.has(request.method)) return proxied.send(error);
-            resolver.resolve(guid).then(
-              (next) => (next.kind === "app" ? forward(next, true) : proxied.send(error)),
-              (failure) => proxied.send(failure),
-            );
-          },
-        });
-      };
-      return forward(target, false);
+      return proxy(request, reply, guid, rest + query, target);
     },
   );
 
@@ -69,11 +113,155 @@ export const contentServingRoutes: FastifyPluginAsync<{
     reply.redirect(`/content/${(request.params as { guid: string }).guid}/`),
   );
 
-  proxyWebSockets(app, resolver, store);
+  /**
+   * The rules of the module comment, in order: keys are for programs and work anywhere;
+   * the dashboard's session works beside the dashboard; passes work in paths (documents) and
+   * in the content origin's cookie (applications).
+   */
+  async function decide(
+    ask: {
+      request: FastifyRequest;
+      guid: string;
+      host: HostKind;
+      pass: string | null;
+      rest: string;
+      query: string;
+    },
+    servedAs: () => Promise<"files" | "app">,
+  ): Promise<Access> {
+    const { request, guid, host, pass, rest, query } = ask;
+    const { headers } = request;
+    const navigable = request.method === "GET" || request.method === "HEAD";
+    const here = (p: string | null) =>
+      `/content/${guid}${p ? `/${PASS_SEGMENT}/${p}` : ""}${rest}${query}`;
+    if (headers.authorization) {
+      return { kind: "serve", user: await authenticate(headers, store, "GET") };
+    }
+    if (host.kind === "dashboard") {
+      const cookie = sessionId(headers);
+      if (cookie) {
+        const session = await findSession(store.db, hashApiKey(cookie));
+        if (!session || session.user.locked) {
+          throw new ApiError("authenticationRequired", "Your session has ended: sign in again.");
+        }
+        const own = issuePass({ idHash: hashApiKey(cookie), csrfToken: session.csrf_token }, guid);
+        const elsewhere = site.originFor(guid);
+        if (elsewhere) {
+          if (!navigable) throw mustNavigate();
+          return { kind: "redirect", to: `${elsewhere}${here(own)}` };
+        }
+        if ((await servedAs()) === "app") {
+          return pass
+            ? { kind: "redirect", to: here(null) }
+            : { kind: "serve", user: session.user };
+        }
+        if (pass === own) return { kind: "serve", user: session.user };
+        if (!navigable) throw mustNavigate();
+        return { kind: "redirect", to: here(own) };
+      }
+      if (pass) {
+        const holder = await redeemPass(store, pass, guid);
+        if (holder && (await servedAs()) === "files") return { kind: "serve", user: holder.user };
+      }
+      return { kind: "serve", user: await authenticate(headers, store, "GET") };
+    }
+    // A content host: only passes count here.
+    if (pass) {
+      const holder = await redeemPass(store, pass, guid);
+      if (holder) {
+        if ((await servedAs()) === "files") return { kind: "serve", user: holder.user };
+        return { kind: "redirect", to: here(null), cookie: passCookie(guid, pass, headers) };
+      }
+    } else {
+      for (const value of cookieValues(headers, PASS_COOKIE)) {
+        const holder = await redeemPass(store, value, guid);
+        if (!holder) continue;
+        if ((await servedAs()) === "app") return { kind: "serve", user: holder.user };
+        if (navigable) return { kind: "redirect", to: here(value) };
+      }
+    }
+    const signIn = site.dashboardUrl(`/content/${guid}${rest}${query}`);
+    if (navigable && signIn) return { kind: "redirect", to: signIn };
+    throw new ApiError("authenticationRequired", "Open the content from the dashboard to sign in.");
+  }
+
+  function proxy(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    guid: string,
+    pathAndQuery: string,
+    target: AppTarget,
+  ) {
+    const origin = site.requestOrigin(request.headers, isEncrypted(request));
+    const rules = {
+      prefix: `/content/${guid}/`,
+      requestUrl: `${origin}${request.url}`,
+      ownHosts: ownHosts(request.headers),
+      csp: site.content ? undefined : applicationPolicy(origin, guid),
+    };
+    const forward = (to: AppTarget, retried: boolean): FastifyReply => {
+      reply.raw.once("close", to.release);
+      let refused: string | undefined;
+      return reply.from(`http://${to.host}:${to.port}${pathAndQuery}`, {
+        rewriteRequestHeaders: (_, headers) => ({
+          ...withoutCredentials(headers),
+          "x-forwarded-prefix": `/content/${guid}`,
+          "x-rsc-request": request.url,
+        }),
+        rewriteHeaders: (headers) => {
+          const filtered = filterResponseHeaders(headers as Headers, rules);
+          if (filtered.ok) return filtered.headers as never;
+          refused = filtered.location;
+          return {} as never;
+        },
+        onResponse: (_request, outer, response) => {
+          if (refused === undefined) return outer.send(response.stream);
+          response.stream.resume();
+          const error = new ApiError(
+            "badRequest",
+            `The application redirected to ${refused}, outside its content URL: Slipway does not forward that.`,
+            { status: 502 },
+          );
+          return outer.status(502).type("application/json").send(error.toBody());
+        },
+        onError: (proxied, { error }) => {
+          resolver.unreachable(guid, to.runId);
+          // A process that died since it was chosen: a request without a body may go to another.
+          if (retried || !RETRIABLE.has(request.method)) return proxied.send(error);
+          resolver.resolve(guid).then(
+            (next) => (next.kind === "app" ? forward(next, true) : proxied.send(error)),
+            (failure) => proxied.send(failure),
+          );
+        },
+      });
+    };
+    return forward(target, false);
+  }
+
+  function ownHosts(headers: IncomingHttpHeaders): string[] {
+    const hosts = [headers.host ?? ""];
+    if (site.dashboard) hosts.push(new URL(site.dashboard).host);
+    return hosts;
+  }
+
+  proxyWebSockets(app, resolver, store, site);
 };
 
+function mustNavigate(): ApiError {
+  return new ApiError("badRequest", "Open this content with GET first.", { status: 405 });
+}
+
+function isEncrypted(request: FastifyRequest): boolean {
+  return request.protocol === "https";
+}
+
+function passCookie(guid: string, pass: string, headers: IncomingHttpHeaders): string {
+  const secure = isSecureRequest(headers) ? "; Secure" : "";
+  return `${PASS_COOKIE}=${pass}; Path=/content/${guid}/; HttpOnly; SameSite=Lax; Max-Age=${PASS_COOKIE_SECONDS}${secure}`;
+}
+
 /**
- * The caller's API key and Slipway session are for Slipway alone: content is code that
+ * The caller's API key and Slipway's cookies are for Slipway alone: content is code that
  * publishers wrote, so it never sees them.
  */
 function withoutCredentials(headers: IncomingHttpHeaders): IncomingHttpHeaders {
@@ -81,33 +269,112 @@ function withoutCredentials(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const kept = (cookie ?? "")
     .split(";")
     .map((c) => c.trim())
-    .filter((c) => c && !c.startsWith(`${SESSION_COOKIE}=`));
+    .filter((c) => c && !isSlipwayCookie(c.split("=")[0]!.trim()));
   return kept.length > 0 ? { ...rest, cookie: kept.join("; ") } : rest;
 }
 
-/** Hands WebSocket upgrades under /content/<guid>/ to the application's own socket. */
-function proxyWebSockets(app: FastifyInstance, resolver: ContentResolver, store: Store): void {
-  app.server.on("upgrade", async (request, socket, head) => {
+/**
+ * Hands WebSocket upgrades under /content/<guid>/ to the application's own socket, after the
+ * same checks as a page of the application, and filters the application's handshake answer
+ * as any other response (it may carry Set-Cookie too).
+ */
+function proxyWebSockets(
+  app: FastifyInstance,
+  resolver: ContentResolver,
+  store: Store,
+  site: ContentSite,
+): void {
+  app.server.on("upgrade", async (request, socket: Socket, head) => {
     const match = PREFIX.exec(request.url ?? "");
     if (!match) return socket.destroy();
     try {
-      await authenticate(request.headers, store);
-      const target = await resolver.resolve(match[1]!);
+      const guid = match[1]!;
+      const host = site.hostOf(request.headers);
+      if (host.kind === "content" && host.guid !== "any" && host.guid !== guid) throw refused();
+      if (!sameOrigin(request.headers)) throw refused();
+      if (request.headers.authorization || host.kind === "dashboard") {
+        if (site.content && !request.headers.authorization) throw refused();
+        await authenticate(request.headers, store, "GET");
+      } else {
+        const passes = cookieValues(request.headers, PASS_COOKIE);
+        const holders = await Promise.all(passes.map((p) => redeemPass(store, p, guid)));
+        if (!holders.some(Boolean)) throw refused();
+      }
+      const target = await resolver.resolve(guid);
       if (target.kind !== "app") return socket.destroy();
       socket.once("close", target.release);
+      const prefix = `/content/${guid}/`;
       const upstream = connect(target.port, target.host, () => {
-        const lines = [`${request.method} ${match[2] ?? "/"} HTTP/${request.httpVersion}`];
+        const lines = [
+          `${request.method} ${match[2] ?? "/"}${match[3] ?? ""} HTTP/${request.httpVersion}`,
+        ];
         for (const [name, value] of Object.entries(withoutCredentials(request.headers))) {
           for (const one of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${one}`);
         }
         upstream.write(`${lines.join("\r\n")}\r\n\r\n`);
         if (head.length > 0) upstream.write(head);
-        socket.pipe(upstream).pipe(socket);
+        forwardHandshake(upstream, socket, prefix);
       });
       upstream.on("error", () => socket.destroy());
       socket.on("error", () => upstream.destroy());
-    } catch {
+      socket.on("close", () => upstream.destroy());
+    } catch (error) {
+      if (!isApiError(error)) app.log.warn({ err: error }, "WebSocket upgrade failed");
       socket.destroy();
     }
   });
+}
+
+function refused(): ApiError {
+  return new ApiError("permissionDenied", "WebSocket refused.");
+}
+
+/** A browser's WebSocket from another origin is refused: it would ride on this origin's cookies. */
+function sameOrigin(headers: IncomingHttpHeaders): boolean {
+  if (headers.origin === undefined) return true;
+  try {
+    return new URL(headers.origin).host === headers.host;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads the application's handshake answer, filters its headers, then joins the sockets. */
+function forwardHandshake(upstream: Socket, client: Socket, prefix: string): void {
+  let buffered = Buffer.alloc(0);
+  const onData = (chunk: Buffer) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    const end = buffered.indexOf("\r\n\r\n");
+    if (end < 0) {
+      if (buffered.length > 64 * 1024) client.destroy();
+      return;
+    }
+    upstream.off("data", onData);
+    const [status = "", ...lines] = buffered.subarray(0, end).toString("latin1").split("\r\n");
+    const headers: Headers = {};
+    for (const line of lines) {
+      const at = line.indexOf(":");
+      if (at <= 0) continue;
+      const name = line.slice(0, at).trim().toLowerCase();
+      const value = line.slice(at + 1).trim();
+      const before = headers[name];
+      headers[name] = before === undefined ? value : [...[before].flat().map(String), value];
+    }
+    const filtered = filterResponseHeaders(headers, {
+      prefix,
+      requestUrl: `http://upstream${prefix}`,
+      ownHosts: [],
+    });
+    const kept = filtered.ok ? filtered.headers : {};
+    const out = [status];
+    for (const [name, value] of Object.entries(kept)) {
+      for (const one of [value].flat()) out.push(`${name}: ${one}`);
+    }
+    client.write(`${out.join("\r\n")}\r\n\r\n`);
+    const remainder = buffered.subarray(end + 4);
+    if (remainder.length > 0) client.write(remainder);
+    upstream.pipe(client);
+    client.pipe(upstream);
+  };
+  upstream.on("data", onData);
 }

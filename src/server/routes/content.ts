@@ -4,10 +4,13 @@ import type { FastifyRequest } from "fastify";
 import type { ContentService } from "../../content/content-service.js";
 import { toContent } from "../../content/content-service.js";
 import { Content, ContentCreate, ContentPatch } from "../../content/model.js";
+import type { ContentSite } from "../content-site.js";
 import { errors, GuidParams } from "./schemas.js";
 
 export interface ContentRoutesOptions {
   content: ContentService;
+  /** Where content URLs point. */
+  site: ContentSite;
   /** Called after a change, so running processes follow the content's settings. */
   onChanged(guid: string): void;
   /** Called before content is deleted, so running processes and files go with it. */
@@ -23,6 +26,10 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
   options,
 ) => {
   const { content } = options;
+  const urls = (request: FastifyRequest) => {
+    const base = baseUrl(request);
+    return { base, content: (guid: string) => options.site.contentUrl(guid, base) };
+  };
   const tags = ["content"];
 
   app.post(
@@ -37,7 +44,7 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
       config: { role: "publisher" },
     },
     async (request) =>
-      toContent(await content.create(request.user!, request.body), request.user!, baseUrl(request)),
+      toContent(await content.create(request.user!, request.body), request.user!, urls(request)),
   );
 
   app.get(
@@ -59,7 +66,7 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
         name: request.query.name,
         ownerGuid: request.query.owner_guid,
       });
-      return rows.map((row) => toContent(row, request.user!, baseUrl(request)));
+      return rows.map((row) => toContent(row, request.user!, urls(request)));
     },
   );
 
@@ -75,7 +82,7 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
       config: { role: "viewer" },
     },
     async (request) =>
-      toContent(await content.get(request.params.guid), request.user!, baseUrl(request)),
+      toContent(await content.get(request.params.guid), request.user!, urls(request)),
   );
 
   app.patch(
@@ -93,7 +100,7 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
     async (request) => {
       const row = await content.patch(request.user!, request.params.guid, request.body);
       options.onChanged(row.guid);
-      return toContent(row, request.user!, baseUrl(request));
+      return toContent(row, request.user!, urls(request));
     },
   );
 

@@ -1,7 +1,13 @@
 import { hostname } from "node:os";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
+import type { FastifyRequest } from "fastify";
 import type { EnvironmentService } from "../../environments/service.js";
+import { isApiError } from "../../errors.js";
+import type { Store } from "../../store/database.js";
+import type { UserRow } from "../../store/users.js";
+import { authenticate } from "../auth.js";
+import { readSessionCookie } from "../session-cookie.js";
 import { errors } from "./schemas.js";
 
 /** The Connect API level Slipway implements: clients switch behaviour on it. */
@@ -9,6 +15,7 @@ export const CONNECT_API_VERSION = "2025.05.0";
 
 export interface ServerSettingsOptions {
   environments: EnvironmentService;
+  store: Store;
   slipwayVersion: string;
   /** The runner's backend: content off the server's host runs in images, as on Connect's Kubernetes. */
   backend: string;
@@ -35,16 +42,21 @@ export const serverSettingsRoutes: FastifyPluginAsyncTypebox<ServerSettingsOptio
       },
       config: { role: null },
     },
-    async () => ({
-      ...executionOf(options.backend),
-      version: CONNECT_API_VERSION,
-      slipway_version: options.slipwayVersion,
-      hostname: hostname(),
-      enable_image_management: true,
-      default_image_selection_enabled: true,
-      runtimes: ["Python", "R", "Quarto"],
-      license: { "enable-launcher": options.backend !== "local" },
-    }),
+    async (request) => {
+      // Anonymous callers learn only the API level, which clients check before they even
+      // ask for a key (rsconnect's URL check, connectapi, posit-sdk); nothing about the host.
+      if (!(await signedIn(request, options.store))) return { version: CONNECT_API_VERSION };
+      return {
+        ...executionOf(options.backend),
+        version: CONNECT_API_VERSION,
+        slipway_version: options.slipwayVersion,
+        hostname: hostname(),
+        enable_image_management: true,
+        default_image_selection_enabled: true,
+        runtimes: ["Python", "R", "Quarto"],
+        license: { "enable-launcher": options.backend !== "local" },
+      };
+    },
   );
 
   app.get(
@@ -87,4 +99,16 @@ function executionOf(backend: string) {
     execution_type: backend === "local" ? "Local" : "Kubernetes",
     execution_backend: backend,
   };
+}
+
+/** The caller, when the request carries credentials; an ended session reads as anonymous. */
+async function signedIn(request: FastifyRequest, store: Store): Promise<UserRow | null> {
+  const { headers } = request;
+  if (!headers.authorization && readSessionCookie(headers).kind === "none") return null;
+  try {
+    return await authenticate(headers, store);
+  } catch (error) {
+    if (isApiError(error) && error.kind === "authenticationRequired") return null;
+    throw error;
+  }
 }

@@ -1,8 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
+import type { ContentService } from "../../content/content-service.js";
 import type { DeployService } from "../../content/deploy-service.js";
 import { Task } from "../../content/model.js";
 import type { TaskRunner } from "../../content/task-runner.js";
+import { ApiError } from "../../errors.js";
+import type { Store } from "../../store/database.js";
+import { findTask } from "../../store/tasks.js";
+import type { UserRow } from "../../store/users.js";
+import { roleAtLeast } from "../../users/roles.js";
 import { errors, GuidParams } from "./schemas.js";
 
 const DeployBody = Type.Union([
@@ -24,7 +30,23 @@ const TaskId = Type.Object({ task_id: Type.String() });
 export const taskRoutes: FastifyPluginAsyncTypebox<{
   deploy: DeployService;
   tasks: TaskRunner;
-}> = async (app, { deploy, tasks }) => {
+  content: ContentService;
+  store: Store;
+}> = async (app, { deploy, tasks, content, store }) => {
+  /**
+   * A task's log shows how content is built and run, so only the people who may change the
+   * content (or who started a task of no content) read it. Holding its id is not enough.
+   */
+  async function assertMayRead(caller: UserRow, id: string): Promise<void> {
+    const task = await findTask(store.db, id);
+    if (!task) return; // tasks.get answers "no such task" in Connect's words
+    if (task.content_guid) {
+      await content.getBehindTheScenes(caller, task.content_guid);
+    } else if (task.user_guid !== caller.guid && !roleAtLeast(caller.user_role, "administrator")) {
+      throw new ApiError("permissionDenied", "Only whoever started this task may read it.");
+    }
+  }
+
   for (const [action, summary] of [
     ["deploy", "Deploy a bundle (default: the newest): select, build and run"],
     ["build", "Build a bundle without rendering or starting it"],
@@ -64,7 +86,10 @@ export const taskRoutes: FastifyPluginAsyncTypebox<{
       },
       config: { role: "publisher" },
     },
-    async (request) => ({ id: (await tasks.latestFor(request.params.guid)) ?? null }),
+    async (request) => {
+      const item = await content.getBehindTheScenes(request.user!, request.params.guid);
+      return { id: (await tasks.latestFor(item.guid)) ?? null };
+    },
   );
 
   app.get(
@@ -82,6 +107,9 @@ export const taskRoutes: FastifyPluginAsyncTypebox<{
       },
       config: { role: "viewer" },
     },
-    (request) => tasks.get(request.params.id, request.query.first ?? 0, request.query.wait ?? 0),
+    async (request) => {
+      await assertMayRead(request.user!, request.params.id);
+      return tasks.get(request.params.id, request.query.first ?? 0, request.query.wait ?? 0);
+    },
   );
 };

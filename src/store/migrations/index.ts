@@ -4,6 +4,7 @@ import { initial } from "./0001-initial.js";
 import { content } from "./0002-content.js";
 import { sessions } from "./0003-sessions.js";
 import { runs } from "./0004-runs.js";
+import { signInThrottle } from "./0005-sign-in-throttle.js";
 
 /** Every migration, in order. Names are permanent: never rename or edit one that shipped. */
 export function migrations(dialect: StoreDialect): Record<string, Migration> {
@@ -12,5 +13,6 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0002-content": content(dialect),
     "0003-sessions": sessions,
     "0004-runs": runs(dialect),
+    "0005-sign-in-throttle": signInThrottle,
   };
 }
