@@ -266,9 +266,40 @@ export const SCHEMA = {
   Bundles: {
     MaxBytes: integer(
       2 * 1024 * 1024 * 1024,
-      "Largest bundle accepted, compressed and once unpacked, in bytes.",
+      "Largest bundle upload accepted, in bytes as sent (gzip-compressed); a longer body is cut off with 413 as soon as it passes this. 2 GiB by default: larger than any bundle rsconnect or posit-sdk sends for a real project, small enough to keep one upload from filling the data folder.",
     ),
-    MaxFiles: integer(100_000, "Most files a bundle may hold."),
+    MaxExpandedBytes: integer(
+      4 * 1024 * 1024 * 1024,
+      "Largest a bundle may be once decompressed, in bytes (its files plus 512 bytes of tar header per entry). Refused as soon as an entry's declared size or the decompressed stream passes it, so a gzip bomb costs at most this much inflating (about 1 GiB a second on one core). 4 GiB by default: twice MaxBytes, room for data that compresses 2:1.",
+    ),
+    MaxFiles: integer(
+      100_000,
+      "Most entries (files, folders and links) a bundle may hold, refused at the first entry over. 100,000 by default: ten times rsconnect's own default of 10,000 files.",
+    ),
+    MaxPathLength: integer(
+      1024,
+      "Longest path of an entry in a bundle, in bytes of UTF-8. Linux refuses paths over 4,096 bytes, and this path is joined to the data folder's, so keep it well below that. 1,024 by default.",
+    ),
+    MaxNameLength: integer(
+      255,
+      "Longest single file or folder name in a bundle, in bytes of UTF-8. 255 by default, the limit of ext4, XFS and most other file systems.",
+    ),
+    MaxDepth: integer(
+      64,
+      "Most folders an entry of a bundle may lie inside. 64 by default: far deeper than real projects nest, shallow enough that a path cannot be made of thousands of one-letter folders.",
+    ),
+    MaxManifestBytes: integer(
+      16 * 1024 * 1024,
+      "Largest manifest.json accepted, in bytes, refused from the entry's header before any of it is read. 16 MiB by default: a manifest listing 100,000 files with their checksums is about 10 MB.",
+    ),
+    MaxManifestDepth: integer(
+      32,
+      "Deepest nesting of objects and arrays in manifest.json, checked as its bytes arrive and before it is parsed. Connect's manifests nest 4 levels; 32 by default.",
+    ),
+    StagingMaxAgeMinutes: integer(
+      60,
+      "At start, staging folders of uploads (under DataDir/staging) untouched for this long are removed: they were left by a server that stopped mid-upload. An upload in progress writes to its folder with every chunk it receives, so this only needs to exceed the longest pause a client may take, and any clock difference between servers sharing the data folder.",
+    ),
     MaxConcurrentUploads: integer(
       4,
       "Bundle uploads received at once; one more is refused with 503 and Retry-After, so uploads cannot crowd out disk and CPU.",

@@ -1,29 +1,33 @@
-import { mkdir, mkdtemp, readdir, readFile, readlink, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { type TarEntry, tar, tarGz, tarGzOf } from "../../test/support/bundles.js";
+import { defaults } from "../config/settings.js";
 import { isApiError } from "../errors.js";
-import {
-  bundleChecksum,
-  readManifestText,
-  type UnpackLimits,
-  unpackBundle,
-} from "./bundle-archive.js";
+import { type BundleLimits, unpackBundle } from "./bundle-archive.js";
+import { readManifestText } from "./bundle-manifest.js";
 
-const LIMITS = { maxBytes: 1024 * 1024, maxFiles: 100 };
+const LIMITS: BundleLimits = {
+  ...defaults().Bundles,
+  MaxExpandedBytes: 1024 * 1024,
+  MaxFiles: 100,
+};
+
+const scratchRoot = await mkdtemp(path.join(tmpdir(), "slipway-unpack-"));
+afterAll(() => rm(scratchRoot, { recursive: true, force: true }));
 
 /** A scratch folder holding `files`, the destination, and nothing else. */
 async function scratch() {
-  const parent = await mkdtemp(path.join(tmpdir(), "slipway-unpack-"));
+  const parent = await mkdtemp(path.join(scratchRoot, "case-"));
   const dir = path.join(parent, "work");
   await mkdir(dir);
   return { parent, dir, dest: path.join(dir, "files") };
 }
 
-async function refusal(archive: Buffer | Readable, limits: UnpackLimits = LIMITS) {
+async function refusal(archive: Buffer | Readable, limits: BundleLimits = LIMITS) {
   const { parent, dir, dest } = await scratch();
   const error = await unpackBundle(archive, dest, limits).then(
     () => undefined,
@@ -167,13 +171,35 @@ describe("unpacking bundles", () => {
 
   it("refuses archives over the limits", async () => {
     const many = tarGz(Array.from({ length: 5 }, (_, i) => ({ path: `f${i}`, content: "x" })));
-    expect((await refusal(many, { maxBytes: 1000, maxFiles: 3 })).message).toBe(
-      "The bundle was refused: it holds more than 3 entries.",
+    expect((await refusal(many, { ...LIMITS, MaxFiles: 3 })).message).toBe(
+      "The bundle was refused: it holds more than 3 entries (Bundles.MaxFiles).",
     );
     const big = tarGzOf({ small: "x".repeat(600), big: "y".repeat(600) });
-    expect((await refusal(big, { maxBytes: 1000, maxFiles: 10 })).message).toBe(
-      "The bundle was refused: it holds more than 1000 bytes once unpacked.",
+    expect((await refusal(big, { ...LIMITS, MaxExpandedBytes: 2000 })).message).toBe(
+      "The bundle was refused: it holds more than 2000 bytes once decompressed (Bundles.MaxExpandedBytes).",
     );
+  });
+
+  it("takes a file of 8 MiB of zeros, which compresses 1000:1", async () => {
+    const { dest } = await scratch();
+    const zeros = Buffer.alloc(8 * 1024 * 1024);
+    await unpackBundle(tarGzOf({ zeros }), dest, { ...LIMITS, MaxExpandedBytes: 16 * 1024 * 1024 });
+    expect((await readFile(path.join(dest, "zeros"))).equals(zeros)).toBe(true);
+  });
+
+  it.each<[string, TarEntry[], string]>([
+    [
+      "a sparse file",
+      [{ path: "sparse", type: "SparseFile" as never }],
+      "sparse is a SparseFile entry; bundles hold only files, folders and links",
+    ],
+    [
+      "an extended header larger than any allowed path needs",
+      [{ path: `${"d/".repeat(40_000)}f`, content: "x" }],
+      "an extended header of 80013 bytes precedes PaxHeader/f; at most 67584 bytes are read, enough for paths of 1024 bytes (Bundles.MaxPathLength)",
+    ],
+  ])("refuses %s", async (_, entries, message) => {
+    expect((await refusal(tarGz(entries))).message).toBe(`The bundle was refused: ${message}.`);
   });
 
   it.each<[string, Buffer]>([
@@ -186,6 +212,7 @@ describe("unpacking bundles", () => {
       tarGzOf({ "manifest.json": "{}", data: "z".repeat(5000) }).subarray(0, 40),
     ],
     ["an archive with no entries", tarGz([])],
+    ["an archive compressed twice", gzipSync(tarGzOf({ "manifest.json": "{}" }))],
   ])("refuses %s", async (_, archive) => {
     const error = await refusal(archive);
     expect(error.kind).toBe("badRequest");
@@ -193,7 +220,45 @@ describe("unpacking bundles", () => {
   });
 });
 
-describe("manifest and checksum", () => {
+describe("the manifest", () => {
+  const limits = { ...LIMITS, MaxManifestBytes: 1000, MaxManifestDepth: 3 };
+
+  it("is refused when larger than MaxManifestBytes, from its header", async () => {
+    const error = await refusal(tarGzOf({ "manifest.json": "x".repeat(1001) }), limits);
+    expect(error).toMatchObject({
+      kind: "invalidManifest",
+      message:
+        "The bundle's manifest.json is 1001 bytes, larger than 1000 (Bundles.MaxManifestBytes).",
+    });
+  });
+
+  it("is refused when nested deeper than MaxManifestDepth, counting only outside strings", async () => {
+    const error = await refusal(tarGzOf({ "manifest.json": '{"a":[{"b":[1]}]}' }), limits);
+    expect(error.message).toBe(
+      "The bundle's manifest.json nests arrays and objects more than 3 deep (Bundles.MaxManifestDepth).",
+    );
+    const { dest } = await scratch();
+    await unpackBundle(tarGzOf({ "manifest.json": '{"a":[{"b":"[[[[\\"{{"}]}' }), dest, limits);
+    expect(JSON.parse(await readManifestText(dest, limits))).toEqual({ a: [{ b: '[[[["{{' }] });
+  });
+
+  it("is held to the same limits when it is a link to another file", async () => {
+    const { dest } = await scratch();
+    await unpackBundle(
+      tarGz([
+        { path: "data.json", content: `[${"1,".repeat(600)}1]` },
+        { path: "manifest.json", type: "SymbolicLink", linkpath: "data.json" },
+      ]),
+      dest,
+      limits,
+    );
+    await expect(readManifestText(dest, limits)).rejects.toMatchObject({
+      kind: "invalidManifest",
+      message:
+        "The bundle's manifest.json is 1203 bytes, larger than 1000 (Bundles.MaxManifestBytes).",
+    });
+  });
+
   it("reads the top-level manifest, and names a missing one", async () => {
     const { dest } = await scratch();
     await unpackBundle(
@@ -201,20 +266,12 @@ describe("manifest and checksum", () => {
       dest,
       LIMITS,
     );
-    expect(await readManifestText(dest)).toBe('{"version":1}');
+    expect(await readManifestText(dest, LIMITS)).toBe('{"version":1}');
     const { dir } = await scratch();
     await writeFile(path.join(dir, "app.py"), "");
-    await expect(readManifestText(dir)).rejects.toMatchObject({
+    await expect(readManifestText(dir, LIMITS)).rejects.toMatchObject({
       kind: "invalidManifest",
       message: "The bundle has no manifest.json at its top level.",
     });
-  });
-
-  it("computes X-Content-Checksum as base64 MD5 of the body, from a buffer or a stream", async () => {
-    // md5("hello") = 5d41402abc4b2a76b9719d911017c592
-    expect(await bundleChecksum(Buffer.from("hello"))).toBe("XUFAKrxLKna5cZ2REBfFkg==");
-    expect(await bundleChecksum(Readable.from([Buffer.from("hel"), Buffer.from("lo")]))).toBe(
-      "XUFAKrxLKna5cZ2REBfFkg==",
-    );
   });
 });

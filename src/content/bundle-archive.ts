@@ -1,61 +1,78 @@
 /**
  * Unpacks an uploaded bundle (a gzip tar, as rsconnect-python, posit-sdk and connectapi send)
- * into a folder, refusing whatever could reach outside it: absolute paths, `..`, writes through
- * a link, links whose target leaves the bundle, device files and fifos, and archives over the
- * size or entry-count limits. Everything is unpacked into a staging folder beside the
- * destination and renamed into place only once the whole archive passed; a refused bundle
- * leaves nothing on disk.
+ * into a folder as it streams in, refusing whatever could reach outside it (absolute paths,
+ * `..`, writes through a link, links whose target leaves the bundle, device files and fifos)
+ * and whatever is over a limit of `[Bundles]`, as soon as the entry that breaks it arrives.
+ * Everything is unpacked into a staging folder beside the destination and renamed into place
+ * only once the whole archive passed; a refused bundle leaves nothing on disk.
+ *
+ * The tar library's Parser does the tar format, but it is fed by hand: it is not a Node
+ * stream (its 'drain' may come before anyone listens, and piping into it can wait forever),
+ * it would decompress by its own rules (a 1000:1 ratio cap that refuses a file of zeros) and it
+ * keeps everything written after the end of the archive. So gzip is undone here, the bytes are
+ * counted here, and each decompressed chunk goes to the parser only once every write the
+ * previous chunk caused is on disk: memory holds one chunk, whatever the archive's size.
  */
-import { createHash } from "node:crypto";
-import { createWriteStream } from "node:fs";
+import { randomUUID } from "node:crypto";
 import {
   chmod,
+  type FileHandle,
   link,
   mkdir,
-  mkdtemp,
-  readFile,
+  open,
   realpath,
   rename,
-  rm,
+  stat,
   symlink,
 } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
 import { Parser, type ReadEntry } from "tar";
-import { ApiError } from "../errors.js";
+import { ApiError, isApiError } from "../errors.js";
+import { removeTree } from "../util/remove-tree.js";
+import { writeAll } from "../util/write-all.js";
+import { manifestTooDeep, manifestTooLarge } from "./bundle-manifest.js";
+import { type BundleLimits, BundleTree, type EntryPlan, refuse, show } from "./bundle-tree.js";
+import { JsonDepth } from "./json-depth.js";
 
-export interface UnpackLimits {
-  /** Most bytes the bundle's files may hold together once unpacked. */
-  maxBytes: number;
-  /** Most entries (files, folders and links) the archive may hold. */
-  maxFiles: number;
-}
+export type { BundleLimits } from "./bundle-tree.js";
 
 export interface Unpacked {
   entries: number;
+  /** Bytes the entries hold together. */
   bytes: number;
 }
 
-type Kind = "dir" | "file" | "link";
+/** Bytes zlib hands on at a time: large enough for few steps, small enough to hold one. */
+const CHUNK_BYTES = 128 * 1024;
 
 /**
- * Unpacks `source` to `destination`, which must not exist yet (or be an empty folder).
- * Refusals are ApiError("badRequest") naming the offending entry.
+ * Unpacks `source` (the archive's bytes as they arrive) to `destination`, which must not exist
+ * yet (or be an empty folder). Refusals are ApiError("badRequest") naming the offending entry,
+ * or the limit and its setting. Returns, or throws, only once nothing more is being written.
  */
 export async function unpackBundle(
-  source: Readable | Buffer,
+  source: AsyncIterable<Buffer> | Buffer,
   destination: string,
-  limits: UnpackLimits,
+  limits: BundleLimits,
 ): Promise<Unpacked> {
   const dest = path.resolve(destination);
   await mkdir(path.dirname(dest), { recursive: true });
-  const staging = await mkdtemp(`${dest}.unpacking-`);
+  const staging = `${dest}.unpacking-${randomUUID()}`;
+  await mkdir(staging, { mode: 0o755 });
   try {
-    const kinds = new Map<string, Kind>([[".", "dir"]]);
-    const result = await extract(source, staging, limits, kinds);
-    await checkLinkTargets(staging, kinds);
-    await chmod(staging, 0o755);
+    // Modes are given on creation; only a umask that strips them costs a chmod per entry.
+    const umaskKeepsModes = ((await stat(staging)).mode & 0o777) === 0o755;
+    const tree = new BundleTree(limits);
+    const result = await new Extraction(staging, limits, tree, umaskKeepsModes).run(
+      Buffer.isBuffer(source) ? Readable.from([source]) : source,
+    );
+    await checkLinkTargets(staging, tree.links);
+    if (!umaskKeepsModes) {
+      for (const folder of tree.folders()) await chmod(path.join(staging, folder), 0o755);
+    }
     await rename(staging, dest).catch((error: Error) => {
       throw new ApiError(
         "internal",
@@ -64,60 +81,184 @@ export async function unpackBundle(
     });
     return result;
   } catch (error) {
-    await rm(staging, { recursive: true, force: true });
+    await removeTree(staging);
     throw error;
   }
 }
 
-async function extract(
-  source: Readable | Buffer,
-  root: string,
-  limits: UnpackLimits,
-  kinds: Map<string, Kind>,
-): Promise<Unpacked> {
-  let entries = 0;
-  let bytes = 0;
-  let failure: unknown;
-  let writes = Promise.resolve();
-  const parser = new Parser({ strict: true });
+/** One pass over one archive: decompress, parse, and write each entry in archive order. */
+class Extraction {
+  readonly #parser: Parser;
+  /** Every write so far, one after another; never rejects (a failure is kept in #failure). */
+  #writes: Promise<void> = Promise.resolve();
+  #failure: unknown;
+  #open: FileHandle | undefined;
+  #entries = 0;
+  /** Decompressed bytes seen, and the bytes the entries' headers announce. */
+  #expanded = 0;
+  #announced = 0;
+  #bytes = 0;
+  #ended = false;
 
-  parser.on("entry", (entry: ReadEntry) => {
-    try {
-      if (failure) throw failure;
-      entries++;
-      bytes += entry.size ?? 0;
-      if (entries > limits.maxFiles) throw refuse(`it holds more than ${limits.maxFiles} entries`);
-      if (bytes > limits.maxBytes) {
-        throw refuse(`it holds more than ${limits.maxBytes} bytes once unpacked`);
-      }
-      const plan = planEntry(entry, kinds);
-      entry.pause();
-      writes = writes
-        .then(async () => {
-          if (failure) entry.resume();
-          else await write(entry, plan, root);
-        })
-        .catch((error) => {
-          failure ??= error;
-          parser.abort(error as Error);
-        });
-    } catch (error) {
-      failure ??= error;
-      entry.resume();
-      parser.abort(error as Error);
-    }
-  });
-
-  try {
-    await pipeline(Buffer.isBuffer(source) ? Readable.from([source]) : source, gzipOnly, parser);
-    await writes;
-  } catch (error) {
-    await writes;
-    throw failure ?? refuse(`it is not a readable gzip tar archive (${(error as Error).message})`);
+  constructor(
+    private readonly root: string,
+    private readonly limits: BundleLimits,
+    private readonly tree: BundleTree,
+    private readonly umaskKeepsModes: boolean,
+  ) {
+    const metaBytes = 2 * limits.MaxPathLength + 64 * 1024;
+    this.#parser = new Parser({
+      strict: true,
+      brotli: false,
+      zstd: false,
+      maxMetaEntrySize: metaBytes,
+    });
+    this.#parser.on("entry", (entry: ReadEntry) => this.#entry(entry));
+    this.#parser.on("ignoredEntry", (entry: ReadEntry) => {
+      this.#fail(
+        entry.meta
+          ? refuse(
+              `an extended header of ${entry.size} bytes precedes ${show(entry.path)}; at most ${metaBytes} bytes are read, enough for paths of ${limits.MaxPathLength} bytes (Bundles.MaxPathLength)`,
+            )
+          : refuse(
+              `${show(entry.path)} is a ${entry.type} entry; bundles hold only files, folders and links`,
+            ),
+      );
+    });
+    this.#parser.on("eof", () => {
+      this.#ended = true;
+    });
+    this.#parser.on("error", (error: Error) => this.#fail(tarError(error)));
   }
-  if (failure) throw failure;
-  if (entries === 0) throw refuse("it holds no files");
-  return { entries, bytes };
+
+  async run(source: AsyncIterable<Buffer>): Promise<Unpacked> {
+    try {
+      await pipeline(source, gzipOnly, createGunzip({ chunkSize: CHUNK_BYTES }), (tar) =>
+        this.#consume(tar),
+      );
+    } catch (error) {
+      // Failed first, so that nothing the parser still hands on is written while the last
+      // writes settle; then nothing is left writing when the caller removes the staging folder.
+      this.#fail(sourceError(error));
+      await this.#writes;
+      await this.#open?.close().catch(() => {});
+      throw this.#failure;
+    }
+    if (this.#entries === 0) throw refuse("it holds no files");
+    return { entries: this.#entries, bytes: this.#bytes };
+  }
+
+  async #consume(tar: AsyncIterable<Buffer>): Promise<void> {
+    for await (const chunk of tar) {
+      if (this.#expanded === 0 && chunk[0] === 0x1f && chunk[1] === 0x8b) {
+        throw refuse("it is gzip-compressed twice");
+      }
+      this.#expanded += chunk.length;
+      if (this.#expanded > this.limits.MaxExpandedBytes) throw this.#tooLarge();
+      // After the end of the archive the parser would keep every byte; they are only counted.
+      if (!this.#ended) this.#parser.write(chunk);
+      await this.#settled();
+    }
+    this.#parser.end();
+    await this.#settled();
+  }
+
+  async #settled(): Promise<void> {
+    await this.#writes;
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  #fail(error: unknown): void {
+    if (this.#failure !== undefined) return;
+    this.#failure = error;
+    this.#parser.abort(error as Error);
+  }
+
+  /** Adds a write after every earlier one; it is skipped once anything has failed. */
+  #then(step: () => Promise<unknown>): void {
+    this.#writes = this.#writes
+      .then(async () => {
+        if (this.#failure === undefined) await step();
+      })
+      .catch((error: unknown) => this.#fail(writeError(error)));
+  }
+
+  #tooLarge(): ApiError {
+    return refuse(
+      `it holds more than ${this.limits.MaxExpandedBytes} bytes once decompressed (Bundles.MaxExpandedBytes)`,
+    );
+  }
+
+  #entry(entry: ReadEntry): void {
+    try {
+      if (this.#failure !== undefined) throw this.#failure;
+      this.#entries++;
+      if (this.#entries > this.limits.MaxFiles) {
+        throw refuse(`it holds more than ${this.limits.MaxFiles} entries (Bundles.MaxFiles)`);
+      }
+      const size = entry.size ?? 0;
+      this.#bytes += size;
+      this.#announced += 512 + size;
+      if (this.#announced > this.limits.MaxExpandedBytes) throw this.#tooLarge();
+      const plan = this.tree.plan(entry);
+      if (plan.kind === "file" && entry.type !== "Link") {
+        this.#file(entry, plan, size);
+        return;
+      }
+      const target = path.join(this.root, plan.relative);
+      if (plan.kind === "dir") {
+        if (!plan.node.made) {
+          this.#then(() => mkdir(target, { recursive: true, mode: 0o755 }));
+          plan.node.made = true;
+        }
+      } else {
+        this.#parent(plan);
+        if (entry.type === "SymbolicLink") this.#then(() => symlink(plan.target!, target));
+        else this.#then(() => link(path.join(this.root, plan.target!), target));
+      }
+      entry.resume();
+    } catch (error) {
+      this.#fail(error);
+      entry.resume();
+    }
+  }
+
+  #file(entry: ReadEntry, plan: EntryPlan, size: number): void {
+    const manifest = plan.relative === "manifest.json";
+    if (manifest && size > this.limits.MaxManifestBytes) {
+      throw manifestTooLarge(size, this.limits.MaxManifestBytes);
+    }
+    const depth = manifest ? new JsonDepth() : undefined;
+    // Readable by all and never setuid: the bundle's own bits decide only whether it runs.
+    const mode = (entry.mode ?? 0) & 0o111 ? 0o755 : 0o644;
+    const target = path.join(this.root, plan.relative);
+    this.#parent(plan);
+    this.#then(async () => {
+      this.#open = await open(target, "wx", mode);
+      if (!this.umaskKeepsModes) await this.#open.chmod(mode);
+    });
+    entry.on("end", () =>
+      this.#then(async () => {
+        const file = this.#open!;
+        this.#open = undefined;
+        await file.close();
+      }),
+    );
+    entry.on("data", (chunk: Buffer) => {
+      if (depth && depth.push(chunk) > this.limits.MaxManifestDepth) {
+        this.#fail(manifestTooDeep(this.limits.MaxManifestDepth));
+      }
+      this.#then(() => writeAll(this.#open!, chunk));
+    });
+  }
+
+  /** Makes the folder an entry goes in, unless an earlier entry made it. */
+  #parent(plan: EntryPlan): void {
+    if (plan.parent.made) return;
+    const folder = path.dirname(path.join(this.root, plan.relative));
+    this.#then(() => mkdir(folder, { recursive: true, mode: 0o755 }));
+    plan.parent.made = true;
+  }
 }
 
 /** Passes the stream through once its first bytes show gzip's signature. */
@@ -135,83 +276,29 @@ async function* gzipOnly(chunks: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
   if (head.length < 2) throw refuse("it is not gzip-compressed (a bundle is a .tar.gz archive)");
 }
 
-interface EntryPlan {
-  kind: Kind;
-  /** Normalized path relative to the bundle root. */
-  relative: string;
-  /** For links: the target as written (symbolic) or as a bundle path (hard). */
-  target?: string;
+/** A refusal for what the tar parser found wrong. */
+function tarError(error: Error & { tarCode?: string }): ApiError {
+  if (isApiError(error)) return error;
+  if (/Truncated input/.test(error.message)) return refuse("it is cut short");
+  return refuse(`it is not a readable tar archive (${error.message})`);
 }
 
-/**
- * Decides, before anything is written, where an entry goes and whether it may: its path and any
- * hard link target stay inside, it does not pass through a link, it does not replace an entry.
- */
-function planEntry(entry: ReadEntry, kinds: Map<string, Kind>): EntryPlan {
-  const relative = bundlePath(entry.path, entry.path);
-  const through = ancestors(relative).find((dir) => kinds.get(dir) === "link");
-  if (through) throw refuse(`${entry.path} lies inside the link ${through}`);
-  const kind = kindOf(entry);
-  const existing = kinds.get(relative);
-  if (existing && !(existing === "dir" && kind === "dir")) {
-    throw refuse(`${entry.path} appears twice`);
+/** A refusal for a broken gzip stream; anything else (the upload's own errors) as it came. */
+function sourceError(error: unknown): unknown {
+  const code = isApiError(error) ? "" : String((error as NodeJS.ErrnoException).code);
+  if (code === "Z_BUF_ERROR") return refuse("it is cut short (the gzip stream ends early)");
+  if (code.startsWith("Z_")) {
+    return refuse(`it is not a readable gzip stream (${(error as Error).message})`);
   }
-  if (relative === "." && kind !== "dir") throw refuse(`${entry.path} names the bundle itself`);
-  let target: string | undefined;
-  if (entry.type === "SymbolicLink") {
-    target = entry.linkpath ?? "";
-    if (path.isAbsolute(target)) throw refuse(`${entry.path} links to the absolute path ${target}`);
-    bundlePath(path.join(path.dirname(relative), target), entry.path);
-  } else if (entry.type === "Link") {
-    target = bundlePath(entry.linkpath ?? "", entry.path);
-    if (kinds.get(target) !== "file") {
-      throw refuse(
-        `${entry.path} is a hard link to ${entry.linkpath}, which is not a file before it`,
-      );
-    }
-  }
-  for (const dir of ancestors(relative)) kinds.set(dir, "dir");
-  kinds.set(relative, kind);
-  return { kind, relative, target };
+  return error;
 }
 
-function kindOf(entry: ReadEntry): Kind {
-  switch (entry.type) {
-    case "Directory":
-      return "dir";
-    case "File":
-    case "OldFile":
-    case "ContiguousFile":
-    case "Link":
-      return "file";
-    case "SymbolicLink":
-      return "link";
-    default:
-      throw refuse(
-        `${entry.path} is a ${entry.type} entry; bundles hold only files, folders and links`,
-      );
+/** Paths within the limits are short enough for Linux, unless the data folder's path is huge. */
+function writeError(error: unknown): unknown {
+  if ((error as NodeJS.ErrnoException).code === "ENAMETOOLONG") {
+    return refuse("a path is too long for this server's file system (Bundles.MaxPathLength)");
   }
-}
-
-async function write(entry: ReadEntry, plan: EntryPlan, root: string): Promise<void> {
-  const target = path.join(root, plan.relative);
-  if (plan.kind === "dir") {
-    await mkdir(target, { recursive: true, mode: 0o755 });
-    entry.resume();
-    return;
-  }
-  await mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
-  if (entry.type === "SymbolicLink") {
-    await symlink(plan.target ?? "", target);
-  } else if (entry.type === "Link") {
-    await link(path.join(root, plan.target ?? ""), target);
-  } else {
-    // Readable by all and never setuid: the bundle's own bits decide only whether it runs.
-    const mode = (entry.mode ?? 0) & 0o111 ? 0o755 : 0o644;
-    await pipeline(entry, createWriteStream(target, { mode, flags: "wx" }));
-    return;
-  }
-  entry.resume();
+  return error;
 }
 
 /**
@@ -219,54 +306,15 @@ async function write(entry: ReadEntry, plan: EntryPlan, root: string): Promise<v
  * to `..` one level down, followed from a link that adds another `..`). Once everything is on
  * disk, every link must resolve, through its whole chain, to something inside the bundle.
  */
-async function checkLinkTargets(root: string, kinds: Map<string, Kind>): Promise<void> {
+async function checkLinkTargets(root: string, links: readonly string[]): Promise<void> {
   const realRoot = await realpath(root);
-  for (const [relative, kind] of kinds) {
-    if (kind !== "link") continue;
+  for (const relative of links) {
     const resolved = await realpath(path.join(root, relative)).catch(() => undefined);
-    if (resolved === undefined)
-      throw refuse(`${relative} links to something the bundle does not hold`);
-    if (resolved !== realRoot && !resolved.startsWith(realRoot + path.sep)) {
-      throw refuse(`${relative} points outside the bundle`);
+    if (resolved === undefined) {
+      throw refuse(`${show(relative)} links to something the bundle does not hold`);
     }
-  }
-}
-
-/** `name` as a normalized path relative to the bundle root, refusing anything that would leave it. */
-function bundlePath(name: string, entryName: string): string {
-  if (path.isAbsolute(name) || /^[A-Za-z]:/.test(name)) {
-    throw refuse(`${entryName} has an absolute path`);
-  }
-  const relative = path.normalize(name).replace(/\/+$/, "") || ".";
-  if (relative === ".." || relative.startsWith("../")) {
-    throw refuse(`${entryName} points outside the bundle`);
-  }
-  return relative;
-}
-
-/** The folders above a bundle path, outermost first, without the root itself. */
-function ancestors(relative: string): string[] {
-  const parts = relative.split("/").slice(0, -1);
-  return parts.map((_, i) => parts.slice(0, i + 1).join("/"));
-}
-
-function refuse(why: string): ApiError {
-  return new ApiError("badRequest", `The bundle was refused: ${why}.`);
-}
-
-/** The X-Content-Checksum value of an upload: base64 MD5 of the body as sent. */
-export async function bundleChecksum(body: Buffer | AsyncIterable<Buffer>): Promise<string> {
-  const hash = createHash("md5");
-  for await (const chunk of Buffer.isBuffer(body) ? [body] : body) hash.update(chunk);
-  return hash.digest("base64");
-}
-
-/** The text of the unpacked bundle's top-level manifest.json. */
-export async function readManifestText(bundleDir: string): Promise<string> {
-  try {
-    return await readFile(path.join(bundleDir, "manifest.json"), "utf8");
-  } catch (error) {
-    const why = (error as NodeJS.ErrnoException).code === "ENOENT" ? "has no" : "cannot read its";
-    throw new ApiError("invalidManifest", `The bundle ${why} manifest.json at its top level.`);
+    if (resolved !== realRoot && !resolved.startsWith(realRoot + path.sep)) {
+      throw refuse(`${show(relative)} points outside the bundle`);
+    }
   }
 }

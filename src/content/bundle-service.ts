@@ -1,13 +1,15 @@
 /**
- * Bundles: the uploaded archive is kept as it came (for download) and unpacked beside it.
- * An upload either ends as a recorded bundle with both on disk, or leaves nothing behind.
+ * Bundles: the uploaded archive is kept as it came (for download) and unpacked beside it, both
+ * in the one pass that reads the upload. An upload either ends as a recorded bundle with both
+ * on disk, or leaves nothing behind: not on a refusal, not when the client goes away, and not
+ * after a crash (the next start removes what a stopped server left in staging).
  */
-import { createHash, randomUUID } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, readFile, rename, rm } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
+import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import type { FastifyBaseLogger } from "fastify";
+import type { Settings } from "../config/settings.js";
 import { contentNeeds, parseManifest } from "../environments/manifest.js";
 import { ApiError } from "../errors.js";
 import {
@@ -19,19 +21,17 @@ import {
 } from "../store/bundles.js";
 import type { ContentRow } from "../store/content.js";
 import type { Store } from "../store/database.js";
-import { readManifestText, unpackBundle } from "./bundle-archive.js";
+import { removeTree } from "../util/remove-tree.js";
+import { unpackBundle } from "./bundle-archive.js";
+import { readManifestText } from "./bundle-manifest.js";
+import { UploadBody } from "./bundle-upload.js";
 import type { Bundle } from "./model.js";
-
-export interface BundleLimits {
-  maxBytes: number;
-  maxFiles: number;
-}
 
 export class BundleService {
   constructor(
     private readonly store: Store,
     private readonly dataDir: string,
-    private readonly limits: BundleLimits,
+    private readonly limits: Readonly<Settings["Bundles"]>,
   ) {}
 
   contentDir(contentGuid: string): string {
@@ -48,20 +48,22 @@ export class BundleService {
   }
 
   async upload(content: ContentRow, body: Readable, checksum?: string): Promise<BundleRow> {
-    const staging = path.join(this.dataDir, "staging", randomUUID());
+    const staging = path.join(this.#stagingDir(), randomUUID());
     await mkdir(staging, { recursive: true });
+    let upload: UploadBody | undefined;
     try {
       const archive = path.join(staging, "bundle.tar.gz");
-      const { size, md5 } = await this.#receive(body, archive);
+      upload = await UploadBody.open(body, archive, this.limits.MaxBytes);
+      const files = path.join(staging, "files");
+      await unpackBundle(upload.stream(), files, this.limits);
+      const { size, md5 } = await upload.finish();
       if (checksum && checksum !== md5) {
         throw new ApiError(
           "badRequest",
           `The bundle's MD5 checksum is ${md5}, not the ${checksum} sent in X-Content-Checksum.`,
         );
       }
-      const files = path.join(staging, "files");
-      await unpackBundle(createReadStream(archive), files, this.limits);
-      const manifestText = await readManifestText(files);
+      const manifestText = await readManifestText(files, this.limits);
       const needs = contentNeeds(parseManifest(manifestText));
       const bundle = await insertBundle(this.store.db, {
         content_guid: content.guid,
@@ -76,39 +78,39 @@ export class BundleService {
         cluster_name: null,
         pick: null,
       });
+      await upload.close();
       await mkdir(path.dirname(this.archivePath(bundle)), { recursive: true });
       await rename(archive, this.archivePath(bundle));
       await rename(files, this.filesPath(bundle));
       return bundle;
+    } catch (error) {
+      upload?.discardRest();
+      throw error;
     } finally {
-      await rm(staging, { recursive: true, force: true });
+      await upload?.close().catch(() => {});
+      await removeTree(staging);
     }
   }
 
-  async #receive(body: Readable, file: string): Promise<{ size: number; md5: string }> {
-    const hash = createHash("md5");
-    let size = 0;
-    const limit = this.limits.maxBytes;
-    await pipeline(
-      body,
-      async function* (chunks: AsyncIterable<Buffer>) {
-        for await (const chunk of chunks) {
-          size += chunk.length;
-          if (size > limit) {
-            throw new ApiError(
-              "badRequest",
-              `The bundle is larger than the limit of ${limit} bytes.`,
-              { status: 413 },
-            );
-          }
-          hash.update(chunk);
-          yield chunk;
-        }
-      },
-      createWriteStream(file),
-    );
-    if (size === 0) throw new ApiError("badRequest", "The bundle upload is empty.");
-    return { size, md5: hash.digest("base64") };
+  /**
+   * Removes what uploads left in staging when their server stopped mid-way. Several servers
+   * may share the data folder, so only folders nothing has written to for
+   * `[Bundles] StagingMaxAgeMinutes` go: an upload in progress writes with every chunk.
+   */
+  async removeAbandonedStaging(logger: FastifyBaseLogger, now = Date.now()): Promise<void> {
+    const dir = this.#stagingDir();
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const oldest = now - this.limits.StagingMaxAgeMinutes * 60_000;
+    for (const name of names) {
+      const folder = path.join(dir, name);
+      if ((await lastWritten(folder)) > oldest) continue;
+      await removeTree(folder);
+      logger.info({ folder }, "Removed the staging folder of an upload a stopped server left");
+    }
+  }
+
+  #stagingDir(): string {
+    return path.join(this.dataDir, "staging");
   }
 
   async get(contentGuid: string, id: number): Promise<BundleRow> {
@@ -136,12 +138,24 @@ export class BundleService {
     }
     await deleteBundle(this.store.db, bundle.id);
     await rm(this.archivePath(bundle), { force: true });
-    await rm(this.filesPath(bundle), { recursive: true, force: true });
+    await removeTree(this.filesPath(bundle));
   }
 
   async removeAll(contentGuid: string): Promise<void> {
-    await rm(this.contentDir(contentGuid), { recursive: true, force: true });
+    await removeTree(this.contentDir(contentGuid));
   }
+}
+
+/**
+ * When anything was last written to an upload's staging folder: the folder itself, or what it
+ * holds directly (the archive, written with every chunk, and the unpacking folder).
+ */
+async function lastWritten(folder: string): Promise<number> {
+  const times = [(await stat(folder).catch(() => undefined))?.mtimeMs ?? 0];
+  for (const name of await readdir(folder).catch(() => [] as string[])) {
+    times.push((await stat(path.join(folder, name)).catch(() => undefined))?.mtimeMs ?? 0);
+  }
+  return Math.max(...times);
 }
 
 export function toBundle(row: BundleRow, activeId: number | null): Bundle {

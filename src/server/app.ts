@@ -140,10 +140,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const content = new ContentService(store, settings.Scheduler, runner);
   const tasks = new TaskRunner(store, serverId, logger);
   await tasks.failAbandoned();
-  const bundles = new BundleService(store, dataDir, {
-    maxBytes: settings.Bundles.MaxBytes,
-    maxFiles: settings.Bundles.MaxFiles,
-  });
+  const bundles = new BundleService(store, dataDir, settings.Bundles);
+  await bundles.removeAbandonedStaging(logger);
   const active = new ActiveBundles(store);
   const reconciler = new ProcessReconciler({
     store,

@@ -119,8 +119,10 @@ function guardBody(
   const fail = (message: string) => {
     stop();
     payload.unpipe(guard);
-    // The client is too slow to be worth keeping: answer, then close the connection.
-    reply.header("connection", "close");
+    // The client is too slow to be worth keeping: answer, then close the connection; when the
+    // answer went out already (a refusal while the rest was being drained), just close it.
+    if (reply.sent) request.raw.socket?.destroy();
+    else reply.header("connection", "close");
     guard.destroy(new ApiError("requestTimeout", message));
   };
   const idle = setTimeout(

@@ -218,12 +218,14 @@ describe("a body that stalls", () => {
         body: { name: "idle" },
       })
     ).body.guid;
-    for (const [path, type] of [
-      ["/__api__/v1/content", "application/json"],
-      [`/__api__/v1/content/${content}/bundles`, "application/gzip"],
+    // A gzip header and nothing more: a start the unpacker can only wait on.
+    const gzipHeader = Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0x03]);
+    for (const [path, type, start] of [
+      ["/__api__/v1/content", "application/json", Buffer.alloc(4000, 0x20)],
+      [`/__api__/v1/content/${content}/bundles`, "application/gzip", gzipHeader],
     ] as const) {
       const exchange = await connect(server.url, post(path, server.keys.publisher, 10_000, type));
-      exchange.socket.write(Buffer.alloc(4000, 0x20));
+      exchange.socket.write(start);
       const response = parse(await exchange.closed);
       expectConnectError(response, 408, 2);
       expect((response.body as { error: string }).error).toContain("BodyIdleTimeoutSeconds");

@@ -1,6 +1,6 @@
 /** Builds gzip tar bundles in memory, including deliberately malicious entries. */
 import { gzipSync } from "node:zlib";
-import { Header } from "tar";
+import { Header, Pax } from "tar";
 
 export interface TarEntry {
   path: string;
@@ -23,8 +23,11 @@ export function tar(entries: TarEntry[]): Buffer {
   for (const entry of entries) {
     const body = entry.content === undefined ? Buffer.alloc(0) : Buffer.from(entry.content);
     const type = entry.type ?? "File";
+    // Past ustar's 255 bytes only a PAX header can hold the path (and encoding a path of
+    // many thousand names into ustar's fields costs minutes).
+    const long = Buffer.byteLength(entry.path) > 255;
     const header = new Header({
-      path: entry.path,
+      path: long ? "long-path-in-pax-header" : entry.path,
       type,
       size: type === "File" ? body.length : 0,
       linkpath: entry.linkpath,
@@ -34,7 +37,10 @@ export function tar(entries: TarEntry[]): Buffer {
       gid: 0,
     });
     const block = Buffer.alloc(512);
-    header.encode(block, 0);
+    // A path or link too long for the ustar fields goes in a PAX header before the entry.
+    if (header.encode(block, 0) || long) {
+      blocks.push(new Pax({ path: entry.path, linkpath: entry.linkpath }).encode());
+    }
     blocks.push(block);
     if (type === "File" && body.length > 0) {
       blocks.push(body, Buffer.alloc((512 - (body.length % 512)) % 512));

@@ -3,7 +3,7 @@
  * killed with SIGKILL and started again over the same data, or its memory read from /proc.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -16,6 +16,14 @@ export interface ServerProcess {
   dataDir: string;
   child: ChildProcess;
   call(method: string, apiPath: string, body?: unknown): Promise<{ status: number; body: any }>;
+  /** The server's own process id (node, with tsx only as its loader). */
+  readonly pid: number;
+  /** Resident memory now, in bytes (VmRSS). */
+  memory(): Promise<number>;
+  /** Peak resident memory since the start or the last resetPeak, in bytes (VmHWM). */
+  peakMemory(): Promise<number>;
+  /** Starts measuring the peak afresh (Linux: writing 5 to clear_refs). */
+  resetPeak(): Promise<void>;
   /** Kills the server without letting it clean up, as a crash would. */
   kill(): Promise<void>;
   /** Starts the server again over the same configuration and data. */
@@ -67,6 +75,12 @@ export async function startServerProcess(extraConfig = ""): Promise<ServerProces
   await launch();
   const key = /API key is\s+(\S+)/.exec(stderr)?.[1];
   if (!key) throw new Error(`no administrator key was printed: ${stderr}`);
+  const status = async (field: string) => {
+    const text = await readFile(`/proc/${child.pid}/status`, "utf8");
+    const kib = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text);
+    if (!kib) throw new Error(`no ${field} in /proc/${child.pid}/status`);
+    return Number(kib[1]) * 1024;
+  };
   const server: ServerProcess = {
     url,
     key,
@@ -74,6 +88,12 @@ export async function startServerProcess(extraConfig = ""): Promise<ServerProces
     get child() {
       return child;
     },
+    get pid() {
+      return child.pid!;
+    },
+    memory: () => status("VmRSS"),
+    peakMemory: () => status("VmHWM"),
+    resetPeak: () => writeFile(`/proc/${child.pid}/clear_refs`, "5"),
     async call(method, apiPath, body) {
       const response = await fetch(`${url}/__api__${apiPath}`, {
         method,

@@ -5,7 +5,7 @@ import type { FastifyReply } from "fastify";
 import { type BundleService, toBundle } from "../../content/bundle-service.js";
 import type { ContentService } from "../../content/content-service.js";
 import { Bundle } from "../../content/model.js";
-import { ApiError } from "../../errors.js";
+import { ApiError, isApiError } from "../../errors.js";
 import type { UploadSlots } from "../upload-slots.js";
 import { errors, GuidParams, RowId } from "./schemas.js";
 
@@ -38,7 +38,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox<{
       },
       config: { role: "publisher", upload: true },
     },
-    async (request) => {
+    async (request, reply) => {
       const item = await content.getEditable(request.user!, request.params.guid);
       if (request.body === undefined) {
         throw new ApiError(
@@ -48,11 +48,18 @@ export const bundleRoutes: FastifyPluginAsyncTypebox<{
       }
       const release = uploads.acquire();
       try {
-        const bundle = await bundles.upload(
-          item,
-          request.body as NodeJS.ReadableStream as never,
-          request.headers["x-content-checksum"],
-        );
+        const bundle = await bundles
+          .upload(
+            item,
+            request.body as NodeJS.ReadableStream as never,
+            request.headers["x-content-checksum"],
+          )
+          .catch((error: unknown) => {
+            // A body over the size limit is not read to its end, so the connection cannot be
+            // reused: close it once answered, as Fastify does for its own body limit.
+            if (isApiError(error) && error.status === 413) reply.header("connection", "close");
+            throw error;
+          });
         return toBundle(bundle, item.bundle_id);
       } finally {
         release();
