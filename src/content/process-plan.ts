@@ -92,7 +92,8 @@ export function planProcesses(
   }
 
   const wanted = wantedProcesses(desired, now);
-  const used = new Set(observed.filter((p) => p.status !== "exited").map((p) => p.slot));
+  // Slots of processes that stay; one being stopped gives its slot up (names carry the spec).
+  const used = new Set(current.map((p) => p.slot));
   let missing = wanted - current.length;
   for (let slot = 0; missing > 0; slot++) {
     if (used.has(slot)) continue;

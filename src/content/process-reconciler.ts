@@ -22,6 +22,7 @@ import {
   deleteContentRuns,
   insertRun,
   type RunRow,
+  updateRunOwner,
   updateRunStatus,
 } from "../store/runs.js";
 import { findTask } from "../store/tasks.js";
@@ -84,12 +85,14 @@ export class ProcessReconciler {
   readonly #starting = new Set<number>();
   readonly #failures = new Map<string, Failure>();
   readonly #lastLines = new Map<number, string[]>();
+  /** Ends the following of output when the server goes and leaves its processes running. */
+  readonly #closing = new AbortController();
   #resync: NodeJS.Timeout | undefined;
 
   constructor(deps: ReconcilerDeps) {
     this.#deps = deps;
     this.#events.setMaxListeners(0);
-    this.#queue = new WorkQueue((guid) => this.reconcile(guid), {
+    this.#queue = new WorkQueue((guid) => this.#reconcile(guid), {
       workers: 4,
       baseDelayMs: 200,
       maxDelayMs: 30_000,
@@ -109,10 +112,18 @@ export class ProcessReconciler {
     this.#queue.add(guid);
   }
 
-  /** Stops every process this server runs, then the queue. */
-  async close(): Promise<void> {
+  /**
+   * Stops the queue, then every process this server runs, unless `leaveRunning`: then they go
+   * on for the next server to adopt (a rolling restart, or a test standing for a crash).
+   */
+  async close(options: { leaveRunning?: boolean } = {}): Promise<void> {
     clearInterval(this.#resync);
     await this.#queue.close();
+    if (options.leaveRunning) {
+      this.#closing.abort();
+      await Promise.allSettled(this.#following.values());
+      return;
+    }
     const rows = (await activeRuns(this.#deps.store.db)).filter(
       (row) => row.kind === "run" && row.server_id === this.#deps.serverId,
     );
@@ -124,10 +135,12 @@ export class ProcessReconciler {
     await Promise.allSettled(this.#following.values());
   }
 
-  /** Stops and forgets every process of a content item that is being deleted. */
+  /**
+   * Once a content item is deleted: a reconcile of it stops every process (nothing is desired
+   * of content that is gone), then its runs are forgotten.
+   */
   async remove(guid: string): Promise<void> {
-    const rows = await activeRuns(this.#deps.store.db, guid);
-    await Promise.allSettled(rows.map((row) => this.#stop(row, "the content was deleted")));
+    await this.#queue.flush(guid);
     await deleteContentRuns(this.#deps.store.db, guid);
     this.#ready.delete(guid);
     this.#failures.delete(guid);
@@ -189,7 +202,12 @@ export class ProcessReconciler {
     return this.#queue.idle();
   }
 
-  async reconcile(guid: string): Promise<{ recheckInMs?: number }> {
+  /** Reconciles the content now, after any pass under way: one pass per content at a time. */
+  reconcile(guid: string): Promise<void> {
+    return this.#queue.flush(guid);
+  }
+
+  async #reconcile(guid: string): Promise<{ recheckInMs?: number }> {
     const { store, load } = this.#deps;
     const now = Date.now();
     const content = await findContent(store.db, guid);
@@ -221,8 +239,8 @@ export class ProcessReconciler {
         "reconcile",
       );
     }
-    const failure = this.#failures.get(guid);
-    const holdStarts = failure !== undefined && failure.until > now;
+    // A start that failed holds further starts back for a while, however the plan got there.
+    const held = () => (this.#failures.get(guid)?.until ?? 0) > Date.now();
     let startedAny = false;
     for (const action of plan.actions) {
       const row = rows.find((r) => r.id === ("id" in action ? action.id : -1));
@@ -236,15 +254,16 @@ export class ProcessReconciler {
           );
         }
         await this.#stop(row, stopReasons[action.why]);
-      } else if (action.kind === "start" && desired?.start && !holdStarts) {
+      } else if (action.kind === "start" && desired?.start && !held()) {
         await this.#startProcess(guid, desired.start(action.slot), action.slot);
         startedAny = true;
       }
     }
     const starting = startedAny || current.some((o) => o.process.status === "starting");
+    const holding = held() ? this.#failures.get(guid)!.until - Date.now() : undefined;
     const waits = [
       starting ? STARTING_RECHECK_MS : undefined,
-      holdStarts ? failure.until - now : undefined,
+      holding,
       plan.recheckAt === null ? undefined : Math.max(plan.recheckAt - now, 0) + 10,
     ].filter((ms): ms is number => ms !== undefined);
     return waits.length > 0 ? { recheckInMs: Math.min(...waits) } : {};
@@ -364,7 +383,8 @@ export class ProcessReconciler {
         file = createWriteStream(path.join(dir, `${row.key}.log`), { flags: "a" });
         const tail: string[] = [];
         this.#lastLines.set(row.id, tail);
-        for await (const line of this.#deps.runner.logs(handle, { follow: true })) {
+        const output = this.#deps.runner.logs(handle, { follow: true });
+        for await (const line of untilAborted(output, this.#closing.signal)) {
           file.write(`${line}\n`);
           tail.push(line);
           if (tail.length > 20) tail.shift();
@@ -491,6 +511,15 @@ export class ProcessReconciler {
       if (observed && observed.process.status !== "exited" && row.handle) {
         known.add(row.name);
         logger.info({ content: row.content_guid, run: row.key }, "adopted a running process");
+        // Adopted, it is this server's to stop when it goes.
+        await updateRunOwner(store.db, row.id, this.#deps.serverId);
+        // In rotation at once: the first request after a restart goes straight to it.
+        if (observed.ready) {
+          this.#ready.set(row.content_guid, [
+            ...(this.#ready.get(row.content_guid) ?? []),
+            observed.ready,
+          ]);
+        }
         this.#deps.load.started(row.content_guid, row.id);
         this.#follow(row, JSON.parse(row.handle) as RunHandle);
       }
@@ -531,3 +560,21 @@ const stopReasons = {
   "not-ready-in-time": "it did not answer in time",
   "not-wanted": "the content no longer runs an application",
 } as const;
+
+/** The iterable's items until the signal aborts; then the iterator is closed and iteration ends. */
+async function* untilAborted<T>(iterable: AsyncIterable<T>, signal: AbortSignal): AsyncIterable<T> {
+  const iterator = iterable[Symbol.asyncIterator]();
+  const aborted = new Promise<"aborted">((resolve) => {
+    if (signal.aborted) resolve("aborted");
+    signal.addEventListener("abort", () => resolve("aborted"), { once: true });
+  });
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), aborted]);
+      if (next === "aborted" || next.done) return;
+      yield next.value;
+    }
+  } finally {
+    void iterator.return?.();
+  }
+}

@@ -27,6 +27,8 @@ export class WorkQueue {
   readonly #failures = new Map<string, number>();
   readonly #timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   readonly #idleWaiters: (() => void)[] = [];
+  /** Who waits for the next pass over a key, taken when that pass begins. */
+  readonly #flushes = new Map<string, (() => void)[]>();
   #running = 0;
   #closed = false;
 
@@ -67,6 +69,17 @@ export class WorkQueue {
     this.#timers.set(key, { at, timer });
   }
 
+  /** Queues the key and resolves once a pass over it that began after this call has ended. */
+  flush(key: string): Promise<void> {
+    return new Promise((resolve) => {
+      const waiters = this.#flushes.get(key) ?? [];
+      waiters.push(resolve);
+      this.#flushes.set(key, waiters);
+      if (this.#active.has(key)) this.#again.add(key);
+      else this.add(key);
+    });
+  }
+
   /** Resolves once nothing is queued or being handled (timers aside). */
   idle(): Promise<void> {
     if (this.#running === 0 && this.#ready.length === 0) return Promise.resolve();
@@ -94,6 +107,8 @@ export class WorkQueue {
   }
 
   async #work(key: string): Promise<void> {
+    const flushed = this.#flushes.get(key) ?? [];
+    this.#flushes.delete(key);
     try {
       const outcome = await this.#handle(key);
       this.#failures.delete(key);
@@ -108,6 +123,7 @@ export class WorkQueue {
       this.#options.onError?.(key, error, delay);
       this.addAfter(key, delay);
     } finally {
+      for (const resolve of flushed) resolve();
       this.#active.delete(key);
       this.#running--;
       if (this.#again.delete(key)) this.add(key);

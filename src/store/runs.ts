@@ -48,6 +48,15 @@ export async function updateRunStatus(
   await db.updateTable("runs").set(status).where("id", "=", id).execute();
 }
 
+/** Hands a run to another server: the one that adopted it after a restart. */
+export async function updateRunOwner(
+  db: Kysely<Tables>,
+  id: number,
+  serverId: string,
+): Promise<void> {
+  await db.updateTable("runs").set({ server_id: serverId }).where("id", "=", id).execute();
+}
+
 /** Runs not yet ended: of one content item, or all of them. */
 export function activeRuns(db: Kysely<Tables>, contentGuid?: string) {
   let query = db

@@ -48,6 +48,14 @@ export class FakeWorld {
   nextId(): string {
     return `fake-${++this.#ids}`;
   }
+
+  /** Loses a job without a trace, as a cluster that lost its node would: it reads as gone. */
+  lose(name: string): void {
+    const job = this.jobs.get(name);
+    this.jobs.delete(name);
+    job?.server?.close();
+    job?.changed();
+  }
 }
 
 export interface FakeOptions {

@@ -13,7 +13,7 @@ export interface ContentRoutesOptions {
   site: ContentSite;
   /** Called after a change, so running processes follow the content's settings. */
   onChanged(guid: string): void;
-  /** Called before content is deleted, so running processes and files go with it. */
+  /** Called once content is deleted, so its running processes and files go with it. */
   onDeleted(guid: string): Promise<void>;
 }
 
@@ -116,9 +116,9 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
       config: { role: "publisher" },
     },
     async (request, reply) => {
-      await content.getEditable(request.user!, request.params.guid);
-      await options.onDeleted(request.params.guid);
+      // The row goes first, so nothing starts the content again while its processes stop.
       await content.remove(request.user!, request.params.guid);
+      await options.onDeleted(request.params.guid);
       return reply.status(204).send(null);
     },
   );
