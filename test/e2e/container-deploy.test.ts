@@ -11,14 +11,21 @@ import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { debianImageUnavailable, ensureDebianImage } from "../support/debian-image.js";
 import { createContent, deploy, manifestEntry } from "../support/deploy.js";
-import { contentInitImage, engineAvailable, inPodman } from "../support/images.js";
+import {
+  contentInitImage,
+  engineAvailable,
+  inPodman,
+  PODMAN_SOCKET,
+  podmanAvailable,
+} from "../support/images.js";
+import { unavailable } from "../support/requirements.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
-const unavailable = engineAvailable() ?? debianImageUnavailable();
+const missing = engineAvailable() ?? debianImageUnavailable();
 
 const ENGINES = [
-  { name: "Docker", socket: "/var/run/docker.sock", podman: false },
-  { name: "Podman", socket: "/run/podman/podman.sock", podman: true },
+  { name: "Docker", socket: "/var/run/docker.sock", podman: false, missing },
+  { name: "Podman", socket: PODMAN_SOCKET, podman: true, missing: missing ?? podmanAvailable() },
 ];
 
 const FLASK_APP = `import os, socket
@@ -39,7 +46,7 @@ const pythonApp = (mode: string, entrypoint: string, extra: object = {}) =>
   });
 
 for (const engine of ENGINES) {
-  describe.skipIf(Boolean(unavailable))(
+  describe.skipIf(unavailable(`Deploys in containers on ${engine.name}`, engine.missing))(
     `content in containers on ${engine.name}`,
     { timeout: 600_000 },
     () => {

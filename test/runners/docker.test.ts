@@ -1,13 +1,19 @@
 /**
  * The Docker runner against real engines: the shared contract on Docker, and on Podman through
- * its Docker-compatible socket, then what only a container backend shows (resources enforced,
- * an out-of-memory kill reported, containers labelled and unprivileged).
+ * its Docker-compatible socket.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { DockerRunner } from "../../src/runners/docker/docker-backend.js";
-import { contentInitImage, engineAvailable, ensureImage, inPodman } from "../support/images.js";
+import {
+  contentInitImage,
+  engineAvailable,
+  ensureImage,
+  inPodman,
+  PODMAN_SOCKET,
+  podmanAvailable,
+} from "../support/images.js";
 import { runRunnerContract } from "./contract.js";
 
 const unavailable = engineAvailable();
@@ -16,10 +22,16 @@ const dockerImages = unavailable
   : { image: ensureImage("empty"), initImage: contentInitImage() };
 
 const ENGINES = [
-  { name: "docker", host: "/var/run/docker.sock", images: () => dockerImages },
+  {
+    name: "docker",
+    host: "/var/run/docker.sock",
+    missing: unavailable,
+    images: () => dockerImages,
+  },
   {
     name: "podman",
-    host: "/run/podman/podman.sock",
+    host: PODMAN_SOCKET,
+    missing: unavailable ?? podmanAvailable(),
     images: () => ({
       image: inPodman(dockerImages.image),
       initImage: inPodman(dockerImages.initImage),
@@ -28,7 +40,7 @@ const ENGINES = [
 ];
 
 for (const engine of ENGINES) {
-  const { image, initImage } = unavailable ? dockerImages : engine.images();
+  const { image, initImage } = engine.missing ? dockerImages : engine.images();
   const dataDir = mkdtempSync(path.join(tmpdir(), `slipway-${engine.name}-data-`));
   const connect = () =>
     DockerRunner.connect({
@@ -37,5 +49,5 @@ for (const engine of ENGINES) {
       instance: `contract-${process.pid}`,
       initImage,
     });
-  runRunnerContract({ name: engine.name, create: connect, image, skip: unavailable });
+  runRunnerContract({ name: engine.name, create: connect, image, skip: engine.missing });
 }

@@ -55,6 +55,20 @@ export function engineAvailable(): string | undefined {
   return undefined;
 }
 
+/** Why Podman's Docker-compatible API cannot be used here, or undefined when it can. */
+export function podmanAvailable(): string | undefined {
+  try {
+    execFileSync("curl", ["-fsS", "-m", "2", "--unix-socket", PODMAN_SOCKET, "http://d/_ping"], {
+      stdio: "ignore",
+    });
+    return undefined;
+  } catch {
+    return `Podman's API is not answering on ${PODMAN_SOCKET} (bash .ci/install-podman.sh starts it)`;
+  }
+}
+
+export const PODMAN_SOCKET = "/run/podman/podman.sock";
+
 export function hostPythonVersion(): string {
   return execFileSync(HOST_PYTHON, ["-c", "import platform; print(platform.python_version())"])
     .toString()
