@@ -1,10 +1,10 @@
 import { existsSync } from "node:fs";
 import { type Command, Option } from "commander";
 import type Docker from "dockerode";
-import { HOST_ENVIRONMENT_NAME } from "../../environments/host-environment.js";
 import type { EnvironmentCreate } from "../../environments/model.js";
 import { isApiError } from "../../errors.js";
 import { connectEngine, engineMessage } from "../../inspect/engine.js";
+import { HOST_ENVIRONMENT_NAME } from "../../inspect/host-environment.js";
 import {
   type InspectOptions,
   inspectHost,

@@ -6,8 +6,12 @@ import { execFile } from "node:child_process";
 import { access, realpath } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
-import { type EnvironmentCreate, type Installations, LOCAL_CLUSTER_NAME } from "./model.js";
-import { isVersion } from "./versions.js";
+import {
+  type EnvironmentCreate,
+  type Installations,
+  LOCAL_CLUSTER_NAME,
+} from "../environments/model.js";
+import { isVersion } from "../environments/versions.js";
 
 const run = promisify(execFile);
 
