@@ -58,12 +58,14 @@ it("starts on a Connect file and warns once about the Connect settings it ignore
       "[Chronicle] Enabled",
       "[Licensing] LicenseType",
       '[RPackageRepository "CRAN"] URL',
-      "[Scheduler] InitTimeout",
+      "[Launcher] Enabled",
       "[Authentication] Provider",
       "[HTTP] Listen",
     ]) {
       expect(warnings[0]!.msg).toContain(`${setting} (${config}:`);
     }
+    // Connect's scheduler settings are Slipway's too, so they are read, not ignored.
+    expect(warnings[0]!.msg).not.toContain("[Scheduler] InitTimeout");
   } finally {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once("exit", resolve));
