@@ -85,6 +85,8 @@ export class ProcessReconciler {
   readonly #starting = new Set<number>();
   readonly #failures = new Map<string, Failure>();
   readonly #lastLines = new Map<number, string[]>();
+  /** Each content item's settings as of its last reconcile, for the proxy's quick checks. */
+  readonly #settings = new Map<string, ProcessSettings>();
   /** Ends the following of output when the server goes and leaves its processes running. */
   readonly #closing = new AbortController();
   #resync: NodeJS.Timeout | undefined;
@@ -143,6 +145,7 @@ export class ProcessReconciler {
     await this.#queue.flush(guid);
     await deleteContentRuns(this.#deps.store.db, guid);
     this.#ready.delete(guid);
+    this.#settings.delete(guid);
     this.#failures.delete(guid);
     this.#deps.load.forget(guid);
   }
@@ -159,13 +162,14 @@ export class ProcessReconciler {
         ? this.#leastLoaded(guid, ready)
         : await this.#waitForProcess(guid, () => true);
     const done = this.#deps.load.connect(guid, process.runId);
-    // More connections may call for more processes; the last one closing starts the idle clock.
-    this.#queue.add(guid);
+    if (this.#needsMore(guid)) this.#queue.add(guid);
     return {
       process,
       release: () => {
         done();
-        this.#queue.addAfter(guid, this.#idleCheckMs());
+        // The last connection of a process closing starts its idle clock.
+        const run = this.#deps.load.load(guid).runs.get(process.runId);
+        if (!run || run.connections === 0) this.#queue.addAfter(guid, this.#idleCheckMs());
       },
     };
   }
@@ -214,6 +218,7 @@ export class ProcessReconciler {
     const desired = content ? await this.#desired(content) : null;
     const settings =
       desired?.settings ?? processSettings(DEFAULT_CONTENT_SETTINGS, this.#deps.settings.Scheduler);
+    this.#settings.set(guid, settings);
     const rows = (await activeRuns(store.db, guid)).filter((row) => row.kind === "run");
     const observed = await Promise.all(rows.map((row) => this.#observe(row)));
     const current = observed.filter((o): o is Observed => o !== null);
@@ -450,6 +455,16 @@ export class ProcessReconciler {
       }
     }
     return best;
+  }
+
+  /** Whether the content's connections outgrow what its ready processes take at its load factor. */
+  #needsMore(guid: string): boolean {
+    const settings = this.#settings.get(guid);
+    if (!settings) return true;
+    const share = Math.max(1, settings.loadFactor * settings.maxConnsPerProcess);
+    const ready = this.#ready.get(guid)?.length ?? 0;
+    const { connections, waiting } = this.#deps.load.load(guid);
+    return connections + waiting > ready * share && ready < settings.maxProcesses;
   }
 
   #idleCheckMs(): number {
