@@ -13,8 +13,8 @@ import type { Database, Statement } from "better-sqlite3";
 import {
   type DatabaseConnection,
   type Driver,
-  SqliteDialect,
   type SqliteDatabase,
+  SqliteDialect,
   SqliteDriver,
 } from "kysely";
 
