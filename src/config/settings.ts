@@ -319,6 +319,10 @@ export const SCHEMA = {
       false,
       "Let content run as root when RunAs names root; without it, the server refuses to start.",
     ),
+    Sandbox: bool(
+      true,
+      "Run each local build and process under bubblewrap (/usr/bin/bwrap), where the data folder holds only the job's own bundle, cache and output: the database, keys, logs and other content are not there to read. Off, or bubblewrap missing: only the account and file modes protect them.",
+    ),
     Supervisor: text(
       "",
       "Program that wraps every process the server starts on its own host (Connect's Applications.Supervisor). With a container backend it wraps only server-local processes, never content; give environments their own supervisor for that.",

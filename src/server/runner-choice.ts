@@ -7,6 +7,7 @@ import type { FastifyBaseLogger } from "fastify";
 import type { Settings } from "../config/settings.js";
 import { DockerRunner } from "../runners/docker/docker-backend.js";
 import { LocalRunner } from "../runners/local/local-backend.js";
+import { localIsolation } from "../runners/local/local-isolation.js";
 import type { Runner } from "../runners/runner.js";
 import { RUNTIME_DIR } from "../runtime-dir.js";
 import { SLIPWAY_VERSION } from "../version.js";
@@ -39,9 +40,22 @@ export async function chooseRunner(
     }
     return runner;
   }
+  const isolation = await localIsolation({
+    runAs: settings.Applications.RunAs,
+    rootAllowed: settings.Applications.RunAsRootAllowed,
+    sandbox: settings.Applications.Sandbox,
+    dataDir,
+  });
+  for (const warning of isolation.warnings) logger.warn(warning);
+  logger.info(
+    { account: isolation.user?.name ?? "the server's own", bubblewrap: isolation.bubblewrap },
+    "Content builds and runs on this machine",
+  );
   return new LocalRunner({
     logDir: path.join(dataDir, "logs", "local"),
     dataDir,
     runtimeDir: RUNTIME_DIR,
+    user: isolation.user && { uid: isolation.user.uid, gid: isolation.user.gid },
+    bubblewrap: isolation.bubblewrap,
   });
 }

@@ -179,7 +179,7 @@ describe.skipIf(noFlask)("content lifecycle on the local runner", () => {
       body: { bundle_id: bundle.id },
     });
     const task = await waitForTask(server, started.body.task_id);
-    expect(task.code).toBe(0);
+    expect(task.code, task.output.join("\n")).toBe(0);
     expect(task.output.join("\n")).not.toContain("==> Starting");
     expect((await viewerGet(server, item.content_url)).status).toBe(404);
   });
@@ -211,7 +211,7 @@ describe.skipIf(noFlask)("content lifecycle on the local runner", () => {
       },
     ]);
     expect(task.output.join("\n")).toContain("==> Rendering");
-    expect(task.code).toBe(0);
+    expect(task.code, task.output.join("\n")).toBe(0);
     const page = await (await viewerGet(server, item.content_url)).text();
     expect(page).toContain("Slipway report");
     expect(page).toContain("The answer is 42.");
@@ -240,7 +240,7 @@ describe.skipIf(noFlask)("content lifecycle on the local runner", () => {
       const item = await createContent(server, "uses-package");
       const first = await deploy(server, item.guid, entries);
       expect(first.task.output.join("\n")).toContain("package cache miss");
-      expect(first.task.code).toBe(0);
+      expect(first.task.code, first.task.output.join("\n")).toBe(0);
       expect(await (await viewerGet(server, item.content_url)).text()).toContain(
         "From the package: 42.",
       );

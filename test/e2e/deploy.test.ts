@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir } from "node:fs/promises";
+import { chmod, mkdtemp, readdir } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -44,6 +44,8 @@ describe.skipIf(noFlask)("deploying on the local runner", () => {
   let environment: string;
   beforeAll(async () => {
     const wheels = await mkdtemp(path.join(tmpdir(), "slipway-wheels-"));
+    // Builds run as the content account, which reads the wheelhouse as any other user would.
+    await chmod(wheels, 0o755);
     server = await startTestServer("sqlite", (s) => {
       s.Python.FindLinks = [wheels];
       s.Python.SystemSitePackages = true;

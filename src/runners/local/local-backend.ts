@@ -93,10 +93,13 @@ export class LocalRunner implements Runner {
     }
     const status = statusFile(dir);
     const log = logFile(dir);
+    const { bubblewrap, logDir } = this.#config;
     const spec = localProcess(job, process.env, status, {
       paths: this.paths,
       ports,
       home,
+      dir,
+      sandbox: bubblewrap ? { bubblewrap, hidden: [this.paths.data, logDir], user } : null,
     });
     const fd = openSync(log, "w");
     const child = spawn(spec.command, spec.args, {
@@ -104,7 +107,8 @@ export class LocalRunner implements Runner {
       env: spec.env,
       detached: true,
       stdio: ["ignore", fd, fd],
-      ...(user ? { uid: user.uid, gid: user.gid } : {}),
+      // Under bubblewrap the job switches account itself, once its mounts are made.
+      ...(user && !bubblewrap ? { uid: user.uid, gid: user.gid } : {}),
     });
     closeSync(fd);
     // The wrapper records the code itself; this covers a wrapper killed by a signal.

@@ -16,6 +16,11 @@ export interface LocalConfig {
    */
   user?: { uid: number; gid: number } | null;
   /**
+   * bubblewrap, to run each job where the data folder and the job folders hold only what
+   * the job mounts; unset runs jobs on the host's files as they are.
+   */
+  bubblewrap?: string | null;
+  /**
    * How long `stop` waits after SIGTERM before it sends SIGKILL to the job's process group,
    * when the caller gives no grace of its own. Applications get this long to finish requests.
    */
@@ -29,6 +34,7 @@ export interface LocalConfig {
 
 export const LOCAL_DEFAULTS = {
   user: null,
+  bubblewrap: null,
   stopGraceMs: 5000,
   pollIntervalMs: 100,
 } as const satisfies Partial<LocalConfig>;

@@ -27,6 +27,8 @@ const spawn: LocalSpawn = {
   paths: { data: "/data", runtime: "/opt/slipway/runtime" },
   ports: { http: 41234 },
   home: "/logs/j/home",
+  dir: "/logs/j",
+  sandbox: null,
 };
 
 /** Runs the wrapper as the backend would, returning its output and the status it recorded. */
@@ -68,6 +70,39 @@ describe("local process manifest", () => {
         SLIPWAY_PORT_HTTP: "41234",
       },
     });
+  });
+
+  it("under bubblewrap, hides the data and job folders, binds back only the job's own, and switches account last", () => {
+    const sandbox = {
+      bubblewrap: "/usr/bin/bwrap",
+      hidden: ["/data", "/logs"],
+      user: { uid: 999, gid: 998 },
+    };
+    const { command, args } = localProcess(job, {}, "/logs/j/exit", { ...spawn, sandbox });
+    expect([command, ...args.slice(0, args.indexOf("/bin/sh"))]).toEqual([
+      "/usr/bin/bwrap",
+      ...["--ro-bind", "/", "/", "--dev", "/dev", "--bind", "/tmp", "/tmp"],
+      // Outside the hidden folders first, so that none of them can bring a hidden one back.
+      ...["--ro-bind", "/opt/slipway/runtime", "/opt/slipway/runtime"],
+      ...["--perms", "0755", "--tmpfs", "/data", "--perms", "0755", "--tmpfs", "/logs"],
+      ...["--perms", "0755", "--dir", "/data/content"],
+      ...["--perms", "0755", "--dir", "/data/content/a"],
+      ...["--perms", "0755", "--dir", "/data/content/a/bundles"],
+      ...["--ro-bind", "/data/content/a/bundles/1", "/data/content/a/bundles/1"],
+      ...["--bind", "/logs/j", "/logs/j"],
+      ...["--chdir", "/data/content/a/bundles/1", "--"],
+      ...["/usr/bin/setpriv", "--reuid=999", "--regid=998", "--clear-groups", "--"],
+    ]);
+    expect(args.slice(args.indexOf("/bin/sh"))).toEqual([
+      "/bin/sh",
+      "-c",
+      WRAPPER,
+      "slipway-run",
+      "/logs/j/exit",
+      "/opt/supervise",
+      "/usr/bin/python3",
+      "app.py",
+    ]);
   });
 
   it.each<[string, Partial<Job>, string]>([
