@@ -25,6 +25,7 @@ import type { JobRuns } from "./job-runs.js";
 import { type Built, type JobContext, renderJob } from "./jobs.js";
 import { type Pick, toPick } from "./pick.js";
 import type { ProcessReconciler } from "./process-reconciler.js";
+import type { SecretBox } from "./secret-box.js";
 import type { TaskLog, TaskRunner } from "./task-runner.js";
 
 export interface DeployOptions {
@@ -44,6 +45,7 @@ export interface DeployDeps {
   builder: ContentBuilder;
   jobs: JobRuns;
   reconciler: ProcessReconciler;
+  secrets: SecretBox;
 }
 
 interface Deployment {
@@ -94,7 +96,12 @@ export class DeployService {
     );
     await this.#record(content, bundle, pick, manifest.needs);
     const ctx = await jobContext(
-      { store: this.deps.store, paths: this.deps.runner.paths, instance: this.deps.instance },
+      {
+        store: this.deps.store,
+        paths: this.deps.runner.paths,
+        instance: this.deps.instance,
+        secrets: this.deps.secrets,
+      },
       content,
       bundle,
       pick,

@@ -39,6 +39,7 @@ import {
   type ProcessSettings,
   processSettings,
 } from "./process-settings.js";
+import type { SecretBox } from "./secret-box.js";
 import { WorkQueue } from "./work-queue.js";
 
 export interface ReconcilerDeps {
@@ -50,6 +51,8 @@ export interface ReconcilerDeps {
   instance: string;
   load: LoadTracker;
   bundles: ActiveBundles;
+  /** Opens the content's environment variables for its processes. */
+  secrets: SecretBox;
 }
 
 /** A process the proxy may send a request to. */
@@ -274,7 +277,12 @@ export class ProcessReconciler {
     const active = await this.#deps.bundles.of(content);
     if (!active) return { specHash: null, settings };
     const ctx: JobContext = await jobContext(
-      { store: this.#deps.store, paths: this.#deps.runner.paths, instance: this.#deps.instance },
+      {
+        store: this.#deps.store,
+        paths: this.#deps.runner.paths,
+        instance: this.#deps.instance,
+        secrets: this.#deps.secrets,
+      },
       content,
       active.bundle,
       active.pick,

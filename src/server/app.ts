@@ -14,15 +14,18 @@ import { BundleService } from "../content/bundle-service.js";
 import { ContentBuilder } from "../content/content-builder.js";
 import { ContentResolver } from "../content/content-resolver.js";
 import { ContentService } from "../content/content-service.js";
+import { ContentVariables } from "../content/content-variables.js";
 import { DeployService } from "../content/deploy-service.js";
 import { JobRuns } from "../content/job-runs.js";
 import { LoadTracker } from "../content/load-tracker.js";
 import { ProcessReconciler } from "../content/process-reconciler.js";
+import { SecretBox } from "../content/secret-box.js";
 import { TaskRunner } from "../content/task-runner.js";
 import type { DeclarativeFile } from "../environments/declarative.js";
 import { EnvironmentService } from "../environments/service.js";
 import { ApiError } from "../errors.js";
 import type { Runner } from "../runners/runner.js";
+import { deleteVariables } from "../store/content-variables.js";
 import type { Store } from "../store/database.js";
 import { installationInstance } from "../store/installation.js";
 import { registerAuth } from "./auth.js";
@@ -37,6 +40,7 @@ import {
 } from "./route-declarations.js";
 import { bundleRoutes } from "./routes/bundles.js";
 import { contentRoutes } from "./routes/content.js";
+import { contentEnvironmentRoutes } from "./routes/content-environment.js";
 import { contentServingRoutes } from "./routes/content-serving.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
 import { environmentFileRoutes } from "./routes/environment-files.js";
@@ -143,6 +147,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const bundles = new BundleService(store, dataDir, settings.Bundles);
   await bundles.removeAbandonedStaging(logger);
   const active = new ActiveBundles(store);
+  const secrets = await SecretBox.open(dataDir, settings.Server.SecretKey);
   const reconciler = new ProcessReconciler({
     store,
     runner,
@@ -152,6 +157,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     instance,
     load: new LoadTracker(),
     bundles: active,
+    secrets,
   });
   await reconciler.start();
   const resolver = new ContentResolver(store, active, reconciler, dataDir);
@@ -168,6 +174,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     builder,
     jobs,
     reconciler,
+    secrets,
   });
   app.addHook("onClose", async () => {
     await tasks.drain();
@@ -193,12 +200,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         onDeleted: async (guid) => {
           await reconciler.remove(guid);
           await bundles.removeAll(guid);
+          await deleteVariables(store.db, guid);
         },
       });
       await api.register(bundleRoutes, {
         content,
         bundles,
         uploads: new UploadSlots(settings.Bundles.MaxConcurrentUploads),
+      });
+      await api.register(contentEnvironmentRoutes, {
+        variables: new ContentVariables(store, content, secrets),
+        onChanged: (guid) => reconciler.enqueue(guid),
       });
       await api.register(taskRoutes, { deploy, tasks, content, store });
       await api.register(sessionRoutes, { store, settings });

@@ -84,6 +84,8 @@ export interface ContentTable {
   cpu_request: number | null;
   nvidia_gpu_limit: number | null;
   amd_gpu_limit: number | null;
+  /** Goes up with every write to the content's environment variables: processes restart. */
+  variables_revision: Generated<number>;
 }
 
 export interface BundlesTable {
@@ -102,6 +104,15 @@ export interface BundlesTable {
   pick: string | null;
   /** What the bundle was built into (`Built`, as JSON), once built. */
   build: string | null;
+  /** What the upload said of itself (source, source_repo, source_branch, source_commit), as JSON. */
+  metadata: string | null;
+}
+
+export interface ContentVariablesTable {
+  content_guid: string;
+  name: string;
+  /** Encrypted with the server's key; never stored or logged in the clear. */
+  value: string;
 }
 
 export interface TasksTable {
@@ -195,4 +206,5 @@ export interface Tables {
   users: UsersTable;
   api_keys: ApiKeysTable;
   environments: EnvironmentsTable;
+  content_variables: ContentVariablesTable;
 }
