@@ -29,6 +29,7 @@ import { findTask } from "../store/tasks.js";
 import type { ActiveBundles } from "./active-bundle.js";
 import { runPlan } from "./app-commands.js";
 import { commandInput, jobContext } from "./bundle-context.js";
+import { runLogSubPath } from "./data-layout.js";
 import { runKey } from "./job-runs.js";
 import { appJob, type JobContext } from "./jobs.js";
 import type { LoadTracker } from "./load-tracker.js";
@@ -39,6 +40,7 @@ import {
   type ProcessSettings,
   processSettings,
 } from "./process-settings.js";
+import { logLine } from "./run-log.js";
 import type { SecretBox } from "./secret-box.js";
 import { WorkQueue } from "./work-queue.js";
 
@@ -191,6 +193,14 @@ export class ProcessReconciler {
     } finally {
       this.#events.off("line", lines);
     }
+  }
+
+  /** Stops one process (the jobs API's DELETE); the content is looked at again, as after a crash. */
+  async stopProcess(row: RunRow): Promise<void> {
+    const ready = this.#ready.get(row.content_guid)?.filter((p) => p.runId !== row.id);
+    if (ready) this.#ready.set(row.content_guid, ready);
+    await this.#stop(row, "stopped through the jobs API");
+    this.#queue.add(row.content_guid);
   }
 
   /** The proxy could not reach the process: take it out of rotation and look at it again. */
@@ -386,14 +396,14 @@ export class ProcessReconciler {
     const done = (async () => {
       let file: WriteStream | undefined;
       try {
-        const dir = path.join(this.#deps.settings.Server.DataDir, "logs", "runs");
-        await mkdir(dir, { recursive: true });
-        file = createWriteStream(path.join(dir, `${row.key}.log`), { flags: "a" });
+        const logFile = path.join(this.#deps.settings.Server.DataDir, runLogSubPath(row.key));
+        await mkdir(path.dirname(logFile), { recursive: true });
+        file = createWriteStream(logFile, { flags: "a" });
         const tail: string[] = [];
         this.#lastLines.set(row.id, tail);
         const output = this.#deps.runner.logs(handle, { follow: true });
         for await (const line of untilAborted(output, this.#closing.signal)) {
-          file.write(`${line}\n`);
+          file.write(logLine(line));
           tail.push(line);
           if (tail.length > 20) tail.shift();
           this.#events.emit("line", row.content_guid, row.bundle_id, line);

@@ -12,6 +12,7 @@ import type { Settings } from "../config/settings.js";
 import { ActiveBundles } from "../content/active-bundle.js";
 import { BundleService } from "../content/bundle-service.js";
 import { ContentBuilder } from "../content/content-builder.js";
+import { ContentJobs } from "../content/content-jobs.js";
 import { ContentResolver } from "../content/content-resolver.js";
 import { ContentService } from "../content/content-service.js";
 import { ContentVariables } from "../content/content-variables.js";
@@ -41,6 +42,7 @@ import {
 import { bundleRoutes } from "./routes/bundles.js";
 import { contentRoutes } from "./routes/content.js";
 import { contentEnvironmentRoutes } from "./routes/content-environment.js";
+import { contentJobRoutes } from "./routes/content-jobs.js";
 import { contentServingRoutes } from "./routes/content-serving.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
 import { environmentFileRoutes } from "./routes/environment-files.js";
@@ -161,7 +163,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await reconciler.start();
   const resolver = new ContentResolver(store, active, reconciler, dataDir);
-  const jobs = new JobRuns({ store, runner, serverId });
+  const jobs = new JobRuns({ store, runner, serverId, dataDir });
   const builder = new ContentBuilder({ runner, jobs, settings, dataDir });
   const deploy = new DeployService({
     store,
@@ -211,6 +213,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(contentEnvironmentRoutes, {
         variables: new ContentVariables(store, content, secrets),
         onChanged: (guid) => reconciler.enqueue(guid),
+      });
+      await api.register(contentJobRoutes, {
+        jobs: new ContentJobs({ store, content, reconciler, runner, dataDir }),
       });
       await api.register(taskRoutes, { deploy, tasks, content, store });
       await api.register(sessionRoutes, { store, settings });

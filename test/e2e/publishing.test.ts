@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createContent, deploy, manifestEntry } from "../support/deploy.js";
 import { unavailable } from "../support/requirements.js";
 import { startTestServer, type TestServer } from "../support/server.js";
+import { STORE_DIALECTS } from "../support/stores.js";
 
 const PYTHON = "/usr/bin/python3.11";
 const noFlask = unavailable(
@@ -49,10 +50,12 @@ async function waitForText(
   return last;
 }
 
-describe.skipIf(noFlask)("publishing on the local runner", () => {
+describe.skipIf(noFlask).each(STORE_DIALECTS)("publishing on the local runner (%s)", (dialect) => {
   let server: TestServer;
+  /** The first deploy's content, whose jobs include the build of the shared package cache. */
+  let firstGuid = "";
   beforeAll(async () => {
-    server = await startTestServer("sqlite", (s) => {
+    server = await startTestServer(dialect, (s) => {
       s.Python.SystemSitePackages = true;
     });
     await server.call("POST", "/__api__/v1/environments", {
@@ -67,6 +70,7 @@ describe.skipIf(noFlask)("publishing on the local runner", () => {
 
   it("runs an application with its environment variables and restarts it when they change", async () => {
     const item = await createContent(server, "env-app");
+    firstGuid = item.guid;
     // rsconnect-python's `deploy -E DB_URL=...`: the variables are set before the deploy.
     const set = await server.call("PATCH", `/__api__/v1/content/${item.guid}/environment`, {
       key: server.keys.publisher,
@@ -98,5 +102,98 @@ describe.skipIf(noFlask)("publishing on the local runner", () => {
       key: server.keys.publisher,
     });
     expect(JSON.stringify(logs.body)).not.toContain("postgres://");
+  }, 180_000);
+
+  it("lists builds and processes as jobs with their logs, stops one, and shows processes to administrators", async () => {
+    const item = await createContent(server, "jobs-app");
+    const { task } = await deploy(server, item.guid, [
+      manifest(),
+      { path: "app.py", content: ENV_APP },
+    ]);
+    expect(task.code, task.output.join("\n")).toBe(0);
+    const jobsUrl = `/__api__/v1/content/${item.guid}/jobs`;
+    const listed = await server.call("GET", jobsUrl, { key: server.keys.publisher });
+    expect(listed.status).toBe(200);
+    const run = listed.body.find((j: { tag: string }) => j.tag === "run_api");
+    // The build ran for the first deploy; this one found its environment in the cache.
+    const builds = await server.call("GET", `/__api__/v1/content/${firstGuid}/jobs`, {
+      key: server.keys.publisher,
+    });
+    const build = builds.body.find((j: { tag: string }) => j.tag === "python_restore");
+    expect(run).toMatchObject({
+      key: expect.any(String),
+      app_guid: item.guid,
+      content_guid: item.guid,
+      status: 0,
+      exit_code: null,
+      end_time: null,
+      pid: expect.stringMatching(/^\d+$/),
+      hostname: expect.any(String),
+      cluster: "local",
+    });
+    expect(build).toMatchObject({ status: 1, exit_code: 0, end_time: expect.any(String) });
+    const one = await server.call("GET", `${jobsUrl}/${run.key}`, { key: server.keys.publisher });
+    expect(one.body).toEqual(run);
+
+    // The process's output, as Connect's log entries.
+    await waitForText(server, item.content_url, "unset|1");
+    const log = await server.call("GET", `${jobsUrl}/${run.key}/log?maxLogLines=200`, {
+      key: server.keys.publisher,
+    });
+    expect(log.status).toBe(200);
+    expect(log.body.entries.length).toBeGreaterThan(0);
+    expect(log.body.entries[0]).toMatchObject({
+      source: "stdout",
+      timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      data: expect.any(String),
+    });
+
+    const procs = await server.call("GET", "/__api__/metrics/procs", {
+      key: server.keys.administrator,
+    });
+    expect(procs.status).toBe(200);
+    const proc = procs.body.find((p: { key: string }) => p.key === run.key);
+    expect(proc).toMatchObject({ appGuid: item.guid, appName: "jobs-app", pid: run.pid });
+    expect(proc.ram).toBeGreaterThan(0);
+    expect(
+      (await server.call("GET", "/__api__/metrics/procs", { key: server.keys.publisher })).status,
+    ).toBe(403);
+
+    // Viewers never see jobs; a key of another content item is not found here.
+    expect((await server.call("GET", jobsUrl, { key: server.keys.viewer })).status).toBe(403);
+    const other = await createContent(server, "jobs-other");
+    const elsewhere = await server.call(
+      "GET",
+      `/__api__/v1/content/${other.guid}/jobs/${run.key}`,
+      {
+        key: server.keys.publisher,
+      },
+    );
+    expect(elsewhere.status).toBe(404);
+    expect(elsewhere.body.payload).toEqual({ key: run.key });
+    expect(
+      (await server.call("DELETE", `${jobsUrl}/nope`, { key: server.keys.publisher })).status,
+    ).toBe(404);
+    expect(
+      (await server.call("DELETE", `${jobsUrl}/${run.key}`, { key: server.keys.viewer })).status,
+    ).toBe(403);
+
+    const stopped = await server.call("DELETE", `${jobsUrl}/${run.key}`, {
+      key: server.keys.publisher,
+    });
+    expect(stopped).toMatchObject({
+      status: 200,
+      body: { job_key: run.key, app_guid: item.guid, result: "Order to kill job registered" },
+    });
+    const after = await server.call("GET", `${jobsUrl}/${run.key}`, { key: server.keys.publisher });
+    expect(after.body).toMatchObject({ status: 1, end_time: expect.any(String) });
+    // The next request starts another process.
+    expect(await waitForText(server, item.content_url, "unset|1")).toBe("200 unset|1");
+    const again = await server.call("GET", jobsUrl, { key: server.keys.publisher });
+    expect(
+      again.body.filter(
+        (j: { tag: string; status: number }) => j.tag === "run_api" && j.status === 0,
+      ),
+    ).toHaveLength(1);
   }, 180_000);
 });
