@@ -4,7 +4,8 @@
  */
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createContent, deploy, manifestEntry } from "../support/deploy.js";
+import { tarGz } from "../support/bundles.js";
+import { createContent, deploy, manifestEntry, upload, waitForTask } from "../support/deploy.js";
 import { unavailable } from "../support/requirements.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { STORE_DIALECTS } from "../support/stores.js";
@@ -195,5 +196,102 @@ describe.skipIf(noFlask).each(STORE_DIALECTS)("publishing on the local runner (%
         (j: { tag: string; status: number }) => j.tag === "run_api" && j.status === 0,
       ),
     ).toHaveLength(1);
+  }, 180_000);
+
+  it("builds a draft without touching the live content, previews it, then activates it", async () => {
+    const item = await createContent(server, "drafted");
+    const app = (text: string) =>
+      `from flask import Flask\napp = Flask(__name__)\n@app.get("/")\ndef hi():\n    return "${text}"\n`;
+    const live = await deploy(server, item.guid, [
+      manifest(),
+      { path: "app.py", content: app("v1") },
+    ]);
+    expect(live.task.code).toBe(0);
+    const before = (await server.call("GET", `/__api__/v1/content/${item.guid}`)).body;
+
+    const uploaded = await upload(
+      server,
+      item.guid,
+      tarGz([manifest(), { path: "app.py", content: app("v2-draft") }]),
+    );
+    const draftId = uploaded.body.id as string;
+    const started = await server.call("POST", `/__api__/v1/content/${item.guid}/deploy`, {
+      key: server.keys.publisher,
+      body: { bundle_id: draftId, activate: false },
+    });
+    const task = await waitForTask(server, started.body.task_id);
+    expect(task.code, task.output.join("\n")).toBe(0);
+    expect(task.output.join("\n")).toContain(`_bundle${draftId}/`);
+
+    // The live content is as it was: same bundle, same recorded environment, same answer.
+    const after = (await server.call("GET", `/__api__/v1/content/${item.guid}`)).body;
+    expect(after).toMatchObject({
+      bundle_id: before.bundle_id,
+      environment_guid: before.environment_guid,
+      last_deployed_time: before.last_deployed_time,
+    });
+    expect(await waitForText(server, item.content_url, "v1")).toBe("200 v1");
+    const bundles = await server.call("GET", `/__api__/v1/content/${item.guid}/bundles`, {
+      key: server.keys.publisher,
+    });
+    expect(bundles.body.find((b: { id: string }) => b.id === draftId).active).toBe(false);
+
+    // The preview serves the draft to the owner, never to viewers.
+    const preview = `${server.url}/content/${item.guid}/_bundle${draftId}/`;
+    const owner = await fetch(preview, {
+      headers: { Authorization: `Key ${server.keys.publisher}` },
+    });
+    expect(`${owner.status} ${await owner.text()}`).toBe("200 v2-draft");
+    const bare = await fetch(`${server.url}/content/${item.guid}/_bundle${draftId}`, {
+      headers: { Authorization: `Key ${server.keys.publisher}` },
+      redirect: "manual",
+    });
+    expect(bare.status).toBe(302);
+    expect(bare.headers.get("location")).toBe(`/content/${item.guid}/_bundle${draftId}/`);
+    const viewer = await fetch(preview, {
+      headers: { Authorization: `Key ${server.keys.viewer}` },
+    });
+    expect(viewer.status).toBe(403);
+    expect(await viewer.json()).toMatchObject({ code: 22 });
+    // A bundle of another content item, or none at all, is not found here.
+    const other = await createContent(server, "drafted-other");
+    const otherBundle = await upload(
+      server,
+      other.guid,
+      tarGz([manifest(), { path: "app.py", content: app("x") }]),
+    );
+    for (const id of [otherBundle.body.id, "999999"]) {
+      const wrong = await fetch(`${server.url}/content/${item.guid}/_bundle${id}/`, {
+        headers: { Authorization: `Key ${server.keys.publisher}` },
+      });
+      expect(wrong.status).toBe(404);
+      expect(await wrong.json()).toMatchObject({ code: 4, payload: { bundle_id: String(id) } });
+    }
+    expect(await waitForText(server, item.content_url, "v1")).toBe("200 v1");
+
+    // Activating the draft (rsconnect's second deploy, activate: true) switches the live URL.
+    const activate = await server.call("POST", `/__api__/v1/content/${item.guid}/deploy`, {
+      key: server.keys.publisher,
+      body: { bundle_id: draftId, activate: true },
+    });
+    expect((await waitForTask(server, activate.body.task_id)).code).toBe(0);
+    expect(await waitForText(server, item.content_url, "v2-draft")).toBe("200 v2-draft");
+    expect((await server.call("GET", `/__api__/v1/content/${item.guid}`)).body.bundle_id).toBe(
+      draftId,
+    );
+    // The old bundle's process goes; the preview's process is the live one now.
+    const running = async () =>
+      (
+        await server.call("GET", `/__api__/v1/content/${item.guid}/jobs`, {
+          key: server.keys.publisher,
+        })
+      ).body
+        .filter((j: { tag: string; status: number }) => j.tag === "run_api" && j.status === 0)
+        .map((j: { bundle_id: string }) => j.bundle_id);
+    const deadline = Date.now() + 60_000;
+    while ((await running()).length > 1 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(await running()).toEqual([draftId]);
   }, 180_000);
 });

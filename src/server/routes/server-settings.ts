@@ -10,8 +10,12 @@ import { authenticate } from "../auth.js";
 import { readSessionCookie } from "../session-cookie.js";
 import { errors } from "./schemas.js";
 
-/** The Connect API level Slipway implements: clients switch behaviour on it. */
-export const CONNECT_API_VERSION = "2025.05.0";
+/**
+ * The Connect API level Slipway implements: clients switch behaviour on it. From 2025.06.0
+ * rsconnect-python deploys a draft (`activate: false`), requests its preview URL
+ * `/content/{guid}/_bundle{id}/` and activates it only if that answers (its PR #805).
+ */
+export const CONNECT_API_VERSION = "2025.06.0";
 
 export interface ServerSettingsOptions {
   environments: EnvironmentService;
