@@ -209,6 +209,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         content,
         bundles,
         uploads: new UploadSlots(settings.Bundles.MaxConcurrentUploads),
+        store,
       });
       await api.register(contentEnvironmentRoutes, {
         variables: new ContentVariables(store, content, secrets),

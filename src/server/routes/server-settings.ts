@@ -13,9 +13,10 @@ import { errors } from "./schemas.js";
 /**
  * The Connect API level Slipway implements: clients switch behaviour on it. From 2025.06.0
  * rsconnect-python deploys a draft (`activate: false`), requests its preview URL
- * `/content/{guid}/_bundle{id}/` and activates it only if that answers (its PR #805).
+ * `/content/{guid}/_bundle{id}/` and activates it only if that answers (its PR #805); above
+ * 2025.11.0 the publishing clients upload bundles as multipart forms with git metadata.
  */
-export const CONNECT_API_VERSION = "2025.06.0";
+export const CONNECT_API_VERSION = "2025.12.0";
 
 export interface ServerSettingsOptions {
   environments: EnvironmentService;
