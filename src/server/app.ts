@@ -43,6 +43,7 @@ import { bundleRoutes } from "./routes/bundles.js";
 import { contentRoutes } from "./routes/content.js";
 import { contentEnvironmentRoutes } from "./routes/content-environment.js";
 import { contentJobRoutes } from "./routes/content-jobs.js";
+import { contentRenderRoutes } from "./routes/content-render.js";
 import { contentServingRoutes } from "./routes/content-serving.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
 import { environmentFileRoutes } from "./routes/environment-files.js";
@@ -218,6 +219,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(contentJobRoutes, {
         jobs: new ContentJobs({ store, content, reconciler, runner, dataDir }),
       });
+      await api.register(contentRenderRoutes, { content, deploy, tasks });
       await api.register(taskRoutes, { deploy, tasks, content, store });
       await api.register(sessionRoutes, { store, settings });
       await api.register(selectionRoutes, { store: deps.store, settings: deps.settings, content });

@@ -2,6 +2,7 @@
  * Publishing end to end on the local runner, with real processes: an application reads the
  * environment variables set through the API, and a change restarts it with the new values.
  */
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tarGz } from "../support/bundles.js";
@@ -17,6 +18,22 @@ const noFlask = unavailable(
     ? undefined
     : "Debian's python3-flask (and python3.11) is not installed",
 );
+
+function rCannot(): string | undefined {
+  try {
+    execFileSync(
+      "Rscript",
+      ["-e", "library(rmarkdown); stopifnot(rmarkdown::pandoc_available())"],
+      {
+        stdio: "ignore",
+      },
+    );
+    return undefined;
+  } catch {
+    return "Rscript with rmarkdown and pandoc is not installed";
+  }
+}
+const noRmarkdown = unavailable("The re-render test", rCannot());
 
 const ENV_APP = [
   "import os",
@@ -293,5 +310,128 @@ describe.skipIf(noFlask).each(STORE_DIALECTS)("publishing on the local runner (%
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(await running()).toEqual([draftId]);
+  }, 180_000);
+
+  it.skipIf(noRmarkdown)(
+    "renders a document again on request, as posit-sdk's render() asks, with its variables",
+    async () => {
+      await server.call("POST", "/__api__/v1/environments", {
+        body: {
+          name: "r:publishing",
+          cluster_name: "Local",
+          r: {
+            installations: [
+              {
+                version: execFileSync("Rscript", ["-e", "cat(as.character(getRversion()))"])
+                  .toString()
+                  .trim(),
+                path: "/usr/lib/R/bin/R",
+              },
+            ],
+          },
+        },
+      });
+      const item = await createContent(server, "rerendered");
+      const env = `/__api__/v1/content/${item.guid}/environment`;
+      await server.call("PATCH", env, {
+        key: server.keys.publisher,
+        body: [{ name: "REPORT_WORD", value: "first" }],
+      });
+      const { task } = await deploy(server, item.guid, [
+        manifestEntry({ metadata: { appmode: "rmd-static", primary_rmd: "report.Rmd" } }),
+        {
+          path: "report.Rmd",
+          content: '---\ntitle: Word\n---\n\nThe word is `r Sys.getenv("REPORT_WORD")`.\n',
+        },
+      ]);
+      expect(task.code, task.output.join("\n")).toBe(0);
+      const page = async () =>
+        (
+          await fetch(item.content_url, {
+            headers: { Authorization: `Key ${server.keys.viewer}` },
+          })
+        ).text();
+      expect(await page()).toContain("The word is first.");
+
+      await server.call("PATCH", env, {
+        key: server.keys.publisher,
+        body: [{ name: "REPORT_WORD", value: "second" }],
+      });
+      const variants = await server.call("GET", `/__api__/applications/${item.guid}/variants`, {
+        key: server.keys.publisher,
+      });
+      expect(variants.status).toBe(200);
+      const variant = variants.body.find((v: { is_default: boolean }) => v.is_default);
+      expect(variant).toMatchObject({ id: expect.any(String), is_default: true });
+      expect(
+        (
+          await server.call("POST", `/__api__/variants/${variant.id}/render`, {
+            key: server.keys.viewer,
+          })
+        ).status,
+      ).toBe(403);
+      const render = await server.call("POST", `/__api__/variants/${variant.id}/render`, {
+        key: server.keys.publisher,
+      });
+      expect(render.status).toBe(200);
+      expect(render.body).toMatchObject({ id: expect.any(String), finished: expect.any(Boolean) });
+      const rendered = await waitForTask(server, render.body.id);
+      expect(rendered.code, rendered.output.join("\n")).toBe(0);
+      expect(await page()).toContain("The word is second.");
+
+      // An application is restarted, not rendered.
+      const appItem = await createContent(server, "not-rendered");
+      await deploy(server, appItem.guid, [manifest(), { path: "app.py", content: ENV_APP }]);
+      const refused = await server.call("POST", `/__api__/variants/${appItem.guid}/render`, {
+        key: server.keys.publisher,
+      });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toContain("not rendered");
+      const missing = await server.call(
+        "POST",
+        "/__api__/variants/00000000-0000-0000-0000-000000000000/render",
+        { key: server.keys.publisher },
+      );
+      expect(missing.status).toBe(404);
+    },
+    180_000,
+  );
+
+  it("restarts an application the way posit-sdk's restart() does: a variable set and removed", async () => {
+    const item = await createContent(server, "restarted");
+    await deploy(server, item.guid, [manifest(), { path: "app.py", content: ENV_APP }]);
+    expect(await waitForText(server, item.content_url, "unset|1")).toBe("200 unset|1");
+    const active = async () =>
+      (
+        await server.call("GET", `/__api__/v1/content/${item.guid}/jobs`, {
+          key: server.keys.publisher,
+        })
+      ).body
+        .filter((j: { tag: string; status: number }) => j.tag === "run_api" && j.status === 0)
+        .map((j: { key: string }) => j.key);
+    const [before] = await active();
+    const env = `/__api__/v1/content/${item.guid}/environment`;
+    const key = `_CONNECT_RESTART_TMP_${Math.floor(Date.now() / 1000)}`;
+    await server.call("PATCH", env, {
+      key: server.keys.publisher,
+      body: [{ name: key, value: "1" }],
+    });
+    await server.call("PATCH", env, {
+      key: server.keys.publisher,
+      body: [{ name: key, value: null }],
+    });
+    // posit-sdk then requests the content once, which starts the new process.
+    expect(await waitForText(server, item.content_url, "unset|1")).toBe("200 unset|1");
+    const deadline = Date.now() + 60_000;
+    let now = await active();
+    while ((now.length !== 1 || now[0] === before) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      now = await active();
+    }
+    expect(now).toHaveLength(1);
+    expect(now[0]).not.toBe(before);
+    expect(await server.call("GET", env, { key: server.keys.publisher })).toMatchObject({
+      body: [],
+    });
   }, 180_000);
 });
