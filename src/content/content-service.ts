@@ -257,7 +257,8 @@ export function toContent(
     description: row.description,
     access_type: "acl",
     owner_guid: row.owner_guid,
-    app_mode: row.app_mode,
+    // Connect's word for content that has no deployed bundle yet.
+    app_mode: row.app_mode ?? "unknown",
     content_category: row.content_category,
     parameterized: false,
     created_time: row.created_time,

@@ -205,6 +205,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           await bundles.removeAll(guid);
           await deleteVariables(store.db, guid);
         },
+        store,
       });
       await api.register(bundleRoutes, {
         content,

@@ -70,8 +70,8 @@ export const serverSettingsRoutes: FastifyPluginAsyncTypebox<ServerSettingsOptio
       schema: {
         summary: "Installations of one runtime across all environments",
         params: Type.Object({
-          runtime: Type.Unsafe<"python" | "r" | "quarto">(
-            Type.String({ enum: ["python", "r", "quarto"] }),
+          runtime: Type.Unsafe<"python" | "r" | "quarto" | "tensorflow">(
+            Type.String({ enum: ["python", "r", "quarto", "tensorflow"] }),
           ),
         }),
         response: { 200: RuntimeInstallations, ...errors },
