@@ -22,6 +22,15 @@ const archive = () =>
     { path: "index.html", content: "<p>hi</p>" },
   ]);
 
+/** A bundle, or Connect's error shape. */
+interface Answer {
+  id: string;
+  metadata: Record<string, string | null>;
+  code?: number;
+  error: string;
+  payload?: Record<string, unknown>;
+}
+
 describe.each(STORE_DIALECTS)("multipart bundle uploads (%s)", (dialect) => {
   let server: TestServer;
   beforeAll(async () => {
@@ -34,7 +43,7 @@ describe.each(STORE_DIALECTS)("multipart bundle uploads (%s)", (dialect) => {
       method: "POST",
       headers: { Authorization: `Key ${key}` },
       body: form,
-    }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as Answer }));
   const bundleCount = async (guid: string) =>
     (
       await server.call("GET", `/__api__/v1/content/${guid}/bundles`, {
@@ -67,7 +76,7 @@ describe.each(STORE_DIALECTS)("multipart bundle uploads (%s)", (dialect) => {
       headers: { Authorization: `Key ${server.keys.publisher}` },
       body: archive(),
     });
-    expect(((await plain.json()) as any).metadata).toEqual({
+    expect(((await plain.json()) as Answer).metadata).toEqual({
       source: null,
       source_repo: null,
       source_branch: null,
