@@ -9,24 +9,30 @@ import { findUser } from "../store/users.js";
 import type { Content } from "./model.js";
 
 /** What each documented field Slipway lacks may still be, so a client restating it passes. */
-const ONLY_VALUE: Record<string, { value: unknown; why: string }> = {
-  access_type: { value: "acl", why: "Slipway serves content to signed-in users only (acl)" },
-  run_as: { value: null, why: "Slipway runs every job as its runner's one account" },
-  run_as_current_user: { value: false, why: "Slipway runs every job as its runner's one account" },
-  locked: { value: false, why: "Slipway has no content locking" },
-  locked_message: { value: "", why: "Slipway has no content locking" },
-  service_account_name: {
-    value: null,
-    why: "content Jobs use the namespace's service account ([Kubernetes] settings)",
-  },
-  parameterized: { value: false, why: "Slipway has no parameterized reports" },
-};
+const ONLY_VALUE = new Map<string, { value: unknown; why: string }>(
+  Object.entries({
+    access_type: { value: "acl", why: "Slipway serves content to signed-in users only (acl)" },
+    run_as: { value: null, why: "Slipway runs every job as its runner's one account" },
+    run_as_current_user: {
+      value: false,
+      why: "Slipway runs every job as its runner's one account",
+    },
+    locked: { value: false, why: "Slipway has no content locking" },
+    locked_message: { value: "", why: "Slipway has no content locking" },
+    service_account_name: {
+      value: null,
+      why: "content Jobs use the namespace's service account ([Kubernetes] settings)",
+    },
+    parameterized: { value: false, why: "Slipway has no parameterized reports" },
+  }),
+);
 
 /** Refuses a documented field that Slipway cannot apply, unless it restates what is so. */
 export function refuseUnsupportedFields(body: unknown): void {
   if (typeof body !== "object" || body === null) return;
   for (const [field, given] of Object.entries(body)) {
-    const rule = ONLY_VALUE[field];
+    // A Map, so inherited names in a body ("constructor", "toString") find no rule.
+    const rule = ONLY_VALUE.get(field);
     if (!rule || given === rule.value || (rule.value === null && given === "")) continue;
     throw new ApiError(
       "invalidParameter",
