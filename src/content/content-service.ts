@@ -250,7 +250,7 @@ export function toContent(
   const env = <T>(value: T): T | null => (showEnvironment ? value : null);
   const flag = (value: number | null) => (value === null ? null : value === 1);
   return {
-    id: row.guid,
+    id: String(row.id),
     guid: row.guid,
     name: row.name,
     title: row.title,

@@ -48,6 +48,8 @@ export interface EnvironmentsTable {
 }
 
 export interface ContentTable {
+  /** Connect's numeric id, from the content_ids counter. */
+  id: number;
   guid: string;
   name: string;
   title: string | null;
@@ -193,6 +195,12 @@ export interface CatalogRevisionTable {
   revision: number;
 }
 
+export interface ContentIdsTable {
+  key: number;
+  /** The last content id handed out. */
+  value: number;
+}
+
 export interface Tables {
   sessions: SessionsTable;
   sign_in_failures: SignInFailuresTable;
@@ -207,4 +215,5 @@ export interface Tables {
   api_keys: ApiKeysTable;
   environments: EnvironmentsTable;
   content_variables: ContentVariablesTable;
+  content_ids: ContentIdsTable;
 }

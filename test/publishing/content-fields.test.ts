@@ -23,6 +23,24 @@ describe.each(STORE_DIALECTS)("content fields (%s)", (dialect) => {
     expect(got.body.app_mode).toBe("unknown");
   });
 
+  it("numbers content with numeric-string ids, one apart, never reused by a refused create", async () => {
+    const first = (await createContent(server, "fields-id-1")) as unknown as { id: string };
+    const clash = await server.call("POST", "/__api__/v1/content", {
+      key: server.keys.publisher,
+      body: { name: "fields-id-1" },
+    });
+    expect(clash.status).toBe(409);
+    const second = (await createContent(server, "fields-id-2")) as unknown as { id: string };
+    expect(first.id).toMatch(/^[1-9][0-9]*$/);
+    expect(Number(second.id)).toBe(Number(first.id) + 1);
+    // Creates at once each get their own id.
+    const many = await Promise.all(
+      [1, 2, 3, 4, 5].map((n) => createContent(server, `fields-id-many-${n}`)),
+    );
+    const ids = many.map((c) => (c as unknown as { id: string }).id);
+    expect(new Set(ids).size).toBe(5);
+  });
+
   it("includes the owner, tags and vanity URL when asked, on get and list", async () => {
     const item = await createContent(server, "fields-include");
     const plain = await server.call("GET", `/__api__/v1/content/${item.guid}`);
