@@ -155,7 +155,8 @@ export function toJob(row: RunRow, content: Pick<ContentRow, "guid" | "app_mode"
     app_guid: content.guid,
     content_id: content.guid,
     content_guid: content.guid,
-    variant_id: "0",
+    // The content's one variant has the content's guid as its id (see routes/content-render.ts).
+    variant_id: content.guid,
     bundle_id: String(row.bundle_id),
     start_time: row.created_time,
     end_time: row.ended_time,
