@@ -215,6 +215,15 @@ export const SCHEMA = {
       1024 * 1024 * 1024,
       "At start, warn in the log when the file system holding DataDir has fewer free bytes than this (0 never warns).",
     ),
+    SecretKey: checked(
+      "",
+      "Base64 of 32 random bytes (openssl rand -base64 32): the key content environment variables are encrypted with at rest. Empty keeps a key in DataDir/secret.key, made on the first start. Changing it makes stored values unreadable.",
+      (raw) => {
+        if (Buffer.from(raw, "base64").length !== 32) {
+          throw new Error("must be base64 of 32 bytes (openssl rand -base64 32)");
+        }
+      },
+    ),
   },
   Authentication: {
     FailedSignInsBeforeDelay: integer(

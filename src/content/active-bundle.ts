@@ -1,5 +1,5 @@
 /**
- * What a content item's active bundle is, read once per bundle: its manifest's needs, the
+ * What a content item's active bundle (or a draft's) is, read once per bundle: its manifest's needs, the
  * recorded pick and what it was built into. Bundles do not change once built, so this is kept
  * in memory by bundle id and asked on every request and every reconcile.
  */
@@ -31,10 +31,22 @@ export class ActiveBundles {
 
   /** The content's active bundle once built; undefined before its first deploy. */
   async of(content: { readonly bundle_id: number | null }): Promise<ActiveBundle | undefined> {
-    if (content.bundle_id === null) return undefined;
-    const cached = this.#cache.get(content.bundle_id);
+    return content.bundle_id === null ? undefined : this.#built(content.bundle_id);
+  }
+
+  /** A bundle of this content once built, active or not: a draft, for its preview. */
+  async draft(
+    content: { readonly guid: string },
+    bundleId: number,
+  ): Promise<ActiveBundle | undefined> {
+    const built = await this.#built(bundleId);
+    return built?.bundle.content_guid === content.guid ? built : undefined;
+  }
+
+  async #built(bundleId: number): Promise<ActiveBundle | undefined> {
+    const cached = this.#cache.get(bundleId);
     if (cached) return cached;
-    const bundle = await findBundle(this.store.db, content.bundle_id);
+    const bundle = await findBundle(this.store.db, bundleId);
     if (!bundle?.pick || !bundle.build) return undefined;
     const manifest = parseManifest(bundle.manifest);
     const active: ActiveBundle = {

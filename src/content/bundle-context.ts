@@ -10,15 +10,19 @@ import type { ContentRow } from "../store/content.js";
 import type { Store } from "../store/database.js";
 import { findEnvironment } from "../store/environments.js";
 import type { CommandInput } from "./app-commands.js";
+import { variableValues } from "./content-variables.js";
 import { renderSiteSubPath } from "./data-layout.js";
 import { type Built, interpreters, type JobContext, jobPath } from "./jobs.js";
 import type { Pick } from "./pick.js";
 import { contentResources } from "./process-settings.js";
+import type { SecretBox } from "./secret-box.js";
 
 export interface ContextDeps {
   store: Store;
   paths: JobPaths;
   instance: string;
+  /** Opens the content's environment variables. */
+  secrets: SecretBox;
 }
 
 export async function jobContext(
@@ -44,6 +48,8 @@ export async function jobContext(
     supervisor: pick.environment?.supervisor ?? null,
     volumeMounts: environment?.volume_mounts ?? [],
     resources: contentResources(content),
+    variables: await variableValues(deps.store, deps.secrets, content.guid),
+    variablesRevision: content.variables_revision,
   };
 }
 

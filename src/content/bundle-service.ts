@@ -24,6 +24,7 @@ import type { Store } from "../store/database.js";
 import { removeTree } from "../util/remove-tree.js";
 import { unpackBundle } from "./bundle-archive.js";
 import { readManifestText } from "./bundle-manifest.js";
+import { bundleMetadataView } from "./bundle-metadata.js";
 import { UploadBody } from "./bundle-upload.js";
 import type { Bundle } from "./model.js";
 
@@ -171,6 +172,6 @@ export function toBundle(row: BundleRow, activeId: number | null): Bundle {
     image_name: row.image_name,
     environment_guid: row.environment_guid,
     cluster_name: row.cluster_name,
-    metadata: {},
+    metadata: bundleMetadataView(row.metadata),
   };
 }

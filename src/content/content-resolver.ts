@@ -7,8 +7,10 @@ import path from "node:path";
 import { ApiError } from "../errors.js";
 import { findContent } from "../store/content.js";
 import type { Store } from "../store/database.js";
+import type { UserRow } from "../store/users.js";
 import type { ActiveBundles } from "./active-bundle.js";
 import { isRendered } from "./app-commands.js";
+import { isCollaborator } from "./content-service.js";
 import { bundleSubPath, renderSiteSubPath } from "./data-layout.js";
 import type { ProcessReconciler } from "./process-reconciler.js";
 
@@ -31,10 +33,9 @@ export class ContentResolver {
     private readonly dataDir: string,
   ) {}
 
-  async resolve(guid: string): Promise<ContentTarget> {
-    const content = await findContent(this.store.db, guid);
-    const active = content && (await this.bundles.of(content));
-    if (!content || !active) throw new ApiError("notFound", `Content ${guid} is not deployed.`);
+  /** Where to send the request; `draft` names a bundle to preview instead of the live one. */
+  async resolve(guid: string, draft: number | null = null): Promise<ContentTarget> {
+    const { content, active, preview } = await this.#bundle(guid, draft);
     const { appMode } = active.needs;
     if (appMode === "static") {
       return {
@@ -50,18 +51,49 @@ export class ContentResolver {
         index: "index.html",
       };
     }
-    const { process, release } = await this.reconciler.endpoint(guid);
+    const { process, release } = preview
+      ? await this.reconciler.previewEndpoint(content.guid, active.bundle.id)
+      : await this.reconciler.endpoint(guid);
     return { kind: "app", ...process.endpoint, runId: process.runId, release };
+  }
+
+  /** Drafts are for the people who may change the content: its owner and administrators. */
+  async checkPreview(caller: UserRow, guid: string): Promise<void> {
+    const content = await findContent(this.store.db, guid);
+    if (!content) throw new ApiError("notFound", `Content ${guid} does not exist.`);
+    if (!isCollaborator(caller, content)) {
+      throw new ApiError(
+        "permissionDenied",
+        "Only the content's owner or an administrator may preview its draft bundles.",
+      );
+    }
+  }
+
+  async #bundle(guid: string, draft: number | null) {
+    const content = await findContent(this.store.db, guid);
+    // A "draft" that is the active bundle is simply the live content.
+    const preview = draft !== null && content?.bundle_id !== draft;
+    const active =
+      content &&
+      (preview ? await this.bundles.draft(content, draft!) : await this.bundles.of(content));
+    if (!content || !active) {
+      throw new ApiError(
+        "notFound",
+        preview
+          ? `Content ${guid} has no built bundle ${draft} to preview.`
+          : `Content ${guid} is not deployed.`,
+        { payload: preview ? { bundle_id: String(draft) } : null },
+      );
+    }
+    return { content, active, preview };
   }
 
   /**
    * Whether the content is served as files or by a process, without starting or choosing
    * one: the content route decides who may enter (and where to send them) before that.
    */
-  async servedAs(guid: string): Promise<"files" | "app"> {
-    const content = await findContent(this.store.db, guid);
-    const active = content && (await this.bundles.of(content));
-    if (!content || !active) throw new ApiError("notFound", `Content ${guid} is not deployed.`);
+  async servedAs(guid: string, draft: number | null = null): Promise<"files" | "app"> {
+    const { active } = await this.#bundle(guid, draft);
     const { appMode } = active.needs;
     return appMode === "static" || isRendered(appMode) ? "files" : "app";
   }

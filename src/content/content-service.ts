@@ -250,14 +250,15 @@ export function toContent(
   const env = <T>(value: T): T | null => (showEnvironment ? value : null);
   const flag = (value: number | null) => (value === null ? null : value === 1);
   return {
-    id: row.guid,
+    id: String(row.id),
     guid: row.guid,
     name: row.name,
     title: row.title,
     description: row.description,
     access_type: "acl",
     owner_guid: row.owner_guid,
-    app_mode: row.app_mode,
+    // Connect's word for content that has no deployed bundle yet.
+    app_mode: row.app_mode ?? "unknown",
     content_category: row.content_category,
     parameterized: false,
     created_time: row.created_time,

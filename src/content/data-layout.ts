@@ -31,3 +31,8 @@ export function renderSourceSubPath(contentGuid: string, bundleId: number): stri
 export function renderSiteSubPath(contentGuid: string, bundleId: number): string {
   return path.join(outputSubPath(contentGuid, bundleId), "site");
 }
+
+/** The output of one run (a build, render or process), by its job key. */
+export function runLogSubPath(key: string): string {
+  return path.join("logs", "runs", `${key}.log`);
+}

@@ -25,6 +25,7 @@ import type { JobRuns } from "./job-runs.js";
 import { type Built, type JobContext, renderJob } from "./jobs.js";
 import { type Pick, toPick } from "./pick.js";
 import type { ProcessReconciler } from "./process-reconciler.js";
+import type { SecretBox } from "./secret-box.js";
 import type { TaskLog, TaskRunner } from "./task-runner.js";
 
 export interface DeployOptions {
@@ -44,6 +45,7 @@ export interface DeployDeps {
   builder: ContentBuilder;
   jobs: JobRuns;
   reconciler: ProcessReconciler;
+  secrets: SecretBox;
 }
 
 interface Deployment {
@@ -92,9 +94,14 @@ export class DeployService {
     const pick = await log.phase("Selecting an execution environment", () =>
       this.#pick(log, content, bundle, manifest.needs),
     );
-    await this.#record(content, bundle, pick, manifest.needs);
+    const versions = await this.#record(bundle, pick, manifest.needs);
     const ctx = await jobContext(
-      { store: this.deps.store, paths: this.deps.runner.paths, instance: this.deps.instance },
+      {
+        store: this.deps.store,
+        paths: this.deps.runner.paths,
+        instance: this.deps.instance,
+        secrets: this.deps.secrets,
+      },
       content,
       bundle,
       pick,
@@ -124,7 +131,9 @@ export class DeployService {
         );
       }
       if (options.activate) {
+        // Only an activated bundle says what the content runs: a draft leaves it as it was.
         await updateContent(this.deps.store.db, content.guid, {
+          ...versions,
           bundle_id: bundle.id,
           app_mode: manifest.needs.appMode,
           content_category: manifest.parsed.metadata?.content_category ?? "",
@@ -147,7 +156,11 @@ export class DeployService {
         }
       }
     }
-    await log.line(`Deployed: ${content.name} is served at /content/${content.guid}/`);
+    await log.line(
+      options.activate || options.buildOnly
+        ? `Deployed: ${content.name} is served at /content/${content.guid}/`
+        : `Deployed as a draft: bundle ${bundle.id} is previewed at /content/${content.guid}/_bundle${bundle.id}/; the live content is unchanged`,
+    );
     return { bundle_id: String(bundle.id), environment_guid: pick.environment?.guid ?? null };
   }
 
@@ -222,12 +235,8 @@ export class DeployService {
     return toPick(selection);
   }
 
-  async #record(
-    content: ContentRow,
-    bundle: BundleRow,
-    pick: Pick,
-    needs: ContentNeeds,
-  ): Promise<void> {
+  /** Records the pick on the bundle; returns the versions the content gets once it is active. */
+  async #record(bundle: BundleRow, pick: Pick, needs: ContentNeeds) {
     const versions = {
       image_name: pick.environment?.name ?? null,
       environment_guid: pick.environment?.guid ?? null,
@@ -237,7 +246,7 @@ export class DeployService {
       quarto_version: pick.installations.quarto?.version ?? needs.quarto?.version ?? null,
     };
     await updateBundle(this.deps.store.db, bundle.id, { ...versions, pick: JSON.stringify(pick) });
-    await updateContent(this.deps.store.db, content.guid, versions);
+    return versions;
   }
 }
 

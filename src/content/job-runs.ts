@@ -4,14 +4,21 @@
  * API lists them with their times, exit codes and images.
  */
 import { randomBytes } from "node:crypto";
+import { createWriteStream, type WriteStream } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
 import type { Job, Runner, RunOutcome } from "../runners/runner.js";
 import type { Store } from "../store/database.js";
 import { insertRun, updateRunStatus } from "../store/runs.js";
+import { runLogSubPath } from "./data-layout.js";
+import { logLine } from "./run-log.js";
 
 export interface JobRunsDeps {
   store: Store;
   runner: Runner;
   serverId: string;
+  /** Where each run's output is kept too, for the jobs API's log; none keeps only the task log. */
+  dataDir?: string;
 }
 
 export function runKey(): string {
@@ -49,22 +56,28 @@ export class JobRuns {
         reason: outcome.reason,
         ended_time: new Date().toISOString(),
       });
+    const log = await this.#logFile(row.key);
+    const line = (text: string) => {
+      log?.write(logLine(text));
+      return onLine(text);
+    };
     let progress = Promise.resolve();
     let handle: Awaited<ReturnType<Runner["start"]>>;
     try {
       handle = await runner.start(job, {
-        onProgress: (line) => {
-          progress = progress.then(() => onLine(line));
+        onProgress: (text) => {
+          progress = progress.then(() => line(text));
         },
       });
     } catch (error) {
+      log?.end();
       await ended({ exitCode: null, reason: (error as Error).message });
       throw error;
     }
     await updateRunStatus(store.db, row.id, { handle: JSON.stringify(handle) });
     try {
       await progress;
-      for await (const line of runner.logs(handle, { follow: true })) await onLine(line);
+      for await (const text of runner.logs(handle, { follow: true })) await line(text);
       const state = await runner.poll(handle);
       const outcome =
         state.state === "exited"
@@ -76,7 +89,15 @@ export class JobRuns {
       await ended({ exitCode: null, reason: (error as Error).message });
       throw error;
     } finally {
+      log?.end();
       await runner.remove(handle);
     }
+  }
+
+  async #logFile(key: string): Promise<WriteStream | undefined> {
+    if (!this.deps.dataDir) return undefined;
+    const file = path.join(this.deps.dataDir, runLogSubPath(key));
+    await mkdir(path.dirname(file), { recursive: true });
+    return createWriteStream(file, { flags: "a" });
   }
 }

@@ -29,6 +29,10 @@ export interface JobContext {
   readonly supervisor: string | null;
   readonly volumeMounts: readonly VolumeMount[];
   readonly resources: Resources;
+  /** The content's environment variables; Slipway's own variables win over them. */
+  readonly variables?: Readonly<Record<string, string>>;
+  /** Counts writes to the variables: in the spec hash instead of their values. */
+  readonly variablesRevision?: number;
 }
 
 /** The port every application listens on where it has a network of its own. */
@@ -199,7 +203,9 @@ export function appJob(
 }
 
 /** The spec hash of a job: everything that makes it what it is, except its name and labels. */
-export function specHash(job: Omit<Job, "name" | "labels">): string {
+export function specHash(
+  job: Omit<Job, "name" | "labels"> & { readonly variablesRevision?: number },
+): string {
   return createHash("sha256").update(stableJson(job)).digest("hex").slice(0, 16);
 }
 
@@ -219,9 +225,12 @@ function finish(ctx: JobContext, kind: JobKind, step: string, suffix: string, bo
     deadlineSeconds: null,
     ...body,
   };
-  const hash = specHash(spec);
+  // The values stay out of the hash (it is stored and labelled); their revision stands in.
+  const revision = ctx.variablesRevision ?? 0;
+  const hash = specHash(revision > 0 ? { ...spec, variablesRevision: revision } : spec);
   return {
     ...spec,
+    env: { ...ctx.variables, ...spec.env },
     // Short enough for a Kubernetes name (63), and unique: bundle ids are unique server-wide.
     name: [kind, ctx.contentGuid.slice(0, 8), `b${ctx.bundleId}`, step, suffix, hash.slice(0, 8)]
       .filter(Boolean)

@@ -64,6 +64,22 @@ export const Content = Type.Object({
   content_url: Type.String(),
   dashboard_url: Type.String(),
   ...ProcessSettings.properties,
+  /** With `include=owner`. */
+  owner: Type.Optional(
+    Type.Union([
+      Type.Object({
+        guid: Type.String(),
+        username: Type.String(),
+        first_name: Type.String(),
+        last_name: Type.String(),
+      }),
+      Type.Null(),
+    ]),
+  ),
+  /** With `include=tags`: Slipway has no tags. */
+  tags: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))),
+  /** With `include=vanity_url`: Slipway has no vanity URLs. */
+  vanity_url: Type.Optional(Type.Null()),
 });
 export type Content = Static<typeof Content>;
 

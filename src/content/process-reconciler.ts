@@ -26,9 +26,10 @@ import {
   updateRunStatus,
 } from "../store/runs.js";
 import { findTask } from "../store/tasks.js";
-import type { ActiveBundles } from "./active-bundle.js";
+import type { ActiveBundle, ActiveBundles } from "./active-bundle.js";
 import { runPlan } from "./app-commands.js";
 import { commandInput, jobContext } from "./bundle-context.js";
+import { runLogSubPath } from "./data-layout.js";
 import { runKey } from "./job-runs.js";
 import { appJob, type JobContext } from "./jobs.js";
 import type { LoadTracker } from "./load-tracker.js";
@@ -39,6 +40,8 @@ import {
   type ProcessSettings,
   processSettings,
 } from "./process-settings.js";
+import { logLine } from "./run-log.js";
+import type { SecretBox } from "./secret-box.js";
 import { WorkQueue } from "./work-queue.js";
 
 export interface ReconcilerDeps {
@@ -50,6 +53,8 @@ export interface ReconcilerDeps {
   instance: string;
   load: LoadTracker;
   bundles: ActiveBundles;
+  /** Opens the content's environment variables for its processes. */
+  secrets: SecretBox;
 }
 
 /** A process the proxy may send a request to. */
@@ -85,8 +90,10 @@ export class ProcessReconciler {
   readonly #starting = new Set<number>();
   readonly #failures = new Map<string, Failure>();
   readonly #lastLines = new Map<number, string[]>();
-  /** Each content item's settings as of its last reconcile, for the proxy's quick checks. */
+  /** Each key's settings as of its last reconcile, for the proxy's quick checks. */
   readonly #settings = new Map<string, ProcessSettings>();
+  /** Draft bundles being previewed, by content: each runs under a key of its own. */
+  readonly #previews = new Map<string, Set<number>>();
   /** Ends the following of output when the server goes and leaves its processes running. */
   readonly #closing = new AbortController();
   #resync: NodeJS.Timeout | undefined;
@@ -143,6 +150,10 @@ export class ProcessReconciler {
    */
   async remove(guid: string): Promise<void> {
     await this.#queue.flush(guid);
+    for (const bundleId of this.#previews.get(guid) ?? []) {
+      await this.#queue.flush(previewKey(guid, bundleId));
+    }
+    this.#previews.delete(guid);
     await deleteContentRuns(this.#deps.store.db, guid);
     this.#ready.delete(guid);
     this.#settings.delete(guid);
@@ -175,6 +186,20 @@ export class ProcessReconciler {
   }
 
   /**
+   * A process of a draft bundle, for its preview URL: at most one, started on demand and
+   * stopped when idle, beside the live content's processes and never instead of them.
+   */
+  previewEndpoint(
+    guid: string,
+    bundleId: number,
+  ): Promise<{ process: ReadyProcess; release: () => void }> {
+    const previews = this.#previews.get(guid) ?? new Set<number>();
+    previews.add(bundleId);
+    this.#previews.set(guid, previews);
+    return this.endpoint(previewKey(guid, bundleId));
+  }
+
+  /**
    * Waits for a process of the bundle to be ready, as a deploy does, handing each line it
    * prints meanwhile to `onLine`. Fails with the reason when the process cannot start.
    */
@@ -194,6 +219,15 @@ export class ProcessReconciler {
     }
   }
 
+  /** Stops one process (the jobs API's DELETE); the content is looked at again, as after a crash. */
+  async stopProcess(row: RunRow): Promise<void> {
+    const key = this.#keyOf(row);
+    const ready = this.#ready.get(key)?.filter((p) => p.runId !== row.id);
+    if (ready) this.#ready.set(key, ready);
+    await this.#stop(row, "stopped through the jobs API");
+    this.#queue.add(key);
+  }
+
   /** The proxy could not reach the process: take it out of rotation and look at it again. */
   unreachable(guid: string, runId: number): void {
     const ready = this.#ready.get(guid)?.filter((p) => p.runId !== runId);
@@ -211,22 +245,32 @@ export class ProcessReconciler {
     return this.#queue.flush(guid);
   }
 
-  async #reconcile(guid: string): Promise<{ recheckInMs?: number }> {
+  async #reconcile(key: string): Promise<{ recheckInMs?: number }> {
     const { store, load } = this.#deps;
     const now = Date.now();
+    const { guid, previewId } = parseKey(key);
     const content = await findContent(store.db, guid);
-    const desired = content ? await this.#desired(content) : null;
+    const desired = !content
+      ? null
+      : previewId === null
+        ? await this.#desired(content)
+        : await this.#desiredPreview(content, previewId);
     const settings =
       desired?.settings ?? processSettings(DEFAULT_CONTENT_SETTINGS, this.#deps.settings.Scheduler);
-    this.#settings.set(guid, settings);
-    const rows = (await activeRuns(store.db, guid)).filter((row) => row.kind === "run");
+    this.#settings.set(key, settings);
+    const rows = (await activeRuns(store.db, guid)).filter(
+      (row) => row.kind === "run" && this.#keyOf(row) === key,
+    );
     const observed = await Promise.all(rows.map((row) => this.#observe(row)));
     const current = observed.filter((o): o is Observed => o !== null);
-    this.#ready.set(
-      guid,
-      current.filter((o) => o.ready).map((o) => o.ready!),
-    );
-    const contentLoad = load.load(guid);
+    const known = new Set((this.#ready.get(key) ?? []).map((p) => p.runId));
+    const ready = current.filter((o) => o.ready).map((o) => o.ready!);
+    this.#ready.set(key, ready);
+    // A ready process new to this key (an activated draft's preview) is news to its waiters.
+    for (const process of ready) {
+      if (!known.has(process.runId)) this.#events.emit("ready", key, process);
+    }
+    const contentLoad = load.load(key);
     const plan = planProcesses(
       {
         specHash: desired?.specHash ?? null,
@@ -240,12 +284,12 @@ export class ProcessReconciler {
     );
     if (plan.actions.length > 0) {
       this.#deps.logger.debug(
-        { content: guid, actions: plan.actions, wanted: plan.wanted },
+        { content: key, actions: plan.actions, wanted: plan.wanted },
         "reconcile",
       );
     }
     // A start that failed holds further starts back for a while, however the plan got there.
-    const held = () => (this.#failures.get(guid)?.until ?? 0) > Date.now();
+    const held = () => (this.#failures.get(key)?.until ?? 0) > Date.now();
     let startedAny = false;
     for (const action of plan.actions) {
       const row = rows.find((r) => r.id === ("id" in action ? action.id : -1));
@@ -254,18 +298,18 @@ export class ProcessReconciler {
       } else if (action.kind === "stop" && row) {
         if (action.why === "not-ready-in-time") {
           this.#fail(
-            guid,
+            key,
             `did not answer on its port within ${settings.initTimeoutMs / 1000} s (init_timeout, or Scheduler.InitTimeout)${this.#tail(row.id)}`,
           );
         }
         await this.#stop(row, stopReasons[action.why]);
       } else if (action.kind === "start" && desired?.start && !held()) {
-        await this.#startProcess(guid, desired.start(action.slot), action.slot);
+        await this.#startProcess(key, desired.start(action.slot), action.slot);
         startedAny = true;
       }
     }
     const starting = startedAny || current.some((o) => o.process.status === "starting");
-    const holding = held() ? this.#failures.get(guid)!.until - Date.now() : undefined;
+    const holding = held() ? this.#failures.get(key)!.until - Date.now() : undefined;
     const waits = [
       starting ? STARTING_RECHECK_MS : undefined,
       holding,
@@ -278,8 +322,36 @@ export class ProcessReconciler {
     const settings = processSettings(content, this.#deps.settings.Scheduler);
     const active = await this.#deps.bundles.of(content);
     if (!active) return { specHash: null, settings };
+    // An activated draft's preview process is the content's own from now on.
+    this.#previews.get(content.guid)?.delete(active.bundle.id);
+    return this.#desiredOf(content, active, settings);
+  }
+
+  /** One process at most for a draft bundle, stopped once idle like any other. */
+  async #desiredPreview(content: ContentRow, bundleId: number): Promise<Desired | null> {
+    const scheduler = this.#deps.settings.Scheduler;
+    const settings = { ...processSettings(content, scheduler), minProcesses: 0, maxProcesses: 1 };
+    const draft = await this.#deps.bundles.draft(content, bundleId);
+    if (!draft || content.bundle_id === bundleId) {
+      this.#previews.get(content.guid)?.delete(bundleId);
+      if (content.bundle_id === bundleId) this.#queue.add(content.guid);
+      return { specHash: null, settings };
+    }
+    return this.#desiredOf(content, draft, settings);
+  }
+
+  async #desiredOf(
+    content: ContentRow,
+    active: ActiveBundle,
+    settings: ProcessSettings,
+  ): Promise<Desired> {
     const ctx: JobContext = await jobContext(
-      { store: this.#deps.store, paths: this.#deps.runner.paths, instance: this.#deps.instance },
+      {
+        store: this.#deps.store,
+        paths: this.#deps.runner.paths,
+        instance: this.#deps.instance,
+        secrets: this.#deps.secrets,
+      },
       content,
       active.bundle,
       active.pick,
@@ -299,7 +371,8 @@ export class ProcessReconciler {
       specHash: row.spec_hash,
       created: Date.parse(row.created_time),
     };
-    const loadOf = load.load(row.content_guid).runs.get(row.id);
+    const key = this.#keyOf(row);
+    const loadOf = load.load(key).runs.get(row.id);
     const process = (status: ObservedProcess["status"]): ObservedProcess => ({
       ...base,
       status,
@@ -317,10 +390,7 @@ export class ProcessReconciler {
       if (row.status === "starting") {
         const code = state.exitCode === null ? "" : ` with code ${state.exitCode}`;
         const why = state.reason ? ` (${state.reason})` : "";
-        this.#fail(
-          row.content_guid,
-          `exited${code}${why} before it answered on its port${this.#tail(row.id)}`,
-        );
+        this.#fail(key, `exited${code}${why} before it answered on its port${this.#tail(row.id)}`);
       }
       await this.#markExited(row, state.exitCode, state.reason);
       return { process: process("exited"), ready: null };
@@ -334,16 +404,17 @@ export class ProcessReconciler {
         endpoint: JSON.stringify(endpoint),
         ready_time: new Date().toISOString(),
       });
-      this.#failures.delete(row.content_guid);
+      this.#failures.delete(key);
       // In rotation at once, before whoever waits for it hears of it.
-      this.#ready.set(row.content_guid, [...(this.#ready.get(row.content_guid) ?? []), ready]);
-      this.#events.emit("ready", row.content_guid, ready);
+      this.#ready.set(key, [...(this.#ready.get(key) ?? []), ready]);
+      this.#events.emit("ready", key, ready);
     }
     return { process: process("ready"), ready };
   }
 
-  async #startProcess(guid: string, job: ReturnType<typeof appJob>, slot: number): Promise<void> {
+  async #startProcess(key: string, job: ReturnType<typeof appJob>, slot: number): Promise<void> {
     const { store, runner } = this.#deps;
+    const { guid } = parseKey(key);
     const bundleId = Number(job.labels.bundle);
     const row = await insertRun(store.db, {
       key: runKey(),
@@ -366,14 +437,14 @@ export class ProcessReconciler {
         onProgress: (line) => this.#events.emit("line", guid, bundleId, line),
       });
     } catch (error) {
-      this.#fail(guid, `could not start: ${(error as Error).message}`);
+      this.#fail(key, `could not start: ${(error as Error).message}`);
       await this.#markExited(row, null, (error as Error).message);
       return;
     } finally {
       this.#starting.delete(row.id);
     }
     await updateRunStatus(store.db, row.id, { handle: JSON.stringify(handle) });
-    this.#deps.load.started(guid, row.id);
+    this.#deps.load.started(key, row.id);
     this.#follow({ ...row, handle: JSON.stringify(handle) }, handle);
   }
 
@@ -383,14 +454,14 @@ export class ProcessReconciler {
     const done = (async () => {
       let file: WriteStream | undefined;
       try {
-        const dir = path.join(this.#deps.settings.Server.DataDir, "logs", "runs");
-        await mkdir(dir, { recursive: true });
-        file = createWriteStream(path.join(dir, `${row.key}.log`), { flags: "a" });
+        const logFile = path.join(this.#deps.settings.Server.DataDir, runLogSubPath(row.key));
+        await mkdir(path.dirname(logFile), { recursive: true });
+        file = createWriteStream(logFile, { flags: "a" });
         const tail: string[] = [];
         this.#lastLines.set(row.id, tail);
         const output = this.#deps.runner.logs(handle, { follow: true });
         for await (const line of untilAborted(output, this.#closing.signal)) {
-          file.write(`${line}\n`);
+          file.write(logLine(line));
           tail.push(line);
           if (tail.length > 20) tail.shift();
           this.#events.emit("line", row.content_guid, row.bundle_id, line);
@@ -400,7 +471,7 @@ export class ProcessReconciler {
       } finally {
         file?.end();
         this.#following.delete(row.id);
-        this.#queue.add(row.content_guid);
+        this.#queue.add(this.#keyOf(row));
       }
     })();
     this.#following.set(row.id, done);
@@ -420,7 +491,7 @@ export class ProcessReconciler {
 
   async #forget(row: RunRow): Promise<void> {
     if (row.handle) await this.#deps.runner.remove(JSON.parse(row.handle) as RunHandle);
-    this.#deps.load.forgetRun(row.content_guid, row.id);
+    this.#deps.load.forgetRun(this.#keyOf(row), row.id);
     this.#lastLines.delete(row.id);
   }
 
@@ -431,7 +502,14 @@ export class ProcessReconciler {
       reason,
       ended_time: new Date().toISOString(),
     });
-    this.#events.emit("exited", row.content_guid, row.id);
+    this.#events.emit("exited", this.#keyOf(row), row.id);
+  }
+
+  /** The reconcile key a run belongs to: its content's, or its draft's while previewed. */
+  #keyOf(row: RunRow): string {
+    return this.#previews.get(row.content_guid)?.has(row.bundle_id)
+      ? previewKey(row.content_guid, row.bundle_id)
+      : row.content_guid;
   }
 
   #fail(guid: string, message: string): void {
@@ -592,4 +670,16 @@ async function* untilAborted<T>(iterable: AsyncIterable<T>, signal: AbortSignal)
   } finally {
     void iterator.return?.();
   }
+}
+
+/** A draft's reconcile key; content guids never hold a "/". */
+function previewKey(guid: string, bundleId: number): string {
+  return `${guid}/_bundle${bundleId}`;
+}
+
+function parseKey(key: string): { guid: string; previewId: number | null } {
+  const at = key.indexOf("/_bundle");
+  return at < 0
+    ? { guid: key, previewId: null }
+    : { guid: key.slice(0, at), previewId: Number(key.slice(at + "/_bundle".length)) };
 }

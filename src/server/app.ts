@@ -12,17 +12,21 @@ import type { Settings } from "../config/settings.js";
 import { ActiveBundles } from "../content/active-bundle.js";
 import { BundleService } from "../content/bundle-service.js";
 import { ContentBuilder } from "../content/content-builder.js";
+import { ContentJobs } from "../content/content-jobs.js";
 import { ContentResolver } from "../content/content-resolver.js";
 import { ContentService } from "../content/content-service.js";
+import { ContentVariables } from "../content/content-variables.js";
 import { DeployService } from "../content/deploy-service.js";
 import { JobRuns } from "../content/job-runs.js";
 import { LoadTracker } from "../content/load-tracker.js";
 import { ProcessReconciler } from "../content/process-reconciler.js";
+import { SecretBox } from "../content/secret-box.js";
 import { TaskRunner } from "../content/task-runner.js";
 import type { DeclarativeFile } from "../environments/declarative.js";
 import { EnvironmentService } from "../environments/service.js";
 import { ApiError } from "../errors.js";
 import type { Runner } from "../runners/runner.js";
+import { deleteVariables } from "../store/content-variables.js";
 import type { Store } from "../store/database.js";
 import { installationInstance } from "../store/installation.js";
 import { registerAuth } from "./auth.js";
@@ -37,6 +41,9 @@ import {
 } from "./route-declarations.js";
 import { bundleRoutes } from "./routes/bundles.js";
 import { contentRoutes } from "./routes/content.js";
+import { contentEnvironmentRoutes } from "./routes/content-environment.js";
+import { contentJobRoutes } from "./routes/content-jobs.js";
+import { contentRenderRoutes } from "./routes/content-render.js";
 import { contentServingRoutes } from "./routes/content-serving.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
 import { environmentFileRoutes } from "./routes/environment-files.js";
@@ -143,6 +150,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const bundles = new BundleService(store, dataDir, settings.Bundles);
   await bundles.removeAbandonedStaging(logger);
   const active = new ActiveBundles(store);
+  const secrets = await SecretBox.open(dataDir, settings.Server.SecretKey);
   const reconciler = new ProcessReconciler({
     store,
     runner,
@@ -152,10 +160,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     instance,
     load: new LoadTracker(),
     bundles: active,
+    secrets,
   });
   await reconciler.start();
   const resolver = new ContentResolver(store, active, reconciler, dataDir);
-  const jobs = new JobRuns({ store, runner, serverId });
+  const jobs = new JobRuns({ store, runner, serverId, dataDir });
   const builder = new ContentBuilder({ runner, jobs, settings, dataDir });
   const deploy = new DeployService({
     store,
@@ -168,6 +177,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     builder,
     jobs,
     reconciler,
+    secrets,
   });
   app.addHook("onClose", async () => {
     await tasks.drain();
@@ -193,13 +203,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         onDeleted: async (guid) => {
           await reconciler.remove(guid);
           await bundles.removeAll(guid);
+          await deleteVariables(store.db, guid);
         },
+        store,
       });
       await api.register(bundleRoutes, {
         content,
         bundles,
         uploads: new UploadSlots(settings.Bundles.MaxConcurrentUploads),
+        store,
       });
+      await api.register(contentEnvironmentRoutes, {
+        variables: new ContentVariables(store, content, secrets),
+        onChanged: (guid) => reconciler.enqueue(guid),
+      });
+      await api.register(contentJobRoutes, {
+        jobs: new ContentJobs({ store, content, reconciler, runner, dataDir }),
+      });
+      await api.register(contentRenderRoutes, { content, deploy, tasks });
       await api.register(taskRoutes, { deploy, tasks, content, store });
       await api.register(sessionRoutes, { store, settings });
       await api.register(selectionRoutes, { store: deps.store, settings: deps.settings, content });

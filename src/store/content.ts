@@ -1,13 +1,25 @@
-import type { Insertable, Kysely, Selectable, Updateable } from "kysely";
+import { type Insertable, type Kysely, type Selectable, sql, type Updateable } from "kysely";
 import type { ContentTable, Tables } from "./schema.js";
 
 export type ContentRow = Readonly<Selectable<ContentTable>>;
 
+/** Inserts the row with the next numeric id; a refused insert hands out no id. */
 export async function insertContent(
   db: Kysely<Tables>,
-  row: Insertable<ContentTable>,
+  row: Omit<Insertable<ContentTable>, "id">,
 ): Promise<void> {
-  await db.insertInto("content").values(row).execute();
+  await db.transaction().execute(async (tx) => {
+    const { value } = await tx
+      .updateTable("content_ids")
+      .set({ value: sql`value + 1` })
+      .where("key", "=", 1)
+      .returning("value")
+      .executeTakeFirstOrThrow();
+    await tx
+      .insertInto("content")
+      .values({ ...row, id: value })
+      .execute();
+  });
 }
 
 export function findContent(db: Kysely<Tables>, guid: string) {

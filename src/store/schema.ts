@@ -48,6 +48,8 @@ export interface EnvironmentsTable {
 }
 
 export interface ContentTable {
+  /** Connect's numeric id, from the content_ids counter. */
+  id: number;
   guid: string;
   name: string;
   title: string | null;
@@ -84,6 +86,8 @@ export interface ContentTable {
   cpu_request: number | null;
   nvidia_gpu_limit: number | null;
   amd_gpu_limit: number | null;
+  /** Goes up with every write to the content's environment variables: processes restart. */
+  variables_revision: Generated<number>;
 }
 
 export interface BundlesTable {
@@ -102,6 +106,15 @@ export interface BundlesTable {
   pick: string | null;
   /** What the bundle was built into (`Built`, as JSON), once built. */
   build: string | null;
+  /** What the upload said of itself (source, source_repo, source_branch, source_commit), as JSON. */
+  metadata: string | null;
+}
+
+export interface ContentVariablesTable {
+  content_guid: string;
+  name: string;
+  /** Encrypted with the server's key; never stored or logged in the clear. */
+  value: string;
 }
 
 export interface TasksTable {
@@ -182,6 +195,12 @@ export interface CatalogRevisionTable {
   revision: number;
 }
 
+export interface ContentIdsTable {
+  key: number;
+  /** The last content id handed out. */
+  value: number;
+}
+
 export interface Tables {
   sessions: SessionsTable;
   sign_in_failures: SignInFailuresTable;
@@ -195,4 +214,6 @@ export interface Tables {
   users: UsersTable;
   api_keys: ApiKeysTable;
   environments: EnvironmentsTable;
+  content_variables: ContentVariablesTable;
+  content_ids: ContentIdsTable;
 }

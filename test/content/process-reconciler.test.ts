@@ -5,12 +5,14 @@
  * replace on drift, remove what nobody owns, stop what is gone — and how slow, never-ready,
  * crashing and forgetful backends are handled.
  */
+import { randomBytes } from "node:crypto";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Settings } from "../../src/config/settings.js";
 import { ActiveBundles } from "../../src/content/active-bundle.js";
 import { LoadTracker } from "../../src/content/load-tracker.js";
 import { ProcessReconciler } from "../../src/content/process-reconciler.js";
+import { SecretBox } from "../../src/content/secret-box.js";
 import type { Runner } from "../../src/runners/runner.js";
 import { insertBundle } from "../../src/store/bundles.js";
 import { deleteContent, insertContent, updateContent } from "../../src/store/content.js";
@@ -113,6 +115,7 @@ function reconcilerOn(runner: Runner, serverId = "server-1"): ProcessReconciler 
     instance: "test-instance",
     load: new LoadTracker(),
     bundles: new ActiveBundles(store),
+    secrets: SecretBox.fromKey(randomBytes(32)),
   });
 }
 

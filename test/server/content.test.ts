@@ -20,7 +20,7 @@ describe("content API", () => {
       title: "Report",
       owner_guid: me.body.guid,
       bundle_id: null,
-      app_mode: null,
+      app_mode: "unknown",
       default_environment_guid: null,
       default_image_name: null,
       image_name: null,

@@ -6,7 +6,9 @@ import { type BundleService, toBundle } from "../../content/bundle-service.js";
 import type { ContentService } from "../../content/content-service.js";
 import { Bundle } from "../../content/model.js";
 import { ApiError, isApiError } from "../../errors.js";
+import type { Store } from "../../store/database.js";
 import type { UploadSlots } from "../upload-slots.js";
+import { isMultipart, uploadMultipart } from "./bundle-multipart.js";
 import { errors, GuidParams, RowId } from "./schemas.js";
 
 const BundleParams = Type.Object({ guid: GuidParams.properties.guid, id: RowId });
@@ -15,7 +17,8 @@ export const bundleRoutes: FastifyPluginAsyncTypebox<{
   content: ContentService;
   bundles: BundleService;
   uploads: UploadSlots;
-}> = async (app, { content, bundles, uploads }) => {
+  store: Store;
+}> = async (app, { content, bundles, uploads, store }) => {
   const tags = ["bundles"];
 
   // Clients upload the archive as application/gzip, as raw bytes with no Content-Type, or
@@ -47,19 +50,17 @@ export const bundleRoutes: FastifyPluginAsyncTypebox<{
         );
       }
       const release = uploads.acquire();
+      const checksum = request.headers["x-content-checksum"];
       try {
-        const bundle = await bundles
-          .upload(
-            item,
-            request.body as NodeJS.ReadableStream as never,
-            request.headers["x-content-checksum"],
-          )
-          .catch((error: unknown) => {
-            // A body over the size limit is not read to its end, so the connection cannot be
-            // reused: close it once answered, as Fastify does for its own body limit.
-            if (isApiError(error) && error.status === 413) reply.header("connection", "close");
-            throw error;
-          });
+        const bundle = await (isMultipart(request)
+          ? uploadMultipart(request, store, item, bundles, checksum)
+          : bundles.upload(item, request.body as NodeJS.ReadableStream as never, checksum)
+        ).catch((error: unknown) => {
+          // A body over the size limit is not read to its end, so the connection cannot be
+          // reused: close it once answered, as Fastify does for its own body limit.
+          if (isApiError(error) && error.status === 413) reply.header("connection", "close");
+          throw error;
+        });
         return toBundle(bundle, item.bundle_id);
       } finally {
         release();

@@ -87,13 +87,21 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
       const full = `/${(request.params as { "*": string })["*"] ?? ""}`;
       const { pass, rest } = splitPass(full);
       const query = request.url.includes("?") ? request.url.slice(request.url.indexOf("?")) : "";
+      // `/_bundle{id}/` previews a draft bundle; the rest of its path is the draft's own.
+      const preview = /^\/_bundle([1-9][0-9]{0,9})(\/.*)?$/.exec(rest);
+      const draft = preview ? Number(preview[1]) : null;
+      if (preview && preview[2] === undefined) {
+        return reply.redirect(`/content/${guid}/_bundle${draft}/${query}`, 302);
+      }
       const ask = { request, guid, host, pass, rest, query };
-      const access = await decide(ask, () => resolver.servedAs(guid));
+      const access = await decide(ask, () => resolver.servedAs(guid, draft));
       if (access.kind === "redirect") {
         if (access.cookie) reply.header("Set-Cookie", access.cookie);
         return reply.redirect(access.to, 302);
       }
-      const target = await resolver.resolve(guid);
+      if (draft !== null) await resolver.checkPreview(access.user, guid);
+      const inner = preview ? preview[2]! : rest;
+      const target = await resolver.resolve(guid, draft);
       markContent(reply);
       if (target.kind === "files") {
         if (request.method !== "GET" && request.method !== "HEAD") {
@@ -102,10 +110,10 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
           });
         }
         reply.header("Content-Security-Policy", SANDBOX);
-        const file = rest.endsWith("/") ? `${rest}${target.index}` : rest;
+        const file = inner.endsWith("/") ? `${inner}${target.index}` : inner;
         return reply.sendFile(file.slice(1), target.root);
       }
-      return proxy(request, reply, guid, rest + query, target);
+      return proxy(request, reply, guid, inner + query, target, draft);
     },
   );
 
@@ -191,7 +199,9 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
     guid: string,
     pathAndQuery: string,
     target: AppTarget,
+    draft: number | null,
   ) {
+    const mount = draft === null ? `/content/${guid}` : `/content/${guid}/_bundle${draft}`;
     const origin = site.requestOrigin(request.headers, isEncrypted(request));
     const rules = {
       prefix: `/content/${guid}/`,
@@ -205,7 +215,7 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
       return reply.from(`http://${to.host}:${to.port}${pathAndQuery}`, {
         rewriteRequestHeaders: (_, headers) => ({
           ...withoutCredentials(headers),
-          "x-forwarded-prefix": `/content/${guid}`,
+          "x-forwarded-prefix": mount,
           "x-rsc-request": request.url,
         }),
         rewriteHeaders: (headers) => {
@@ -228,7 +238,7 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
           resolver.unreachable(guid, to.runId);
           // A process that died since it was chosen: a request without a body may go to another.
           if (retried || !RETRIABLE.has(request.method)) return proxied.send(error);
-          resolver.resolve(guid).then(
+          resolver.resolve(guid, draft).then(
             (next) => (next.kind === "app" ? forward(next, true) : proxied.send(error)),
             (failure) => proxied.send(failure),
           );
@@ -292,22 +302,27 @@ function proxyWebSockets(
       const host = site.hostOf(request.headers);
       if (host.kind === "content" && host.guid !== "any" && host.guid !== guid) throw refused();
       if (!sameOrigin(request.headers)) throw refused();
+      let user: UserRow;
       if (request.headers.authorization || host.kind === "dashboard") {
         if (site.content && !request.headers.authorization) throw refused();
-        await authenticate(request.headers, store, "GET");
+        user = await authenticate(request.headers, store, "GET");
       } else {
         const passes = cookieValues(request.headers, PASS_COOKIE);
         const holders = await Promise.all(passes.map((p) => redeemPass(store, p, guid)));
-        if (!holders.some(Boolean)) throw refused();
+        const holder = holders.find(Boolean);
+        if (!holder) throw refused();
+        user = holder.user;
       }
-      const target = await resolver.resolve(guid);
+      const sub = /^\/_bundle([1-9][0-9]{0,9})(\/.*)?$/.exec(match[2] ?? "/");
+      const draft = sub ? Number(sub[1]) : null;
+      if (draft !== null) await resolver.checkPreview(user, guid);
+      const target = await resolver.resolve(guid, draft);
       if (target.kind !== "app") return socket.destroy();
       socket.once("close", target.release);
-      const prefix = `/content/${guid}/`;
+      const prefix = draft === null ? `/content/${guid}/` : `/content/${guid}/_bundle${draft}/`;
+      const inner = sub ? (sub[2] ?? "/") : (match[2] ?? "/");
       const upstream = connect(target.port, target.host, () => {
-        const lines = [
-          `${request.method} ${match[2] ?? "/"}${match[3] ?? ""} HTTP/${request.httpVersion}`,
-        ];
+        const lines = [`${request.method} ${inner}${match[3] ?? ""} HTTP/${request.httpVersion}`];
         for (const [name, value] of Object.entries(withoutCredentials(request.headers))) {
           for (const one of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${one}`);
         }

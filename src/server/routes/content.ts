@@ -1,9 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
 import type { FastifyRequest } from "fastify";
+import {
+  parseIncludes,
+  refuseUnsupportedFields,
+  withIncludes,
+} from "../../content/content-fields.js";
 import type { ContentService } from "../../content/content-service.js";
 import { toContent } from "../../content/content-service.js";
 import { Content, ContentCreate, ContentPatch } from "../../content/model.js";
+import type { Store } from "../../store/database.js";
 import type { ContentSite } from "../content-site.js";
 import { errors, GuidParams } from "./schemas.js";
 
@@ -15,6 +21,8 @@ export interface ContentRoutesOptions {
   onChanged(guid: string): void;
   /** Called once content is deleted, so its running processes and files go with it. */
   onDeleted(guid: string): Promise<void>;
+  /** For the owner's names in `include=owner`. */
+  store: Store;
 }
 
 export function baseUrl(request: FastifyRequest): string {
@@ -43,8 +51,14 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
       },
       config: { role: "publisher" },
     },
-    async (request) =>
-      toContent(await content.create(request.user!, request.body), request.user!, urls(request)),
+    async (request) => {
+      refuseUnsupportedFields(request.body);
+      return toContent(
+        await content.create(request.user!, request.body),
+        request.user!,
+        urls(request),
+      );
+    },
   );
 
   app.get(
@@ -56,17 +70,23 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
         querystring: Type.Object({
           name: Type.Optional(Type.String()),
           owner_guid: Type.Optional(Type.String()),
+          include: Type.Optional(Type.String({ maxLength: 256 })),
         }),
         response: { 200: Type.Array(Content), ...errors },
       },
       config: { role: "viewer" },
     },
     async (request) => {
+      const include = parseIncludes(request.query.include);
       const rows = await content.list({
         name: request.query.name,
         ownerGuid: request.query.owner_guid,
       });
-      return rows.map((row) => toContent(row, request.user!, urls(request)));
+      return Promise.all(
+        rows.map((row) =>
+          withIncludes(options.store, toContent(row, request.user!, urls(request)), include),
+        ),
+      );
     },
   );
 
@@ -77,12 +97,16 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
         tags,
         summary: "Get a content item",
         params: GuidParams,
+        querystring: Type.Object({ include: Type.Optional(Type.String({ maxLength: 256 })) }),
         response: { 200: Content, ...errors },
       },
       config: { role: "viewer" },
     },
-    async (request) =>
-      toContent(await content.get(request.params.guid), request.user!, urls(request)),
+    async (request) => {
+      const include = parseIncludes(request.query.include);
+      const row = toContent(await content.get(request.params.guid), request.user!, urls(request));
+      return withIncludes(options.store, row, include);
+    },
   );
 
   app.patch(
@@ -98,6 +122,7 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
       config: { role: "publisher" },
     },
     async (request) => {
+      refuseUnsupportedFields(request.body);
       const row = await content.patch(request.user!, request.params.guid, request.body);
       options.onChanged(row.guid);
       return toContent(row, request.user!, urls(request));

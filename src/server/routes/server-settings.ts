@@ -10,8 +10,13 @@ import { authenticate } from "../auth.js";
 import { readSessionCookie } from "../session-cookie.js";
 import { errors } from "./schemas.js";
 
-/** The Connect API level Slipway implements: clients switch behaviour on it. */
-export const CONNECT_API_VERSION = "2025.05.0";
+/**
+ * The Connect API level Slipway implements: clients switch behaviour on it. From 2025.06.0
+ * rsconnect-python deploys a draft (`activate: false`), requests its preview URL
+ * `/content/{guid}/_bundle{id}/` and activates it only if that answers (its PR #805); above
+ * 2025.11.0 the publishing clients upload bundles as multipart forms with git metadata.
+ */
+export const CONNECT_API_VERSION = "2025.12.0";
 
 export interface ServerSettingsOptions {
   environments: EnvironmentService;
@@ -65,8 +70,8 @@ export const serverSettingsRoutes: FastifyPluginAsyncTypebox<ServerSettingsOptio
       schema: {
         summary: "Installations of one runtime across all environments",
         params: Type.Object({
-          runtime: Type.Unsafe<"python" | "r" | "quarto">(
-            Type.String({ enum: ["python", "r", "quarto"] }),
+          runtime: Type.Unsafe<"python" | "r" | "quarto" | "tensorflow">(
+            Type.String({ enum: ["python", "r", "quarto", "tensorflow"] }),
           ),
         }),
         response: { 200: RuntimeInstallations, ...errors },
