@@ -7,6 +7,7 @@ import { chown, cp, mkdir, readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Settings } from "../config/settings.js";
 import { type ContentNeeds, contentNeeds, parseManifest } from "../environments/manifest.js";
+import { livePins } from "../environments/retired-pins.js";
 import { explanationRows, selectEnvironment } from "../environments/selection.js";
 import { ApiError } from "../errors.js";
 import type { Runner } from "../runners/runner.js";
@@ -14,6 +15,7 @@ import { type BundleRow, updateBundle } from "../store/bundles.js";
 import { type ContentRow, updateContent } from "../store/content.js";
 import type { Store } from "../store/database.js";
 import { findEnvironment, listEnvironments } from "../store/environments.js";
+import { findRetiredEnvironment } from "../store/retired-environments.js";
 import type { UserRow } from "../store/users.js";
 import { activationPhase, checkAppMode, runPlan } from "./app-commands.js";
 import { commandInput, jobContext } from "./bundle-context.js";
@@ -203,15 +205,23 @@ export class DeployService {
         );
         return recorded;
       }
+      const retired =
+        recorded.environment &&
+        !environment &&
+        (await findRetiredEnvironment(this.deps.store.db, recorded.environment.guid));
       await log.line(
-        `The environment recorded for bundle ${bundle.id} is gone or disabled; selecting again`,
+        retired
+          ? `The environment recorded for bundle ${bundle.id}, ${retired.name} (${retired.guid}), was retired at ${retired.retired_time}; selecting again`
+          : `The environment recorded for bundle ${bundle.id} is gone or disabled; selecting again`,
       );
     }
+    const pins = await livePins(this.deps.store.db, content);
+    for (const note of pins.notes) await log.line(note);
     const selection = selectEnvironment({
       needs,
       environments: await listEnvironments(this.deps.store.db),
-      defaultEnvironmentGuid: content.default_environment_guid,
-      defaultImageName: content.default_image_name,
+      defaultEnvironmentGuid: pins.defaultEnvironmentGuid,
+      defaultImageName: pins.defaultImageName,
       modes: {
         r: this.deps.settings.Server.RVersionMatching,
         python: this.deps.settings.Python.VersionMatching,

@@ -42,6 +42,7 @@ import { dashboardRoutes } from "./routes/dashboard.js";
 import { environmentFileRoutes } from "./routes/environment-files.js";
 import { environmentRoutes } from "./routes/environments.js";
 import { pingRoutes } from "./routes/ping.js";
+import { retiredEnvironmentRoutes } from "./routes/retired-environments.js";
 import { errors } from "./routes/schemas.js";
 import { selectionRoutes } from "./routes/selection.js";
 import { serverSettingsRoutes } from "./routes/server-settings.js";
@@ -186,6 +187,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       });
       await api.register(userRoutes, { store });
       await api.register(environmentRoutes, { environments });
+      await api.register(retiredEnvironmentRoutes, { environments });
       await api.register(contentRoutes, {
         content,
         site,

@@ -67,6 +67,12 @@ const ENDPOINTS: Endpoint[] = [
     ok: 200,
   },
   {
+    method: "GET",
+    path: () => "/__api__/slipway/v1/environments/retired",
+    least: "publisher",
+    ok: 200,
+  },
+  {
     method: "POST",
     path: () => "/__api__/slipway/v1/environments/plan",
     least: "administrator",
