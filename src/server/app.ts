@@ -43,6 +43,7 @@ import { environmentFileRoutes } from "./routes/environment-files.js";
 import { environmentRoutes } from "./routes/environments.js";
 import { pingRoutes } from "./routes/ping.js";
 import { retiredEnvironmentRoutes } from "./routes/retired-environments.js";
+import { runtimeCacheRoutes } from "./routes/runtime-caches.js";
 import { errors } from "./routes/schemas.js";
 import { selectionRoutes } from "./routes/selection.js";
 import { serverSettingsRoutes } from "./routes/server-settings.js";
@@ -188,6 +189,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(userRoutes, { store });
       await api.register(environmentRoutes, { environments });
       await api.register(retiredEnvironmentRoutes, { environments });
+      await api.register(runtimeCacheRoutes, { store, tasks, dataDir });
       await api.register(contentRoutes, {
         content,
         site,

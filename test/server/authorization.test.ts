@@ -68,6 +68,12 @@ const ENDPOINTS: Endpoint[] = [
   },
   {
     method: "GET",
+    path: () => "/__api__/v1/system/caches/runtime",
+    least: "administrator",
+    ok: 200,
+  },
+  {
+    method: "GET",
     path: () => "/__api__/slipway/v1/environments/retired",
     least: "publisher",
     ok: 200,
