@@ -397,6 +397,13 @@ export const SCHEMA = {
       "Bootstrap file (legacy runtime.yaml) whose images are created when the catalog is empty. May repeat.",
     ),
   },
+  Git: {
+    Executable: text("git", "The git program that fetches git-backed content."),
+    PollingFrequency: duration(
+      900,
+      "How often the branch of each git-backed content item with polling on is checked for a new commit.",
+    ),
+  },
   ExecutionEnvironments: {
     ConfigFilePath: text(
       "",

@@ -18,6 +18,7 @@ import { DeployService } from "../content/deploy-service.js";
 import { JobRuns } from "../content/job-runs.js";
 import { LoadTracker } from "../content/load-tracker.js";
 import { ProcessReconciler } from "../content/process-reconciler.js";
+import { RepositoryService } from "../content/repository-service.js";
 import { TaskRunner } from "../content/task-runner.js";
 import type { DeclarativeFile } from "../environments/declarative.js";
 import { EnvironmentService } from "../environments/service.js";
@@ -42,6 +43,7 @@ import { dashboardRoutes } from "./routes/dashboard.js";
 import { environmentFileRoutes } from "./routes/environment-files.js";
 import { environmentRoutes } from "./routes/environments.js";
 import { pingRoutes } from "./routes/ping.js";
+import { repositoryRoutes } from "./routes/repository.js";
 import { retiredEnvironmentRoutes } from "./routes/retired-environments.js";
 import { runtimeCacheRoutes } from "./routes/runtime-caches.js";
 import { errors } from "./routes/schemas.js";
@@ -171,7 +173,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     jobs,
     reconciler,
   });
+  const repositories = new RepositoryService({
+    store,
+    git: { executable: settings.Git.Executable, timeoutMs: 120_000 },
+    content,
+    bundles,
+    deploy,
+    logger,
+  });
+  if (settings.Git.PollingFrequency > 0) {
+    repositories.startPolling(settings.Git.PollingFrequency * 1000);
+  }
   app.addHook("onClose", async () => {
+    await repositories.close();
     await tasks.drain();
     await reconciler.close();
   });
@@ -190,6 +204,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(environmentRoutes, { environments });
       await api.register(retiredEnvironmentRoutes, { environments });
       await api.register(runtimeCacheRoutes, { store, tasks, dataDir });
+      await api.register(repositoryRoutes, { repositories });
       await api.register(contentRoutes, {
         content,
         site,

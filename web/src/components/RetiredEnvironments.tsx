@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import { api, describeFailure, type Environment } from "../api";
 
 type Retired = Environment & { retired_time: string; matching_before: string };
@@ -10,11 +10,13 @@ type Retired = Environment & { retired_time: string; matching_before: string };
 export function RetiredEnvironments(props: { admin: boolean; onRestored(): void }) {
   const [retired, setRetired] = useState<Retired[]>([]);
   const [message, setMessage] = useState("");
-  const load = () =>
-    api<Retired[]>("GET", "/slipway/v1/environments/retired").then(setRetired, () => {});
+  const load = useCallback(
+    () => api<Retired[]>("GET", "/slipway/v1/environments/retired").then(setRetired, () => {}),
+    [],
+  );
   useEffect(() => {
     void load();
-  }, []);
+  }, [load]);
   if (retired.length === 0) return null;
   return (
     <section aria-labelledby="retired-heading">
