@@ -23,6 +23,7 @@ import type { BundleService } from "./bundle-service.js";
 import type { ContentBuilder } from "./content-builder.js";
 import type { ContentService } from "./content-service.js";
 import { bundleSubPath, renderSiteSubPath, renderSourceSubPath } from "./data-layout.js";
+import { installedPackages } from "./installed-packages.js";
 import type { JobRuns } from "./job-runs.js";
 import { type Built, type JobContext, renderJob } from "./jobs.js";
 import { type Pick, toPick } from "./pick.js";
@@ -116,7 +117,19 @@ export class DeployService {
         needs: manifest.needs,
       }),
     );
-    await updateBundle(this.deps.store.db, bundle.id, { build: JSON.stringify(built) });
+    const packages = await installedPackages(
+      this.deps.settings.Server.DataDir,
+      built,
+      manifest.parsed,
+      {
+        python: pick.installations.python?.version ?? null,
+        r: pick.installations.r?.version ?? null,
+      },
+    );
+    await updateBundle(this.deps.store.db, bundle.id, {
+      build: JSON.stringify(built),
+      packages: JSON.stringify(packages),
+    });
 
     if (!options.buildOnly) {
       const plan = runPlan(commandInput(ctx, manifest.needs, built));

@@ -42,6 +42,7 @@ import { contentServingRoutes } from "./routes/content-serving.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
 import { environmentFileRoutes } from "./routes/environment-files.js";
 import { environmentRoutes } from "./routes/environments.js";
+import { packageRoutes } from "./routes/packages.js";
 import { pingRoutes } from "./routes/ping.js";
 import { repositoryRoutes } from "./routes/repository.js";
 import { retiredEnvironmentRoutes } from "./routes/retired-environments.js";
@@ -205,6 +206,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(retiredEnvironmentRoutes, { environments });
       await api.register(runtimeCacheRoutes, { store, tasks, dataDir });
       await api.register(repositoryRoutes, { repositories });
+      await api.register(packageRoutes, {
+        store,
+        content,
+        slipwayVersion: deps.slipwayVersion,
+      });
       await api.register(contentRoutes, {
         content,
         site,

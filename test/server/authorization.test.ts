@@ -66,6 +66,7 @@ const ENDPOINTS: Endpoint[] = [
     least: "publisher",
     ok: 200,
   },
+  { method: "GET", path: () => "/__api__/v1/packages", least: "publisher", ok: 200 },
   {
     method: "GET",
     path: () => "/__api__/v1/system/caches/runtime",
