@@ -399,6 +399,10 @@ export const SCHEMA = {
   },
   Git: {
     Executable: text("git", "The git program that fetches git-backed content."),
+    AllowLocalRepositories: bool(
+      false,
+      "Let publishers deploy from file:// repositories on the server's own disk, which they could otherwise not read.",
+    ),
     PollingFrequency: duration(
       900,
       "How often the branch of each git-backed content item with polling on is checked for a new commit.",

@@ -246,7 +246,7 @@ export class RepositoryService {
   /** Refuses settings git cannot follow, naming the field: well-formed first, then reachable. */
   async #check(settings: { repository: string; branch: string; directory: string }) {
     const problems = {
-      repository: repositoryProblem(settings.repository),
+      repository: repositoryProblem(settings.repository, this.deps.git.allowLocal),
       branch: branchProblem(settings.branch),
       directory: directoryProblem(settings.directory),
     };

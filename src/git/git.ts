@@ -12,6 +12,8 @@ export interface Git {
   /** The program to run. */
   executable: string;
   timeoutMs: number;
+  /** Whether file:// repositories (the server's own disk) may be used. */
+  allowLocal: boolean;
 }
 
 /** A git command that failed: what it said on standard error, in its own words. */
@@ -28,10 +30,14 @@ export class GitError extends Error {
 const SCHEMES = ["https", "http", "git", "ssh", "file"];
 
 /** Why a repository URL is refused, or undefined when git may be pointed at it. */
-export function repositoryProblem(url: string): string | undefined {
+export function repositoryProblem(url: string, allowLocal: boolean): string | undefined {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\/[^\s]+$/i.exec(url)?.[1]?.toLowerCase();
   if (!scheme) return "must be a URL such as https://host/org/repo.git";
-  if (!SCHEMES.includes(scheme)) return `must use one of ${SCHEMES.join(", ")}, not ${scheme}`;
+  const allowed = allowLocal ? SCHEMES : SCHEMES.filter((s) => s !== "file");
+  if (!allowed.includes(scheme)) {
+    const hint = scheme === "file" ? " ([Git] AllowLocalRepositories is off)" : "";
+    return `must use one of ${allowed.join(", ")}, not ${scheme}${hint}`;
+  }
   return undefined;
 }
 
@@ -122,7 +128,10 @@ function run(git: Git, args: string[]): Promise<string> {
       [
         "-c",
         "protocol.allow=never",
-        ...SCHEMES.flatMap((s) => ["-c", `protocol.${s}.allow=always`]),
+        ...SCHEMES.filter((s) => git.allowLocal || s !== "file").flatMap((s) => [
+          "-c",
+          `protocol.${s}.allow=always`,
+        ]),
         ...args,
       ],
       {

@@ -176,7 +176,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   const repositories = new RepositoryService({
     store,
-    git: { executable: settings.Git.Executable, timeoutMs: 120_000 },
+    git: {
+      executable: settings.Git.Executable,
+      timeoutMs: 120_000,
+      allowLocal: settings.Git.AllowLocalRepositories,
+    },
     content,
     bundles,
     deploy,

@@ -64,6 +64,7 @@ describe.skipIf(noFlask).each(STORE_DIALECTS)("git-backed content on %s", (diale
     server = await startTestServer(dialect, (s) => {
       s.Python.SystemSitePackages = true;
       s.Git.PollingFrequency = 1;
+      s.Git.AllowLocalRepositories = true;
     });
     await server.call("POST", "/__api__/v1/environments", {
       body: {
@@ -173,5 +174,21 @@ describe.skipIf(noFlask).each(STORE_DIALECTS)("git-backed content on %s", (diale
       key,
     });
     expect(none.status).toBe(404);
+  });
+
+  it("refuses file:// repositories unless [Git] AllowLocalRepositories is on", async () => {
+    const strict = await startTestServer(dialect);
+    try {
+      const item = await createContent(strict, "local-refused");
+      const refused = await strict.call("PUT", `/__api__/v1/content/${item.guid}/repository`, {
+        key: strict.keys.publisher,
+        body: { repository: url },
+      });
+      expect(refused.status).toBe(400);
+      expect(refused.body.payload).toEqual({ field: "repository" });
+      expect(refused.body.error).toContain("AllowLocalRepositories");
+    } finally {
+      await strict.close();
+    }
   });
 });
