@@ -2,12 +2,12 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
 import type { FastifyReply } from "fastify";
 import type { ContentService } from "../../content/content-service.js";
-import { isCollaborator } from "../../content/content-service.js";
 import { type InstalledPackage, lockfile } from "../../content/installed-packages.js";
 import { ApiError } from "../../errors.js";
 import { findBundle } from "../../store/bundles.js";
 import type { Store } from "../../store/database.js";
 import { activeBundlePackages } from "../../store/packages.js";
+import { roleAtLeast } from "../../users/roles.js";
 import { errors, GuidParams } from "./schemas.js";
 
 const Language = Type.Union([Type.Literal("python"), Type.Literal("r")]);
@@ -98,7 +98,9 @@ export const packageRoutes: FastifyPluginAsyncTypebox<{
       const caller = request.user!;
       const all = [];
       for (const row of await activeBundlePackages(store.db)) {
-        if (!isCollaborator(caller, { owner_guid: row.owner_guid } as never)) continue;
+        if (row.owner_guid !== caller.guid && !roleAtLeast(caller.user_role, "administrator")) {
+          continue;
+        }
         if (query.bundle_id !== undefined && String(row.bundle_id) !== query.bundle_id) continue;
         const guid = row.content_guid;
         if ((query.app_guid ?? query.app_id ?? guid) !== guid) continue;
