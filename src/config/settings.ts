@@ -410,6 +410,17 @@ export const SCHEMA = {
       "Bootstrap file (legacy runtime.yaml) whose images are created when the catalog is empty. May repeat.",
     ),
   },
+  Git: {
+    Executable: text("git", "The git program that fetches git-backed content."),
+    AllowLocalRepositories: bool(
+      false,
+      "Let publishers deploy from file:// repositories on the server's own disk, which they could otherwise not read.",
+    ),
+    PollingFrequency: duration(
+      900,
+      "How often the branch of each git-backed content item with polling on is checked for a new commit.",
+    ),
+  },
   ExecutionEnvironments: {
     ConfigFilePath: text(
       "",

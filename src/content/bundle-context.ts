@@ -9,6 +9,7 @@ import type { JobPaths } from "../runners/runner.js";
 import type { ContentRow } from "../store/content.js";
 import type { Store } from "../store/database.js";
 import { findEnvironment } from "../store/environments.js";
+import { findRetiredEnvironment } from "../store/retired-environments.js";
 import type { CommandInput } from "./app-commands.js";
 import { variableValues } from "./content-variables.js";
 import { renderSiteSubPath } from "./data-layout.js";
@@ -31,8 +32,10 @@ export async function jobContext(
   bundle: { readonly id: number },
   pick: Pick,
 ): Promise<JobContext> {
+  // A retired environment still describes the image content already built in it runs in.
   const environment = pick.environment
-    ? await findEnvironment(deps.store.db, pick.environment.guid)
+    ? ((await findEnvironment(deps.store.db, pick.environment.guid)) ??
+      (await findRetiredEnvironment(deps.store.db, pick.environment.guid)))
     : undefined;
   return {
     paths: deps.paths,

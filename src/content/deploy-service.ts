@@ -7,6 +7,7 @@ import { chown, cp, mkdir, readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Settings } from "../config/settings.js";
 import { type ContentNeeds, contentNeeds, parseManifest } from "../environments/manifest.js";
+import { livePins } from "../environments/retired-pins.js";
 import { explanationRows, selectEnvironment } from "../environments/selection.js";
 import { ApiError } from "../errors.js";
 import type { Runner } from "../runners/runner.js";
@@ -14,6 +15,7 @@ import { type BundleRow, updateBundle } from "../store/bundles.js";
 import { type ContentRow, updateContent } from "../store/content.js";
 import type { Store } from "../store/database.js";
 import { findEnvironment, listEnvironments } from "../store/environments.js";
+import { findRetiredEnvironment } from "../store/retired-environments.js";
 import type { UserRow } from "../store/users.js";
 import { activationPhase, checkAppMode, runPlan } from "./app-commands.js";
 import { commandInput, jobContext } from "./bundle-context.js";
@@ -21,6 +23,7 @@ import type { BundleService } from "./bundle-service.js";
 import type { ContentBuilder } from "./content-builder.js";
 import type { ContentService } from "./content-service.js";
 import { bundleSubPath, renderSiteSubPath, renderSourceSubPath } from "./data-layout.js";
+import { installedPackages } from "./installed-packages.js";
 import type { JobRuns } from "./job-runs.js";
 import { type Built, type JobContext, renderJob } from "./jobs.js";
 import { type Pick, toPick } from "./pick.js";
@@ -121,7 +124,19 @@ export class DeployService {
         needs: manifest.needs,
       }),
     );
-    await updateBundle(this.deps.store.db, bundle.id, { build: JSON.stringify(built) });
+    const packages = await installedPackages(
+      this.deps.settings.Server.DataDir,
+      built,
+      manifest.parsed,
+      {
+        python: pick.installations.python?.version ?? null,
+        r: pick.installations.r?.version ?? null,
+      },
+    );
+    await updateBundle(this.deps.store.db, bundle.id, {
+      build: JSON.stringify(built),
+      packages: JSON.stringify(packages),
+    });
 
     if (!options.buildOnly) {
       const plan = runPlan(commandInput(ctx, manifest.needs, built));
@@ -216,15 +231,23 @@ export class DeployService {
         );
         return recorded;
       }
+      const retired =
+        recorded.environment &&
+        !environment &&
+        (await findRetiredEnvironment(this.deps.store.db, recorded.environment.guid));
       await log.line(
-        `The environment recorded for bundle ${bundle.id} is gone or disabled; selecting again`,
+        retired
+          ? `The environment recorded for bundle ${bundle.id}, ${retired.name} (${retired.guid}), was retired at ${retired.retired_time}; selecting again`
+          : `The environment recorded for bundle ${bundle.id} is gone or disabled; selecting again`,
       );
     }
+    const pins = await livePins(this.deps.store.db, content);
+    for (const note of pins.notes) await log.line(note);
     const selection = selectEnvironment({
       needs,
       environments: await listEnvironments(this.deps.store.db),
-      defaultEnvironmentGuid: content.default_environment_guid,
-      defaultImageName: content.default_image_name,
+      defaultEnvironmentGuid: pins.defaultEnvironmentGuid,
+      defaultImageName: pins.defaultImageName,
       modes: {
         r: this.deps.settings.Server.RVersionMatching,
         python: this.deps.settings.Python.VersionMatching,

@@ -161,6 +161,22 @@ export const Environment = Type.Object({
 });
 export type Environment = Static<typeof Environment>;
 
+/** Slipway's extension: an environment taken out of the catalog while content still used it. */
+export const RetiredEnvironment = Type.Composite([
+  Environment,
+  Type.Object({
+    retired_time: Type.String({ format: "date-time" }),
+    matching_before: Type.Unsafe<Matching>(
+      Type.String({
+        enum: [...MATCHING],
+        description:
+          "The matching it had before retiring forced it to none; a restore gives it back.",
+      }),
+    ),
+  }),
+]);
+export type RetiredEnvironment = Static<typeof RetiredEnvironment>;
+
 export const DEFAULT_CLUSTER_NAME = "Kubernetes";
 /** The cluster of environments that describe the server's own host rather than an image. */
 export const LOCAL_CLUSTER_NAME = "Local";

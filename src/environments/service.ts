@@ -15,6 +15,13 @@ import {
   updateEnvironment,
 } from "../store/environments.js";
 import {
+  eraseRetiredEnvironment,
+  findRetiredEnvironment,
+  listRetiredEnvironments,
+  restoreEnvironment,
+  retireEnvironment,
+} from "../store/retired-environments.js";
+import {
   clusterNameProblem,
   DEFAULT_CLUSTER_NAME,
   type Environment,
@@ -22,6 +29,7 @@ import {
   type EnvironmentFields,
   type EnvironmentUpdate,
   fieldsWithDefaults,
+  type RetiredEnvironment,
 } from "./model.js";
 
 export class EnvironmentService {
@@ -98,26 +106,64 @@ export class EnvironmentService {
   }
 
   /**
-   * Deletes an environment. One that content still uses is refused unless forced, because
-   * its next redeploy would fail; `matching: none` retires it without breaking anything.
+   * Deletes an environment, or retires it when content still uses it: it leaves the catalog
+   * (lists, lookups, selection) but keeps every field, so running content keeps its image and
+   * the next deploy selects again. `force` erases it whatever uses it, retired or not.
    */
-  async remove(guid: string, options: { force?: boolean } = {}): Promise<void> {
+  async remove(guid: string, options: { force?: boolean } = {}): Promise<"deleted" | "retired"> {
+    const retired = await findRetiredEnvironment(this.store.db, guid);
+    if (retired && options.force) {
+      await eraseRetiredEnvironment(this.store.db, guid);
+      return "deleted";
+    }
     const environment = await this.get(guid);
     refuseManaged(environment, "deleted");
-    if (!options.force) {
-      const users = await contentUsingEnvironment(this.store.db, guid, environment.name);
-      if (users.length > 0) {
+    return this.store.db.transaction().execute(async (trx) => {
+      if (!options.force) {
+        const users = await contentUsingEnvironment(trx, guid, environment.name);
+        if (users.length > 0) {
+          await retireEnvironment(trx, guid, now());
+          return "retired";
+        }
+      }
+      await deleteEnvironment(trx, guid);
+      return "deleted";
+    });
+  }
+
+  async eraseRetired(guid: string): Promise<void> {
+    if (!(await findRetiredEnvironment(this.store.db, guid))) {
+      throw new ApiError("notFound", `No retired environment ${guid} exists.`, {
+        payload: { guid },
+      });
+    }
+    await eraseRetiredEnvironment(this.store.db, guid);
+  }
+
+  listRetired(): Promise<RetiredEnvironment[]> {
+    return listRetiredEnvironments(this.store.db);
+  }
+
+  /** Puts a retired environment back in the catalog, refused while its image name is taken. */
+  async restore(guid: string): Promise<Environment> {
+    const retired = await findRetiredEnvironment(this.store.db, guid);
+    const missing = new ApiError("notFound", `No retired environment ${guid} exists.`, {
+      payload: { guid },
+    });
+    if (!retired) throw missing;
+    try {
+      if (!(await restoreEnvironment(this.store.db, guid, now()))) throw missing;
+    } catch (error) {
+      if (this.store.dialect.isUniqueViolation(error)) {
         throw new ApiError(
-          "badRequest",
-          `Environment "${environment.name}" is used by ${users.length} content item(s) (${users
-            .slice(0, 5)
-            .map((c) => c.name)
-            .join(", ")}); set its matching to "none" to retire it, or delete with force=true.`,
-          { status: 409, payload: { content: users } },
+          "duplicateEnvironmentName",
+          `Environment ${guid} cannot be restored: another environment now uses the image "${retired.name}".`,
+          { payload: { guid, name: retired.name } },
         );
       }
+      throw error;
     }
-    await deleteEnvironment(this.store.db, guid);
+    return this.get(guid);
   }
 }
 

@@ -20,6 +20,7 @@ import { DeployService } from "../content/deploy-service.js";
 import { JobRuns } from "../content/job-runs.js";
 import { LoadTracker } from "../content/load-tracker.js";
 import { ProcessReconciler } from "../content/process-reconciler.js";
+import { RepositoryService } from "../content/repository-service.js";
 import { SecretBox } from "../content/secret-box.js";
 import { TaskRunner } from "../content/task-runner.js";
 import type { DeclarativeFile } from "../environments/declarative.js";
@@ -48,7 +49,11 @@ import { contentServingRoutes } from "./routes/content-serving.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
 import { environmentFileRoutes } from "./routes/environment-files.js";
 import { environmentRoutes } from "./routes/environments.js";
+import { packageRoutes } from "./routes/packages.js";
 import { pingRoutes } from "./routes/ping.js";
+import { repositoryRoutes } from "./routes/repository.js";
+import { retiredEnvironmentRoutes } from "./routes/retired-environments.js";
+import { runtimeCacheRoutes } from "./routes/runtime-caches.js";
 import { errors } from "./routes/schemas.js";
 import { selectionRoutes } from "./routes/selection.js";
 import { serverSettingsRoutes } from "./routes/server-settings.js";
@@ -179,7 +184,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reconciler,
     secrets,
   });
+  const repositories = new RepositoryService({
+    store,
+    git: {
+      executable: settings.Git.Executable,
+      timeoutMs: 120_000,
+      allowLocal: settings.Git.AllowLocalRepositories,
+    },
+    content,
+    bundles,
+    deploy,
+    logger,
+  });
+  if (settings.Git.PollingFrequency > 0) {
+    repositories.startPolling(settings.Git.PollingFrequency * 1000);
+  }
   app.addHook("onClose", async () => {
+    await repositories.close();
     await tasks.drain();
     await reconciler.close();
   });
@@ -196,6 +217,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       });
       await api.register(userRoutes, { store });
       await api.register(environmentRoutes, { environments });
+      await api.register(retiredEnvironmentRoutes, { environments });
+      await api.register(runtimeCacheRoutes, { store, tasks, dataDir });
+      await api.register(repositoryRoutes, { repositories });
+      await api.register(packageRoutes, {
+        store,
+        content,
+        slipwayVersion: deps.slipwayVersion,
+      });
       await api.register(contentRoutes, {
         content,
         site,

@@ -46,32 +46,41 @@ export async function deleteContent(db: Kysely<Tables>, guid: string): Promise<v
   await db.deleteFrom("content").where("guid", "=", guid).execute();
 }
 
-/** Content items whose current or default environment is this one. */
+/**
+ * Content items that use this environment: their active bundle runs in it, or they name it
+ * as their default. A bundle that was only uploaded, built or drafted does not count.
+ */
 export function contentUsingEnvironment(db: Kysely<Tables>, guid: string, imageName: string) {
   return db
     .selectFrom("content")
-    .select(["guid", "name"])
+    .leftJoin("bundles", "bundles.id", "content.bundle_id")
+    .select(["content.guid", "content.name"])
     .where((eb) =>
       eb.or([
-        eb("environment_guid", "=", guid),
-        eb("default_environment_guid", "=", guid),
-        eb("default_image_name", "=", imageName),
+        eb("bundles.environment_guid", "=", guid),
+        eb("content.default_environment_guid", "=", guid),
+        eb("content.default_image_name", "=", imageName),
       ]),
     )
-    .orderBy("name")
+    .orderBy("content.name")
     .execute();
 }
 
-/** Every content item's references to environments, for counting users of each in one read. */
+/** Every content item's references to environments (as above), for counting in one read. */
 export function environmentReferences(db: Kysely<Tables>) {
   return db
     .selectFrom("content")
-    .select(["environment_guid", "default_environment_guid", "default_image_name"])
+    .leftJoin("bundles", "bundles.id", "content.bundle_id")
+    .select([
+      "bundles.environment_guid",
+      "content.default_environment_guid",
+      "content.default_image_name",
+    ])
     .where((eb) =>
       eb.or([
-        eb("environment_guid", "is not", null),
-        eb("default_environment_guid", "is not", null),
-        eb("default_image_name", "is not", null),
+        eb("bundles.environment_guid", "is not", null),
+        eb("content.default_environment_guid", "is not", null),
+        eb("content.default_image_name", "is not", null),
       ]),
     )
     .execute();

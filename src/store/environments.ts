@@ -80,7 +80,10 @@ function toColumns(fields: Partial<EnvironmentFields>): Partial<Insertable<Envir
  * Runs a catalog change and advances the catalog revision in the same transaction, so no
  * change can be seen without its revision or the other way round.
  */
-function changeCatalog(db: Kysely<Tables>, change: (trx: Kysely<Tables>) => Promise<unknown>) {
+export function changeCatalog(
+  db: Kysely<Tables>,
+  change: (trx: Kysely<Tables>) => Promise<unknown>,
+) {
   const run = async (trx: Kysely<Tables>) => {
     await change(trx);
     await trx

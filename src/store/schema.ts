@@ -47,6 +47,31 @@ export interface EnvironmentsTable {
   updated_time: string;
 }
 
+/** An environment taken out of the catalog while content still used it. */
+export interface RetiredEnvironmentsTable extends Omit<EnvironmentsTable, "id"> {
+  /** The id it had in the catalog, kept so a restore gives it back. */
+  id: number;
+  retired_time: string;
+  /** The matching it had in the catalog; retiring forces `matching` to none. */
+  matching_before: string;
+}
+
+/** The git repository, branch and folder a content item deploys from. */
+export interface ContentRepositoriesTable {
+  content_guid: string;
+  repository: string;
+  branch: string;
+  directory: string;
+  polling: number;
+  /** The commit last deployed from the branch. */
+  last_commit: string | null;
+  last_checked_time: string | null;
+  /** Why the last look at the repository failed; null once one succeeds. */
+  last_error: string | null;
+  created_time: string;
+  updated_time: string;
+}
+
 export interface ContentTable {
   /** Connect's numeric id, from the content_ids counter. */
   id: number;
@@ -106,6 +131,8 @@ export interface BundlesTable {
   pick: string | null;
   /** What the bundle was built into (`Built`, as JSON), once built. */
   build: string | null;
+  /** The packages its build installed (`InstalledPackage[]`, as JSON), once built. */
+  packages: string | null;
   /** What the upload said of itself (source, source_repo, source_branch, source_commit), as JSON. */
   metadata: string | null;
 }
@@ -214,6 +241,8 @@ export interface Tables {
   users: UsersTable;
   api_keys: ApiKeysTable;
   environments: EnvironmentsTable;
+  retired_environments: RetiredEnvironmentsTable;
+  content_repositories: ContentRepositoriesTable;
   content_variables: ContentVariablesTable;
   content_ids: ContentIdsTable;
 }

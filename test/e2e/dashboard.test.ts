@@ -66,6 +66,11 @@ describe.skipIf(noBrowser)("the dashboard in a real browser", () => {
       .set({ bundle_id: Number(bundleId), environment_guid: used, image_name: "org/py:3.11" })
       .where("guid", "=", item.guid)
       .execute();
+    await server.server.store.db
+      .updateTable("bundles")
+      .set({ environment_guid: used, image_name: "org/py:3.11" })
+      .where("id", "=", Number(bundleId))
+      .execute();
     browser = await launchBrowser();
   });
   afterAll(async () => {
@@ -165,7 +170,7 @@ describe.skipIf(noBrowser)("the dashboard in a real browser", () => {
     expect(await order()).toEqual(["3.13.1", "3.12.1", "3.11.4", "3.10.12"]);
   });
 
-  it("edits an environment, and shows the refusal to remove one that content uses", async () => {
+  it("edits an environment, retires one that content uses on removal, and restores it", async () => {
     const page = await signIn("ada");
     await page.getByRole("button", { name: "Python 3.11 (used)" }).click();
     await page.getByRole("heading", { name: "Python 3.11 (used)" }).waitFor();
@@ -177,8 +182,18 @@ describe.skipIf(noBrowser)("the dashboard in a real browser", () => {
     await page.getByText("Edited in the browser").waitFor();
     await page.getByRole("button", { name: "Remove" }).click();
     await page.getByRole("button", { name: "Remove environment" }).click();
-    await page.getByRole("alert").getByText("is used by 1 content item").waitFor();
-    expect((await server.call("GET", `/__api__/v1/environments/${used}`)).status).toBe(200);
+    await page.getByRole("heading", { name: "Retired environments" }).waitFor();
+    expect((await server.call("GET", `/__api__/v1/environments/${used}`)).status).toBe(404);
+    expect(
+      await page.getByRole("button", { name: "Python 3.11 (used)", exact: true }).count(),
+    ).toBe(0);
+    await shot(page, "environments-retired");
+    await page.getByRole("button", { name: "Restore Python 3.11 (used)" }).click();
+    await page.getByRole("button", { name: "Python 3.11 (used)", exact: true }).waitFor();
+    expect(await page.getByRole("heading", { name: "Retired environments" }).count()).toBe(0);
+    expect((await server.call("GET", `/__api__/v1/environments/${used}`)).body.matching).toBe(
+      "any",
+    );
   });
 
   it("lets a publisher pick a specific environment, marking which fit the content", async () => {

@@ -66,6 +66,19 @@ const ENDPOINTS: Endpoint[] = [
     least: "publisher",
     ok: 200,
   },
+  { method: "GET", path: () => "/__api__/v1/packages", least: "publisher", ok: 200 },
+  {
+    method: "GET",
+    path: () => "/__api__/v1/system/caches/runtime",
+    least: "administrator",
+    ok: 200,
+  },
+  {
+    method: "GET",
+    path: () => "/__api__/slipway/v1/environments/retired",
+    least: "publisher",
+    ok: 200,
+  },
   {
     method: "POST",
     path: () => "/__api__/slipway/v1/environments/plan",

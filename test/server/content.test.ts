@@ -102,14 +102,17 @@ describe("content API", () => {
     });
     expect(asViewer.body.default_environment_guid).toBeNull();
 
-    const refused = await server.call("DELETE", `/__api__/v1/environments/${env.body.guid}`);
-    expect(refused.status).toBe(409);
-    expect(refused.body.payload.content).toEqual([{ guid: item.guid, name: "picky" }]);
+    // In use as a default, so a delete retires it, and force then erases it.
+    const retired = await server.call("DELETE", `/__api__/v1/environments/${env.body.guid}`);
+    expect(retired.status).toBe(204);
+    const listed = await server.call("GET", "/__api__/slipway/v1/environments/retired");
+    expect(listed.body.map((e: { guid: string }) => e.guid)).toEqual([env.body.guid]);
     const forced = await server.call(
       "DELETE",
       `/__api__/v1/environments/${env.body.guid}?force=true`,
     );
     expect(forced.status).toBe(204);
+    expect((await server.call("GET", "/__api__/slipway/v1/environments/retired")).body).toEqual([]);
 
     const automatic = await server.call("PATCH", `/__api__/v1/content/${item.guid}`, {
       key: server.keys.publisher,

@@ -106,6 +106,14 @@ describe("environment files", () => {
     expect(put.status).toBe(409);
     expect(put.body.code).toBe(265);
     expect(put.body.error).toContain(map.file);
+    for (const query of ["", "?force=true"]) {
+      const removed = await server.call(
+        "DELETE",
+        `/__api__/v1/environments/${declared.guid}${query}`,
+      );
+      expect(removed.status).toBe(409);
+      expect(removed.body.code).toBe(265);
+    }
 
     await map.update(
       entry("ghcr.io/org/declared:1", "  title: Second\n") + entry("ghcr.io/org/api-made:1"),

@@ -157,8 +157,8 @@ export function registerEnvironmentCommands(program: Command): void {
     environments
       .command("remove <guid>")
       .alias("rm")
-      .description("Delete an environment; refused while content uses it unless --force")
-      .option("--force", "delete even though content uses it"),
+      .description("Delete an environment; one that content uses is retired instead")
+      .option("--force", "erase it even though content uses it"),
   ).action(
     action(async (guid: string, options: EditOptions & { force?: boolean }) => {
       await new ApiClient(options).request(

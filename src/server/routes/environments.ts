@@ -76,7 +76,8 @@ export const environmentRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         tags,
-        summary: "Delete an execution environment; refused while content uses it unless forced",
+        summary:
+          "Delete an execution environment; one that content uses is retired instead, unless forced",
         params: GuidParams,
         querystring: Type.Object({ force: Type.Optional(Type.Boolean()) }),
         response: { 204: Type.Null(), ...errors },

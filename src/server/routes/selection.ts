@@ -3,6 +3,7 @@ import { Type } from "@sinclair/typebox";
 import type { Settings } from "../../config/settings.js";
 import type { ContentService } from "../../content/content-service.js";
 import { contentNeeds, parseManifest } from "../../environments/manifest.js";
+import { livePins } from "../../environments/retired-pins.js";
 import { answerEach, answerSelection } from "../../environments/selection-answer.js";
 import { ApiError } from "../../errors.js";
 import { findBundle } from "../../store/bundles.js";
@@ -83,11 +84,12 @@ export const selectionRoutes: FastifyPluginAsyncTypebox<{
       const needs = contentNeeds(parseManifest(manifest));
       const environments = await listEnvironments(store.db);
       if (request.body.each) return answerEach(needs, environments, modesOf(settings));
+      const pins = item && (await livePins(store.db, item));
       return answerSelection({
         needs,
         environments,
-        defaultEnvironmentGuid: item?.default_environment_guid,
-        defaultImageName: item?.default_image_name,
+        defaultEnvironmentGuid: pins?.defaultEnvironmentGuid,
+        defaultImageName: pins?.defaultImageName,
         modes: modesOf(settings),
       });
     },

@@ -6,6 +6,7 @@ import { sessions } from "./0003-sessions.js";
 import { runs } from "./0004-runs.js";
 import { signInThrottle } from "./0005-sign-in-throttle.js";
 import { publishing } from "./0006-publishing.js";
+import { retireAndGit } from "./0007-retire-and-git.js";
 
 /** Every migration, in order. Names are permanent: never rename or edit one that shipped. */
 export function migrations(dialect: StoreDialect): Record<string, Migration> {
@@ -16,5 +17,6 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0004-runs": runs(dialect),
     "0005-sign-in-throttle": signInThrottle,
     "0006-publishing": publishing,
+    "0007-retire-and-git": retireAndGit,
   };
 }

@@ -109,7 +109,10 @@ export function EnvironmentDetail(props: {
       {props.editor}
       {confirming && (
         <Dialog title={`Remove ${e.name}?`} onClose={() => setConfirming(false)}>
-          <p>Content can no longer be deployed to this environment once it is removed.</p>
+          <p>
+            New deploys can no longer select it. While content uses it, it is retired rather than
+            deleted: that content keeps running in it until its next deploy.
+          </p>
           <p className="field-error" role="alert">
             {refusal}
           </p>

@@ -5,6 +5,7 @@ import { navigate, type Route, replaceQuery } from "../route";
 import { EnvironmentDetail } from "./EnvironmentDetail";
 import { EnvironmentForm } from "./EnvironmentForm";
 import { EnvironmentTable, type TableState } from "./EnvironmentTable";
+import { RetiredEnvironments } from "./RetiredEnvironments";
 
 export function tableState(route: Route): TableState {
   const sort = route.query.get("sort") as SortKey | null;
@@ -86,6 +87,7 @@ export function EnvironmentsPage(props: { user: User; route: Route }) {
         }
         onOpen={(e) => navigate(`/environments/${e.guid}`)}
       />
+      <RetiredEnvironments admin={admin} onRestored={load} />
       {editing === "new" && (
         <EnvironmentForm
           onClose={() => setEditing(null)}

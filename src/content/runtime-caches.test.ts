@@ -1,0 +1,50 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import fc from "fast-check";
+import { afterEach, describe, expect, it } from "vitest";
+import { cacheName, pythonCacheEntry, startBuild } from "./package-cache.js";
+import { buildsInProgress, decodeCacheName, runtimeCacheSubPath } from "./runtime-caches.js";
+
+describe("runtime cache names", () => {
+  it("decodes every escaped image or version name back to itself", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 40 }), (name) => {
+        expect(decodeCacheName(cacheName(name))).toBe(name);
+      }),
+    );
+    expect(decodeCacheName(cacheName(null))).toBeNull();
+  });
+
+  it("names the folder package-cache.ts builds into", () => {
+    const entry = pythonCacheEntry({
+      image: "ghcr.io/org/py:3.11",
+      pythonVersion: "3.11.2",
+      requirements: "",
+      systemSitePackages: false,
+    });
+    const target = { language: "Python", version: "3.11.2", image_name: "ghcr.io/org/py:3.11" };
+    expect(path.dirname(entry.subPath)).toBe(runtimeCacheSubPath(target as never));
+  });
+});
+
+describe("builds in progress", () => {
+  let dataDir: string | undefined;
+  afterEach(() => (dataDir ? rm(dataDir, { recursive: true, force: true }) : undefined));
+
+  it("counts build folders whose task has not finished, and only those", async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), "slipway-caches-"));
+    const entry = pythonCacheEntry({
+      image: null,
+      pythonVersion: "3.11.2",
+      requirements: "flask\n",
+      systemSitePackages: false,
+    });
+    await startBuild(dataDir, entry, "finished-task", null);
+    const folder = path.dirname(entry.subPath);
+    const running = (id: string) => Promise.resolve(id === "running-task");
+    expect(await buildsInProgress(dataDir, folder, running)).toEqual([]);
+    await startBuild(dataDir, entry, "running-task", null);
+    expect(await buildsInProgress(dataDir, folder, running)).toEqual(["running-task"]);
+  });
+});
