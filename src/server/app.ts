@@ -25,6 +25,7 @@ import { ApiError } from "../errors.js";
 import type { Runner } from "../runners/runner.js";
 import type { Store } from "../store/database.js";
 import { installationInstance } from "../store/installation.js";
+import { registerAuditTrail } from "./audit-trail.js";
 import { registerAuth } from "./auth.js";
 import { ContentSite } from "./content-site.js";
 import { clientErrorHandler, refuseNulInBodies, registerEdgeGuards } from "./edge-guards.js";
@@ -35,12 +36,14 @@ import {
   declareResponses,
   PASSTHROUGH_RESPONSES,
 } from "./route-declarations.js";
+import { auditLogRoutes } from "./routes/audit-logs.js";
 import { bundleRoutes } from "./routes/bundles.js";
 import { contentRoutes } from "./routes/content.js";
 import { contentServingRoutes } from "./routes/content-serving.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
 import { environmentFileRoutes } from "./routes/environment-files.js";
 import { environmentRoutes } from "./routes/environments.js";
+import { groupRoutes } from "./routes/groups.js";
 import { pingRoutes } from "./routes/ping.js";
 import { errors } from "./routes/schemas.js";
 import { selectionRoutes } from "./routes/selection.js";
@@ -178,6 +181,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(
     async (api) => {
       refuseNulInBodies(api);
+      registerAuditTrail(api, store);
       await api.register(serverSettingsRoutes, {
         environments,
         store,
@@ -185,6 +189,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         backend: runner.backend,
       });
       await api.register(userRoutes, { store });
+      await api.register(groupRoutes, { store });
+      await api.register(auditLogRoutes, { store });
       await api.register(environmentRoutes, { environments });
       await api.register(contentRoutes, {
         content,

@@ -5,6 +5,7 @@ import { content } from "./0002-content.js";
 import { sessions } from "./0003-sessions.js";
 import { runs } from "./0004-runs.js";
 import { signInThrottle } from "./0005-sign-in-throttle.js";
+import { people } from "./0008-people.js";
 
 /** Every migration, in order. Names are permanent: never rename or edit one that shipped. */
 export function migrations(dialect: StoreDialect): Record<string, Migration> {
@@ -14,5 +15,6 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0003-sessions": sessions,
     "0004-runs": runs(dialect),
     "0005-sign-in-throttle": signInThrottle,
+    "0008-people": people(dialect),
   };
 }
