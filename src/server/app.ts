@@ -39,6 +39,7 @@ import {
 import { auditLogRoutes } from "./routes/audit-logs.js";
 import { bundleRoutes } from "./routes/bundles.js";
 import { contentRoutes } from "./routes/content.js";
+import { contentPermissionRoutes } from "./routes/content-permissions.js";
 import { contentServingRoutes } from "./routes/content-serving.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
 import { environmentFileRoutes } from "./routes/environment-files.js";
@@ -201,6 +202,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           await bundles.removeAll(guid);
         },
       });
+      await api.register(contentPermissionRoutes, { store, content });
       await api.register(bundleRoutes, {
         content,
         bundles,

@@ -1,6 +1,6 @@
 /** Who may see or change content, and who may use a restricted environment. */
 import { randomUUID } from "node:crypto";
-import type { ExpressionBuilder, Kysely, Selectable } from "kysely";
+import { type Kysely, type Selectable, type SqlBool, sql } from "kysely";
 import type { ContentPermissionsTable, EnvironmentPermissionsTable, Tables } from "./schema.js";
 
 export type ContentPermissionRow = Readonly<Selectable<ContentPermissionsTable>>;
@@ -58,28 +58,18 @@ export async function permittedRole(
     .selectFrom("content_permissions")
     .select("role")
     .where("content_guid", "=", contentGuid)
-    .where((eb) => grantedTo(eb, userGuid))
+    .where(grantedTo(userGuid))
     .execute();
   if (rows.some((r) => r.role === "owner")) return "owner";
   return rows.length > 0 ? "viewer" : null;
 }
 
-/** A permission row that names the user or one of the user's groups. */
-export function grantedTo(
-  eb: ExpressionBuilder<Tables, "content_permissions" | "environment_permissions">,
-  userGuid: string,
-) {
-  return eb.or([
-    eb.and([eb("principal_type", "=", "user"), eb("principal_guid", "=", userGuid)]),
-    eb.and([
-      eb("principal_type", "=", "group"),
-      eb(
-        "principal_guid",
-        "in",
-        eb.selectFrom("group_members").select("group_guid").where("user_guid", "=", userGuid),
-      ),
-    ]),
-  ]);
+/**
+ * A permission row (of content or of an environment) that names the user or one of the
+ * user's groups. Plain SQL, since both tables share these two columns.
+ */
+export function grantedTo(userGuid: string) {
+  return sql<SqlBool>`((principal_type = 'user' and principal_guid = ${userGuid}) or (principal_type = 'group' and principal_guid in (select group_guid from group_members where user_guid = ${userGuid})))`;
 }
 
 export function environmentPermissions(db: Kysely<Tables>, environmentGuid?: string) {
@@ -145,7 +135,7 @@ export async function environmentsNotPermitted(
   const allowed = await db
     .selectFrom("environment_permissions")
     .select("environment_guid")
-    .where((eb) => grantedTo(eb, userGuid))
+    .where(grantedTo(userGuid))
     .execute();
   const ok = new Set(allowed.map((r) => r.environment_guid));
   return new Set(restricted.map((r) => r.environment_guid).filter((g) => !ok.has(g)));

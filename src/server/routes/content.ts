@@ -44,7 +44,12 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
       config: { role: "publisher" },
     },
     async (request) =>
-      toContent(await content.create(request.user!, request.body), request.user!, urls(request)),
+      toContent(
+        await content.create(request.user!, request.body),
+        request.user!,
+        urls(request),
+        "owner",
+      ),
   );
 
   app.get(
@@ -62,11 +67,11 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
       config: { role: "viewer" },
     },
     async (request) => {
-      const rows = await content.list({
+      const rows = await content.list(request.user!, {
         name: request.query.name,
         ownerGuid: request.query.owner_guid,
       });
-      return rows.map((row) => toContent(row, request.user!, urls(request)));
+      return rows.map(({ row, role }) => toContent(row, request.user!, urls(request), role));
     },
   );
 
@@ -81,8 +86,10 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
       },
       config: { role: "viewer" },
     },
-    async (request) =>
-      toContent(await content.get(request.params.guid), request.user!, urls(request)),
+    async (request) => {
+      const { row, role } = await content.getViewable(request.user!, request.params.guid);
+      return toContent(row, request.user!, urls(request), role);
+    },
   );
 
   app.patch(
@@ -100,7 +107,8 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
     async (request) => {
       const row = await content.patch(request.user!, request.params.guid, request.body);
       options.onChanged(row.guid);
-      return toContent(row, request.user!, urls(request));
+      const { role } = await content.getViewable(request.user!, row.guid);
+      return toContent(row, request.user!, urls(request), role);
     },
   );
 
