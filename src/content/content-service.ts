@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { Updateable } from "kysely";
 import type { Settings } from "../config/settings.js";
+import { NOT_PERMITTED } from "../environments/selection.js";
 import { ApiError } from "../errors.js";
 import type { ResourceName } from "../runners/runner.js";
 import {
@@ -17,6 +18,7 @@ import {
 } from "../store/content.js";
 import type { Store } from "../store/database.js";
 import { findEnvironment, findEnvironmentByName } from "../store/environments.js";
+import { environmentsNotPermitted } from "../store/permissions.js";
 import type { ContentTable } from "../store/schema.js";
 import { findUser, type UserRow } from "../store/users.js";
 import {
@@ -51,7 +53,7 @@ export class ContentService {
 
   async create(owner: UserRow, body: ContentCreate): Promise<ContentRow> {
     const guid = randomUUID();
-    const defaults = await this.#defaults(body);
+    const defaults = await this.#defaults(body, owner);
     const settings = this.#settings(DEFAULT_CONTENT_SETTINGS, body);
     try {
       await insertContent(this.store.db, {
@@ -155,7 +157,8 @@ export class ContentService {
 
   async patch(caller: UserRow, guid: string, body: ContentPatch): Promise<ContentRow> {
     const row = await this.getEditable(caller, guid);
-    const fields: Updateable<ContentTable> = await this.#defaults(body);
+    const owner = (await findUser(this.store.db, body.owner_guid ?? row.owner_guid)) ?? caller;
+    const fields: Updateable<ContentTable> = await this.#defaults(body, owner);
     if (
       (fields.default_environment_guid !== undefined &&
         fields.default_environment_guid !== row.default_environment_guid) ||
@@ -243,6 +246,7 @@ export class ContentService {
   /** Checks the publisher's environment choice against the catalog. */
   async #defaults(
     body: ContentPatch,
+    owner: UserRow,
   ): Promise<Pick<Updateable<ContentTable>, "default_environment_guid" | "default_image_name">> {
     const out: Pick<
       Updateable<ContentTable>,
@@ -268,14 +272,16 @@ export class ContentService {
             { status: 400 },
           );
         }
+        await this.#checkPermitted(owner, environment);
       }
       out.default_environment_guid = body.default_environment_guid;
     }
     if (body.default_image_name !== undefined) {
-      if (
-        body.default_image_name !== null &&
-        !(await findEnvironmentByName(this.store.db, body.default_image_name))
-      ) {
+      const byImage =
+        body.default_image_name === null
+          ? undefined
+          : await findEnvironmentByName(this.store.db, body.default_image_name);
+      if (body.default_image_name !== null && !byImage) {
         throw new ApiError(
           "invalidDefaultImage",
           `No environment uses the image "${body.default_image_name}".`,
@@ -284,9 +290,21 @@ export class ContentService {
           },
         );
       }
+      if (byImage) await this.#checkPermitted(owner, byImage);
       out.default_image_name = body.default_image_name;
     }
     return out;
+  }
+
+  /** A restricted environment is the default only of content whose owner may use it. */
+  async #checkPermitted(owner: UserRow, environment: { guid: string; name: string }) {
+    if ((await environmentsNotPermitted(this.store.db, owner)).has(environment.guid)) {
+      throw new ApiError(
+        "prohibitedEnvironment",
+        `Environment ${environment.name} is ${NOT_PERMITTED}: it is restricted to other users and groups.`,
+        { status: 403, payload: { guid: environment.guid, owner_guid: owner.guid } },
+      );
+    }
   }
 }
 

@@ -14,7 +14,8 @@ import { type BundleRow, updateBundle } from "../store/bundles.js";
 import { type ContentRow, updateContent } from "../store/content.js";
 import type { Store } from "../store/database.js";
 import { findEnvironment, listEnvironments } from "../store/environments.js";
-import type { UserRow } from "../store/users.js";
+import { environmentsNotPermitted } from "../store/permissions.js";
+import { findUser, type UserRow } from "../store/users.js";
 import { activationPhase, checkAppMode, runPlan } from "./app-commands.js";
 import { commandInput, jobContext } from "./bundle-context.js";
 import type { BundleService } from "./bundle-service.js";
@@ -192,24 +193,30 @@ export class DeployService {
     bundle: BundleRow,
     needs: ContentNeeds,
   ): Promise<Pick> {
+    const owner = await findUser(this.deps.store.db, content.owner_guid);
+    const notPermitted = owner && (await environmentsNotPermitted(this.deps.store.db, owner));
     if (bundle.pick && !content.needs_rebuild) {
       const recorded = JSON.parse(bundle.pick) as Pick;
       const environment =
         recorded.environment &&
         (await findEnvironment(this.deps.store.db, recorded.environment.guid));
-      if (!recorded.environment || (environment && environment.matching !== "none")) {
+      if (
+        !recorded.environment ||
+        (environment && environment.matching !== "none" && !notPermitted?.has(environment.guid))
+      ) {
         await log.line(
           `Reusing the environment recorded for bundle ${bundle.id}: ${recorded.environment?.name ?? "none needed"}`,
         );
         return recorded;
       }
       await log.line(
-        `The environment recorded for bundle ${bundle.id} is gone or disabled; selecting again`,
+        `The environment recorded for bundle ${bundle.id} is gone, disabled or no longer permitted; selecting again`,
       );
     }
     const selection = selectEnvironment({
       needs,
       environments: await listEnvironments(this.deps.store.db),
+      notPermitted,
       defaultEnvironmentGuid: content.default_environment_guid,
       defaultImageName: content.default_image_name,
       modes: {

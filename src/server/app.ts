@@ -43,6 +43,7 @@ import { contentPermissionRoutes } from "./routes/content-permissions.js";
 import { contentServingRoutes } from "./routes/content-serving.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
 import { environmentFileRoutes } from "./routes/environment-files.js";
+import { environmentPermissionRoutes } from "./routes/environment-permissions.js";
 import { environmentRoutes } from "./routes/environments.js";
 import { groupRoutes } from "./routes/groups.js";
 import { pingRoutes } from "./routes/ping.js";
@@ -192,7 +193,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(userRoutes, { store });
       await api.register(groupRoutes, { store });
       await api.register(auditLogRoutes, { store });
-      await api.register(environmentRoutes, { environments });
+      await api.register(environmentRoutes, { environments, store });
+      await api.register(environmentPermissionRoutes, { environments, store });
       await api.register(contentRoutes, {
         content,
         site,

@@ -1,7 +1,9 @@
 /** Who may see or change content, and who may use a restricted environment. */
 import { randomUUID } from "node:crypto";
 import { type Kysely, type Selectable, type SqlBool, sql } from "kysely";
+import { notPermittedFor } from "../environments/selection-permits.js";
 import type { ContentPermissionsTable, EnvironmentPermissionsTable, Tables } from "./schema.js";
+import type { UserRow } from "./users.js";
 
 export type ContentPermissionRow = Readonly<Selectable<ContentPermissionsTable>>;
 export type EnvironmentPermissionRow = Readonly<Selectable<EnvironmentPermissionsTable>>;
@@ -106,37 +108,27 @@ export async function deleteEnvironmentPermission(
   return Number(result.numDeletedRows) > 0;
 }
 
-/** Deletes every permission of an environment (rsconnect's --clear-permissions). */
-export async function clearEnvironmentPermissions(
-  db: Kysely<Tables>,
-  environmentGuid: string,
-): Promise<number> {
-  const result = await db
-    .deleteFrom("environment_permissions")
-    .where("environment_guid", "=", environmentGuid)
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
-}
-
-/**
- * The guids of restricted environments this user may not use: those with permissions, none
- * of which names the user or one of the user's groups.
- */
+/** The guids of the environments this user may not use (selection-permits.ts has the rule). */
 export async function environmentsNotPermitted(
   db: Kysely<Tables>,
-  userGuid: string,
+  user: Pick<UserRow, "guid" | "user_role">,
 ): Promise<Set<string>> {
-  const restricted = await db
+  const permits = await db
     .selectFrom("environment_permissions")
-    .select("environment_guid")
-    .distinct()
+    .select(["environment_guid", "principal_type", "principal_guid"])
     .execute();
-  if (restricted.length === 0) return new Set();
-  const allowed = await db
-    .selectFrom("environment_permissions")
-    .select("environment_guid")
-    .where(grantedTo(userGuid))
+  if (permits.length === 0) return new Set();
+  const groups = await db
+    .selectFrom("group_members")
+    .select("group_guid")
+    .where("user_guid", "=", user.guid)
     .execute();
-  const ok = new Set(allowed.map((r) => r.environment_guid));
-  return new Set(restricted.map((r) => r.environment_guid).filter((g) => !ok.has(g)));
+  return notPermittedFor(
+    {
+      guid: user.guid,
+      groups: groups.map((g) => g.group_guid),
+      administrator: user.user_role === "administrator",
+    },
+    permits,
+  );
 }
