@@ -144,7 +144,7 @@ export class ContentService {
   /** The content the caller may see, each with the caller's role on it. */
   async list(
     caller: UserRow,
-    filter: { name?: string; ownerGuid?: string },
+    filter: { name?: string; ownerGuid?: string; tagId?: number },
   ): Promise<{ row: ContentRow; role: AppRole }[]> {
     const admin = roleAtLeast(caller.user_role, "administrator");
     const rows = await listContent(this.store.db, {

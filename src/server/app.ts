@@ -51,6 +51,7 @@ import { errors } from "./routes/schemas.js";
 import { selectionRoutes } from "./routes/selection.js";
 import { serverSettingsRoutes } from "./routes/server-settings.js";
 import { sessionRoutes } from "./routes/session.js";
+import { tagRoutes } from "./routes/tags.js";
 import { taskRoutes } from "./routes/tasks.js";
 import { userRoutes } from "./routes/users.js";
 import { registerSecurityHeaders } from "./security-headers.js";
@@ -205,6 +206,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         },
       });
       await api.register(contentPermissionRoutes, { store, content });
+      await api.register(tagRoutes, { store, content, site });
       await api.register(bundleRoutes, {
         content,
         bundles,

@@ -17,11 +17,23 @@ export function findContent(db: Kysely<Tables>, guid: string) {
 
 export function listContent(
   db: Kysely<Tables>,
-  filter: { name?: string; ownerGuid?: string; visibleTo?: string },
+  filter: { name?: string; ownerGuid?: string; visibleTo?: string; tagId?: number },
 ) {
   let query = db.selectFrom("content").selectAll().orderBy("created_time").orderBy("guid");
   if (filter.name !== undefined) query = query.where("name", "=", filter.name);
   if (filter.ownerGuid !== undefined) query = query.where("owner_guid", "=", filter.ownerGuid);
+  const tagId = filter.tagId;
+  if (tagId !== undefined) {
+    query = query.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom("content_tags")
+          .select("content_tags.tag_id")
+          .whereRef("content_tags.content_guid", "=", "content.guid")
+          .where("content_tags.tag_id", "=", tagId),
+      ),
+    );
+  }
   const viewer = filter.visibleTo;
   if (viewer !== undefined) {
     query = query.where((eb) =>

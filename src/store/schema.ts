@@ -226,7 +226,23 @@ export interface AuditLogsTable {
   event_description: string;
 }
 
+/** A tree of tags; deleting one deletes its descendants. */
+export interface TagsTable {
+  id: Generated<number>;
+  name: string;
+  parent_id: number | null;
+  created_time: string;
+  updated_time: string;
+}
+
+export interface ContentTagsTable {
+  content_guid: string;
+  tag_id: number;
+}
+
 export interface Tables {
+  tags: TagsTable;
+  content_tags: ContentTagsTable;
   groups: GroupsTable;
   group_members: GroupMembersTable;
   content_permissions: ContentPermissionsTable;

@@ -5,7 +5,7 @@ import type { ContentService } from "../../content/content-service.js";
 import { toContent } from "../../content/content-service.js";
 import { Content, ContentCreate, ContentPatch } from "../../content/model.js";
 import type { ContentSite } from "../content-site.js";
-import { errors, GuidParams } from "./schemas.js";
+import { errors, GuidParams, RowIdText } from "./schemas.js";
 
 export interface ContentRoutesOptions {
   content: ContentService;
@@ -61,6 +61,7 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
         querystring: Type.Object({
           name: Type.Optional(Type.String()),
           owner_guid: Type.Optional(Type.String()),
+          tag_id: Type.Optional(RowIdText),
         }),
         response: { 200: Type.Array(Content), ...errors },
       },
@@ -70,6 +71,7 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
       const rows = await content.list(request.user!, {
         name: request.query.name,
         ownerGuid: request.query.owner_guid,
+        tagId: request.query.tag_id === undefined ? undefined : Number(request.query.tag_id),
       });
       return rows.map(({ row, role }) => toContent(row, request.user!, urls(request), role));
     },

@@ -3,7 +3,7 @@ import type { StoreDialect } from "../dialect/dialect.js";
 
 /**
  * Groups and their members, who may see and change content (access type and permissions),
- * who may use an environment, and the audit log.
+ * who may use an environment, tags, and the audit log.
  */
 export function people(dialect: StoreDialect) {
   return {
@@ -71,6 +71,27 @@ export function people(dialect: StoreDialect) {
           "principal_guid",
         ])
         .execute();
+
+      await db.schema
+        .createTable("tags")
+        .addColumn("id", dialect.autoIdType, (c) => dialect.autoId(c))
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("parent_id", "integer", (c) => c.references("tags.id").onDelete("cascade"))
+        .addColumn("created_time", "text", (c) => c.notNull())
+        .addColumn("updated_time", "text", (c) => c.notNull())
+        .addUniqueConstraint("tags_parent_name", ["parent_id", "name"])
+        .execute();
+      await db.schema
+        .createTable("content_tags")
+        .addColumn("content_guid", "text", (c) =>
+          c.notNull().references("content.guid").onDelete("cascade"),
+        )
+        .addColumn("tag_id", "integer", (c) =>
+          c.notNull().references("tags.id").onDelete("cascade"),
+        )
+        .addPrimaryKeyConstraint("content_tags_pk", ["content_guid", "tag_id"])
+        .execute();
+      await db.schema.createIndex("content_tags_tag").on("content_tags").column("tag_id").execute();
 
       await db.schema
         .createTable("audit_logs")
