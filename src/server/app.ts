@@ -54,6 +54,7 @@ import { sessionRoutes } from "./routes/session.js";
 import { tagRoutes } from "./routes/tags.js";
 import { taskRoutes } from "./routes/tasks.js";
 import { userRoutes } from "./routes/users.js";
+import { resolveVanity, vanityRoutes } from "./routes/vanities.js";
 import { registerSecurityHeaders } from "./security-headers.js";
 import { UploadSlots } from "./upload-slots.js";
 import { validatorCompiler } from "./validation.js";
@@ -115,7 +116,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyIdleTimeoutMs: server.BodyIdleTimeoutSeconds * 1000,
     uploadMinBytesPerSecond: deps.settings.Bundles.UploadMinBytesPerSecond,
   });
-  app.setNotFoundHandler((request) => {
+  app.setNotFoundHandler(async (request, reply) => {
+    const vanity = await resolveVanity(deps.store, request.url);
+    if (vanity) return reply.redirect(`/content/${vanity.guid}/${vanity.rest}`, 307);
     throw new ApiError(
       "notFound",
       `No such endpoint: ${request.method} ${request.url.split("?")[0]}.`,
@@ -207,6 +210,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       });
       await api.register(contentPermissionRoutes, { store, content });
       await api.register(tagRoutes, { store, content, site });
+      await api.register(vanityRoutes, { store, content });
       await api.register(bundleRoutes, {
         content,
         bundles,

@@ -240,7 +240,15 @@ export interface ContentTagsTable {
   tag_id: number;
 }
 
+/** A content item's vanity URL: a path, with a slash at each end, that serves it. */
+export interface VanitiesTable {
+  content_guid: string;
+  path: string;
+  created_time: string;
+}
+
 export interface Tables {
+  vanities: VanitiesTable;
   tags: TagsTable;
   content_tags: ContentTagsTable;
   groups: GroupsTable;

@@ -123,6 +123,8 @@ describe("authorization matrix of people and access", () => {
     );
     return p.guid;
   };
+  const freshTag = async (n: number) =>
+    (await admin<{ id: string }>("POST", "/__api__/v1/tags", { name: `fresh-tag-${n}` })).id;
   const at = (path: string, body?: unknown) => async () => ({ path, body });
 
   const ENDPOINTS: Endpoint[] = [
@@ -330,6 +332,106 @@ describe("authorization matrix of people and access", () => {
       prepare: async (n) => ({
         path: `/__api__/v1/environments/${environment}/permissions/${await freshEnvironmentPermission(n)}`,
       }),
+    },
+    {
+      name: "GET /v1/tags",
+      method: "GET",
+      ok: 200,
+      allowed: EVERYONE,
+      prepare: at("/__api__/v1/tags"),
+    },
+    {
+      name: "POST /v1/tags",
+      method: "POST",
+      ok: 200,
+      allowed: ADMIN,
+      prepare: async (n) => ({ path: "/__api__/v1/tags", body: { name: `tag-${n}` } }),
+    },
+    {
+      name: "GET /v1/tags/{id}",
+      method: "GET",
+      ok: 200,
+      allowed: EVERYONE,
+      prepare: async (n) => ({ path: `/__api__/v1/tags/${await freshTag(n)}` }),
+    },
+    {
+      name: "DELETE /v1/tags/{id}",
+      method: "DELETE",
+      ok: 204,
+      allowed: ADMIN,
+      prepare: async (n) => ({ path: `/__api__/v1/tags/${await freshTag(n)}` }),
+    },
+    {
+      name: "GET /v1/tags/{id}/content",
+      method: "GET",
+      ok: 200,
+      allowed: EVERYONE,
+      prepare: async (n) => ({ path: `/__api__/v1/tags/${await freshTag(n)}/content` }),
+    },
+    {
+      name: "GET /v1/content/{guid}/tags",
+      method: "GET",
+      ok: 200,
+      allowed: EVERYONE.filter((c) => c !== "unlisted viewer"),
+      prepare: async () => ({ path: `/__api__/v1/content/${content.guid}/tags` }),
+    },
+    {
+      name: "POST /v1/content/{guid}/tags",
+      method: "POST",
+      ok: 200,
+      allowed: PUBLISHERS,
+      prepare: async (n) => ({
+        path: `/__api__/v1/content/${content.guid}/tags`,
+        body: { tag_id: await freshTag(n) },
+      }),
+    },
+    {
+      name: "DELETE /v1/content/{guid}/tags/{id}",
+      method: "DELETE",
+      ok: 204,
+      allowed: PUBLISHERS,
+      prepare: async (n) => {
+        const id = await freshTag(n);
+        await admin("POST", `/__api__/v1/content/${content.guid}/tags`, { tag_id: id });
+        return { path: `/__api__/v1/content/${content.guid}/tags/${id}` };
+      },
+    },
+    {
+      name: "GET /v1/vanities",
+      method: "GET",
+      ok: 200,
+      allowed: EVERYONE,
+      prepare: at("/__api__/v1/vanities"),
+    },
+    {
+      name: "PUT /v1/content/{guid}/vanity",
+      method: "PUT",
+      ok: 200,
+      allowed: PUBLISHERS,
+      prepare: async (n) => ({
+        path: `/__api__/v1/content/${content.guid}/vanity`,
+        body: { path: `matrix/${n}` },
+      }),
+    },
+    {
+      name: "GET /v1/content/{guid}/vanity",
+      method: "GET",
+      ok: 200,
+      allowed: EVERYONE.filter((c) => c !== "unlisted viewer"),
+      prepare: async (n) => {
+        await admin("PUT", `/__api__/v1/content/${content.guid}/vanity`, { path: `seen/${n}` });
+        return { path: `/__api__/v1/content/${content.guid}/vanity` };
+      },
+    },
+    {
+      name: "DELETE /v1/content/{guid}/vanity",
+      method: "DELETE",
+      ok: 204,
+      allowed: PUBLISHERS,
+      prepare: async (n) => {
+        await admin("PUT", `/__api__/v1/content/${content.guid}/vanity`, { path: `gone/${n}` });
+        return { path: `/__api__/v1/content/${content.guid}/vanity` };
+      },
     },
     {
       name: "GET /v1/audit_logs",

@@ -3,7 +3,7 @@ import type { StoreDialect } from "../dialect/dialect.js";
 
 /**
  * Groups and their members, who may see and change content (access type and permissions),
- * who may use an environment, tags, and the audit log.
+ * who may use an environment, tags, vanity URLs, and the audit log.
  */
 export function people(dialect: StoreDialect) {
   return {
@@ -92,6 +92,15 @@ export function people(dialect: StoreDialect) {
         .addPrimaryKeyConstraint("content_tags_pk", ["content_guid", "tag_id"])
         .execute();
       await db.schema.createIndex("content_tags_tag").on("content_tags").column("tag_id").execute();
+
+      await db.schema
+        .createTable("vanities")
+        .addColumn("content_guid", "text", (c) =>
+          c.primaryKey().references("content.guid").onDelete("cascade"),
+        )
+        .addColumn("path", "text", (c) => c.notNull().unique())
+        .addColumn("created_time", "text", (c) => c.notNull())
+        .execute();
 
       await db.schema
         .createTable("audit_logs")
