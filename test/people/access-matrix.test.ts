@@ -119,7 +119,7 @@ describe("authorization matrix of people and access", () => {
     const p = await admin<{ guid: string }>(
       "POST",
       `/__api__/v1/environments/${environment}/permissions`,
-      { principal_guid: user, principal_type: "user" },
+      { user_guid: user },
     );
     return p.guid;
   };
@@ -312,7 +312,7 @@ describe("authorization matrix of people and access", () => {
       allowed: ADMIN,
       prepare: async (n) => ({
         path: `/__api__/v1/environments/${environment}/permissions`,
-        body: { principal_guid: await freshUser(n), principal_type: "user" },
+        body: { user_guid: await freshUser(n) },
       }),
     },
     {

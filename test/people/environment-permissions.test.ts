@@ -62,15 +62,15 @@ describe.each(STORE_DIALECTS)("environment permissions on %s", (dialect) => {
       "POST",
       `/__api__/v1/environments/${restricted}/permissions`,
       {
-        body: { principal_guid: group, principal_type: "group" },
+        body: { group_guid: group },
       },
     );
     expect(byGroup.status).toBe(200);
     expect(byGroup.body).toMatchObject({
       guid: expect.any(String),
       environment_guid: restricted,
-      principal_guid: group,
-      principal_type: "group",
+      user_guid: null,
+      group_guid: group,
     });
     const one = await server.call(
       "GET",
@@ -136,7 +136,7 @@ describe.each(STORE_DIALECTS)("environment permissions on %s", (dialect) => {
     expect(log).toMatch(/org\/py:3\.12\s+chosen/);
 
     const user = await server.call("POST", `/__api__/v1/environments/${restricted}/permissions`, {
-      body: { principal_guid: piaGuid, principal_type: "user" },
+      body: { user_guid: piaGuid },
     });
     expect(user.status).toBe(200);
     await server.call("DELETE", `/__api__/v1/groups/${group}/members/${piaGuid}`);
@@ -157,21 +157,21 @@ describe.each(STORE_DIALECTS)("environment permissions on %s", (dialect) => {
   it("refuses bad permissions with clear 4xx answers", async () => {
     const path = `/__api__/v1/environments/${open}/permissions`;
     const ghost = await server.call("POST", path, {
-      body: { principal_guid: "00000000-0000-0000-0000-000000000000", principal_type: "user" },
+      body: { user_guid: "00000000-0000-0000-0000-000000000000" },
     });
     expect(ghost).toMatchObject({ status: 404, body: { code: 25 } });
     const kind = await server.call("POST", path, {
-      body: { principal_guid: piaGuid, principal_type: "robot" },
+      body: { user_guid: piaGuid, group_guid: group },
     });
     expect(kind).toMatchObject({ status: 400, body: { code: 25 } });
-    await server.call("POST", path, { body: { principal_guid: piaGuid, principal_type: "user" } });
+    await server.call("POST", path, { body: { user_guid: piaGuid } });
     const twice = await server.call("POST", path, {
-      body: { principal_guid: piaGuid, principal_type: "user" },
+      body: { user_guid: piaGuid },
     });
     expect(twice).toMatchObject({ status: 409, body: { code: 25 } });
     const byPublisher = await server.call("POST", path, {
       key: server.keys.publisher,
-      body: { principal_guid: piaGuid, principal_type: "user" },
+      body: { user_guid: piaGuid },
     });
     expect(byPublisher.status).toBe(403);
     const unknown = await server.call(

@@ -13,16 +13,24 @@ import {
 import { findUser } from "../../store/users.js";
 import { errors, GuidParams } from "./schemas.js";
 
+/** Connect's shape, as rsconnect reads it: one of user_guid and group_guid is set. */
 const Permission = Type.Object({
-  id: Type.String(),
   guid: Type.String(),
   environment_guid: Type.String(),
-  principal_guid: Type.String(),
-  principal_type: Type.String(),
+  user_guid: Type.Union([Type.String(), Type.Null()]),
+  group_guid: Type.Union([Type.String(), Type.Null()]),
   created_time: Type.String(),
 });
 
-const toPermission = (row: EnvironmentPermissionRow) => ({ id: row.guid, ...row });
+const toPermission = (row: EnvironmentPermissionRow) => ({
+  guid: row.guid,
+  environment_guid: row.environment_guid,
+  user_guid: row.principal_type === "user" ? row.principal_guid : null,
+  group_guid: row.principal_type === "group" ? row.principal_guid : null,
+  created_time: row.created_time,
+});
+
+const PrincipalGuid = Type.String({ minLength: 1, maxLength: 64 });
 
 const OneParams = Type.Object({
   guid: GuidParams.properties.guid,
@@ -63,17 +71,24 @@ export const environmentPermissionRoutes: FastifyPluginAsyncTypebox<{
         tags,
         summary: "Let a user or a group's members use the environment (and restrict it to them)",
         params: GuidParams,
-        body: Type.Object({
-          principal_guid: Type.String({ minLength: 1, maxLength: 64 }),
-          principal_type: Type.Union([Type.Literal("user"), Type.Literal("group")]),
-        }),
+        body: Type.Object(
+          { user_guid: Type.Optional(PrincipalGuid), group_guid: Type.Optional(PrincipalGuid) },
+          { additionalProperties: false },
+        ),
         response: { 200: Permission, ...errors },
       },
       config: { role: "administrator" },
     },
     async (request) => {
       await environments.get(request.params.guid);
-      const { principal_guid, principal_type } = request.body;
+      const { user_guid, group_guid } = request.body;
+      if ((user_guid === undefined) === (group_guid === undefined)) {
+        throw new ApiError("invalidParameter", "Give exactly one of user_guid and group_guid.", {
+          payload: { field: user_guid === undefined ? "user_guid" : "group_guid" },
+        });
+      }
+      const principal_type = user_guid === undefined ? "group" : "user";
+      const principal_guid = (user_guid ?? group_guid)!;
       const exists =
         principal_type === "user"
           ? await findUser(store.db, principal_guid)
@@ -87,7 +102,10 @@ export const environmentPermissionRoutes: FastifyPluginAsyncTypebox<{
       }
       try {
         return toPermission(
-          await insertEnvironmentPermission(store.db, request.params.guid, request.body),
+          await insertEnvironmentPermission(store.db, request.params.guid, {
+            principal_guid,
+            principal_type,
+          }),
         );
       } catch (error) {
         if (store.dialect.isUniqueViolation(error)) {
