@@ -8,9 +8,9 @@ import { ApiError } from "../errors.js";
 import { findContent } from "../store/content.js";
 import type { Store } from "../store/database.js";
 import type { UserRow } from "../store/users.js";
+import { appRoleOf, mayChange } from "../users/content-access.js";
 import type { ActiveBundles } from "./active-bundle.js";
 import { isRendered } from "./app-commands.js";
-import { isCollaborator } from "./content-service.js";
 import { bundleSubPath, renderSiteSubPath } from "./data-layout.js";
 import type { ProcessReconciler } from "./process-reconciler.js";
 
@@ -58,13 +58,16 @@ export class ContentResolver {
   }
 
   /** Drafts are for the people who may change the content: its owner and administrators. */
-  async checkPreview(caller: UserRow, guid: string): Promise<void> {
+  async checkPreview(caller: UserRow | null, guid: string): Promise<void> {
     const content = await findContent(this.store.db, guid);
     if (!content) throw new ApiError("notFound", `Content ${guid} does not exist.`);
-    if (!isCollaborator(caller, content)) {
+    if (!caller) {
+      throw new ApiError("authenticationRequired", "Sign in to preview a draft bundle.");
+    }
+    if (!mayChange(await appRoleOf(this.store.db, caller, content))) {
       throw new ApiError(
         "permissionDenied",
-        "Only the content's owner or an administrator may preview its draft bundles.",
+        "Only the content's owner, collaborators or an administrator may preview its draft bundles.",
       );
     }
   }

@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { Updateable } from "kysely";
 import type { Settings } from "../config/settings.js";
+import { NOT_PERMITTED } from "../environments/selection.js";
 import { ApiError } from "../errors.js";
 import type { ResourceName } from "../runners/runner.js";
 import {
@@ -17,8 +18,16 @@ import {
 } from "../store/content.js";
 import type { Store } from "../store/database.js";
 import { findEnvironment, findEnvironmentByName } from "../store/environments.js";
+import { environmentsNotPermitted } from "../store/permissions.js";
 import type { ContentTable } from "../store/schema.js";
-import type { UserRow } from "../store/users.js";
+import { findUser, type UserRow } from "../store/users.js";
+import {
+  type AppRole,
+  appRoleOf,
+  appRolesOf,
+  mayChange,
+  mayView,
+} from "../users/content-access.js";
 import { roleAtLeast } from "../users/roles.js";
 import type { Content, ContentCreate, ContentPatch } from "./model.js";
 import {
@@ -44,7 +53,7 @@ export class ContentService {
 
   async create(owner: UserRow, body: ContentCreate): Promise<ContentRow> {
     const guid = randomUUID();
-    const defaults = await this.#defaults(body);
+    const defaults = await this.#defaults(body, owner);
     const settings = this.#settings(DEFAULT_CONTENT_SETTINGS, body);
     try {
       await insertContent(this.store.db, {
@@ -69,6 +78,7 @@ export class ContentService {
         default_environment_guid: defaults.default_environment_guid ?? null,
         default_r_environment_management: bit(body.default_r_environment_management),
         default_py_environment_management: bit(body.default_py_environment_management),
+        access_type: body.access_type ?? "acl",
         ...DEFAULT_CONTENT_SETTINGS,
         ...settings,
       });
@@ -91,16 +101,29 @@ export class ContentService {
     return row;
   }
 
-  /** The content, if the caller may change it: its owner or an administrator. */
+  /** The content, if the caller may change it: its owner, a collaborator or an administrator. */
   async getEditable(caller: UserRow, guid: string): Promise<ContentRow> {
     const row = await this.get(guid);
-    if (!isCollaborator(caller, row)) {
+    if (!mayChange(await appRoleOf(this.store.db, caller, row))) {
       throw new ApiError(
         "permissionDenied",
-        "Only the owner or an administrator may change this content.",
+        "Only the owner, a collaborator or an administrator may change this content.",
       );
     }
     return row;
+  }
+
+  /** The content and the caller's role on it, if the caller may see it. */
+  async getViewable(
+    caller: UserRow | null,
+    guid: string,
+  ): Promise<{ row: ContentRow; role: AppRole }> {
+    const row = await this.get(guid);
+    const role = await appRoleOf(this.store.db, caller, row);
+    if (!mayView(role)) {
+      throw new ApiError("permissionDenied", "You do not have permission to view this content.");
+    }
+    return { row, role };
   }
 
   /**
@@ -109,22 +132,33 @@ export class ContentService {
    */
   async getBehindTheScenes(caller: UserRow, guid: string): Promise<ContentRow> {
     const row = await this.get(guid);
-    if (!isCollaborator(caller, row)) {
+    if (!mayChange(await appRoleOf(this.store.db, caller, row))) {
       throw new ApiError(
         "permissionDenied",
-        "Only the content's owner or an administrator may see its bundles and logs.",
+        "Only the content's owner, collaborators or an administrator may see its bundles and logs.",
       );
     }
     return row;
   }
 
-  list(filter: { name?: string; ownerGuid?: string }): Promise<ContentRow[]> {
-    return listContent(this.store.db, filter);
+  /** The content the caller may see, each with the caller's role on it. */
+  async list(
+    caller: UserRow,
+    filter: { name?: string; ownerGuid?: string; tagId?: number },
+  ): Promise<{ row: ContentRow; role: AppRole }[]> {
+    const admin = roleAtLeast(caller.user_role, "administrator");
+    const rows = await listContent(this.store.db, {
+      ...filter,
+      ...(admin ? {} : { visibleTo: caller.guid }),
+    });
+    const roles = await appRolesOf(this.store.db, caller, rows);
+    return rows.map((row) => ({ row, role: roles.get(row.guid)! }));
   }
 
   async patch(caller: UserRow, guid: string, body: ContentPatch): Promise<ContentRow> {
     const row = await this.getEditable(caller, guid);
-    const fields: Updateable<ContentTable> = await this.#defaults(body);
+    const owner = (await findUser(this.store.db, body.owner_guid ?? row.owner_guid)) ?? caller;
+    const fields: Updateable<ContentTable> = await this.#defaults(body, owner);
     if (
       (fields.default_environment_guid !== undefined &&
         fields.default_environment_guid !== row.default_environment_guid) ||
@@ -135,6 +169,10 @@ export class ContentService {
       fields.needs_rebuild = 1;
     }
     if (body.name !== undefined) fields.name = body.name;
+    if (body.access_type !== undefined) fields.access_type = body.access_type;
+    if (body.owner_guid !== undefined && body.owner_guid !== row.owner_guid) {
+      fields.owner_guid = await this.#newOwner(caller, body.owner_guid);
+    }
     if (body.title !== undefined) fields.title = body.title;
     if (body.description !== undefined) fields.description = body.description;
     if (body.default_r_environment_management !== undefined) {
@@ -163,6 +201,30 @@ export class ContentService {
     return row;
   }
 
+  /** Only administrators hand content to someone else, and only to a publisher. */
+  async #newOwner(caller: UserRow, guid: string): Promise<string> {
+    if (!roleAtLeast(caller.user_role, "administrator")) {
+      throw new ApiError("permissionDenied", "Only administrators may change a content's owner.", {
+        payload: { field: "owner_guid" },
+      });
+    }
+    const owner = await findUser(this.store.db, guid);
+    if (!owner) {
+      throw new ApiError("invalidParameter", `User ${guid} does not exist.`, {
+        status: 404,
+        payload: { owner_guid: guid },
+      });
+    }
+    if (!roleAtLeast(owner.user_role, "publisher")) {
+      throw new ApiError(
+        "invalidParameter",
+        `${owner.username} is a viewer: only publishers and administrators may own content.`,
+        { payload: { owner_guid: guid } },
+      );
+    }
+    return guid;
+  }
+
   /** The process and resource settings the body changes, checked against the rest. */
   #settings(current: Readonly<ContentSettings>, body: ContentPatch): Partial<ContentSettings> {
     const changed: Partial<ContentSettings> = {};
@@ -184,6 +246,7 @@ export class ContentService {
   /** Checks the publisher's environment choice against the catalog. */
   async #defaults(
     body: ContentPatch,
+    owner: UserRow,
   ): Promise<Pick<Updateable<ContentTable>, "default_environment_guid" | "default_image_name">> {
     const out: Pick<
       Updateable<ContentTable>,
@@ -209,14 +272,16 @@ export class ContentService {
             { status: 400 },
           );
         }
+        await this.#checkPermitted(owner, environment);
       }
       out.default_environment_guid = body.default_environment_guid;
     }
     if (body.default_image_name !== undefined) {
-      if (
-        body.default_image_name !== null &&
-        !(await findEnvironmentByName(this.store.db, body.default_image_name))
-      ) {
+      const byImage =
+        body.default_image_name === null
+          ? undefined
+          : await findEnvironmentByName(this.store.db, body.default_image_name);
+      if (body.default_image_name !== null && !byImage) {
         throw new ApiError(
           "invalidDefaultImage",
           `No environment uses the image "${body.default_image_name}".`,
@@ -225,15 +290,22 @@ export class ContentService {
           },
         );
       }
+      if (byImage) await this.#checkPermitted(owner, byImage);
       out.default_image_name = body.default_image_name;
     }
     return out;
   }
-}
 
-/** Its owner or an administrator; collaborators join here once Slipway has them. */
-export function isCollaborator(caller: UserRow, row: ContentRow): boolean {
-  return row.owner_guid === caller.guid || roleAtLeast(caller.user_role, "administrator");
+  /** A restricted environment is the default only of content whose owner may use it. */
+  async #checkPermitted(owner: UserRow, environment: { guid: string; name: string }) {
+    if ((await environmentsNotPermitted(this.store.db, owner)).has(environment.guid)) {
+      throw new ApiError(
+        "prohibitedEnvironment",
+        `Environment ${environment.name} is ${NOT_PERMITTED}: it is restricted to other users and groups.`,
+        { status: 403, payload: { guid: environment.guid, owner_guid: owner.guid } },
+      );
+    }
+  }
 }
 
 function bit(value: boolean | null | undefined): number | null {
@@ -245,6 +317,7 @@ export function toContent(
   row: ContentRow,
   caller: UserRow,
   urls: { base: string; content(guid: string): string },
+  appRole: AppRole = row.owner_guid === caller.guid ? "owner" : "viewer",
 ): Content {
   const showEnvironment = roleAtLeast(caller.user_role, "publisher");
   const env = <T>(value: T): T | null => (showEnvironment ? value : null);
@@ -255,7 +328,7 @@ export function toContent(
     name: row.name,
     title: row.title,
     description: row.description,
-    access_type: "acl",
+    access_type: row.access_type,
     owner_guid: row.owner_guid,
     // Connect's word for content that has no deployed bundle yet.
     app_mode: row.app_mode ?? "unknown",
@@ -274,12 +347,7 @@ export function toContent(
     r_version: env(row.r_version),
     py_version: env(row.py_version),
     quarto_version: env(row.quarto_version),
-    app_role:
-      row.owner_guid === caller.guid
-        ? "owner"
-        : roleAtLeast(caller.user_role, "administrator")
-          ? "owner"
-          : "viewer",
+    app_role: appRole,
     content_url: urls.content(row.guid),
     dashboard_url: `${urls.base}/connect/#/apps/${row.guid}`,
     ...Object.fromEntries([...PROCESS_FIELDS, ...RESOURCE_FIELDS].map((f) => [f, row[f]])),

@@ -15,8 +15,9 @@ import { type BundleRow, updateBundle } from "../store/bundles.js";
 import { type ContentRow, updateContent } from "../store/content.js";
 import type { Store } from "../store/database.js";
 import { findEnvironment, listEnvironments } from "../store/environments.js";
+import { environmentsNotPermitted } from "../store/permissions.js";
 import { findRetiredEnvironment } from "../store/retired-environments.js";
-import type { UserRow } from "../store/users.js";
+import { findUser, type UserRow } from "../store/users.js";
 import { activationPhase, checkAppMode, runPlan } from "./app-commands.js";
 import { commandInput, jobContext } from "./bundle-context.js";
 import type { BundleService } from "./bundle-service.js";
@@ -220,12 +221,17 @@ export class DeployService {
     bundle: BundleRow,
     needs: ContentNeeds,
   ): Promise<Pick> {
+    const owner = await findUser(this.deps.store.db, content.owner_guid);
+    const notPermitted = owner && (await environmentsNotPermitted(this.deps.store.db, owner));
     if (bundle.pick && !content.needs_rebuild) {
       const recorded = JSON.parse(bundle.pick) as Pick;
       const environment =
         recorded.environment &&
         (await findEnvironment(this.deps.store.db, recorded.environment.guid));
-      if (!recorded.environment || (environment && environment.matching !== "none")) {
+      if (
+        !recorded.environment ||
+        (environment && environment.matching !== "none" && !notPermitted?.has(environment.guid))
+      ) {
         await log.line(
           `Reusing the environment recorded for bundle ${bundle.id}: ${recorded.environment?.name ?? "none needed"}`,
         );
@@ -238,7 +244,7 @@ export class DeployService {
       await log.line(
         retired
           ? `The environment recorded for bundle ${bundle.id}, ${retired.name} (${retired.guid}), was retired at ${retired.retired_time}; selecting again`
-          : `The environment recorded for bundle ${bundle.id} is gone or disabled; selecting again`,
+          : `The environment recorded for bundle ${bundle.id} is gone, disabled or no longer permitted; selecting again`,
       );
     }
     const pins = await livePins(this.deps.store.db, content);
@@ -246,6 +252,7 @@ export class DeployService {
     const selection = selectEnvironment({
       needs,
       environments: await listEnvironments(this.deps.store.db),
+      notPermitted,
       defaultEnvironmentGuid: pins.defaultEnvironmentGuid,
       defaultImageName: pins.defaultImageName,
       modes: {

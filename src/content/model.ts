@@ -94,11 +94,24 @@ export const ContentCreate = Type.Object({
   default_environment_guid: Type.Optional(text),
   default_r_environment_management: Type.Optional(flag),
   default_py_environment_management: Type.Optional(flag),
+  access_type: Type.Optional(
+    Type.Union([Type.Literal("all"), Type.Literal("logged_in"), Type.Literal("acl")], {
+      description:
+        "Who may view: anyone (all), signed-in users (logged_in), or those listed (acl).",
+    }),
+  ),
   ...Type.Partial(ProcessSettings).properties,
 });
 export type ContentCreate = Static<typeof ContentCreate>;
 
-export const ContentPatch = Type.Partial(ContentCreate);
+export const ContentPatch = Type.Composite([
+  Type.Partial(ContentCreate),
+  Type.Object({
+    owner_guid: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, description: "Administrators only." }),
+    ),
+  }),
+]);
 export type ContentPatch = Static<typeof ContentPatch>;
 
 export const Bundle = Type.Object({

@@ -72,6 +72,7 @@ export function answerEach(
   needs: ContentNeeds,
   environments: readonly SelectableEnvironment[],
   modes: Partial<Modes>,
+  notPermitted?: ReadonlySet<string>,
 ): SelectionAnswer {
   const unpinned = { ...needs, pin: {} };
   return {
@@ -85,6 +86,7 @@ export function answerEach(
         environments: [e],
         defaultEnvironmentGuid: e.guid,
         modes,
+        notPermitted,
       });
       const detail = one.ok
         ? (one.explanation[0]?.detail ?? "no runtime needed")

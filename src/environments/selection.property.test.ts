@@ -6,9 +6,11 @@ import { contentNeeds, parseManifest } from "./manifest.js";
 import {
   type MatchingMode,
   type Modes,
+  NOT_PERMITTED,
   type SelectableEnvironment,
   selectEnvironment,
 } from "./selection.js";
+import { type EnvironmentPermit, notPermittedFor } from "./selection-permits.js";
 import { satisfies } from "./specifiers.js";
 import { compareVersions, parseVersion, part } from "./versions.js";
 
@@ -167,6 +169,149 @@ describe("selection properties (selection.md section 7)", () => {
         if (anyExactCandidate && wanted.length > 0) expect(exactEverywhere(winner)).toBe(true);
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+/** Users, groups, memberships and environment permissions over a catalog, all random. */
+const PEOPLE = ["u1", "u2", "u3", "u4"];
+const GROUPS = ["g1", "g2", "g3"];
+const permissionSets = (environments: SelectableEnvironment[]) =>
+  fc.record({
+    members: fc.uniqueArray(fc.tuple(fc.constantFrom(...GROUPS), fc.constantFrom(...PEOPLE)), {
+      maxLength: 8,
+      selector: ([g, u]) => `${g}/${u}`,
+    }),
+    permits:
+      environments.length === 0
+        ? fc.constant<EnvironmentPermit[]>([])
+        : fc.array(
+            fc.record({
+              environment_guid: fc.constantFrom(...environments.map((e) => e.guid)),
+              principal_type: fc.constantFrom("user", "group"),
+              principal_guid: fc.constantFrom(...PEOPLE, ...GROUPS),
+            }),
+            { maxLength: 10 },
+          ),
+  });
+const scenario = fc
+  .tuple(needs, catalog, modes, fc.constantFrom(...PEOPLE))
+  .chain(([n, environments, m, user]) =>
+    permissionSets(environments).map((people) => ({ n, environments, m, user, ...people })),
+  );
+
+/** The oracle, said the other way round: may this user use this environment? */
+function mayUse(
+  environment: string,
+  user: string,
+  members: readonly (readonly [string, string])[],
+  permits: readonly EnvironmentPermit[],
+): boolean {
+  const own = permits.filter((p) => p.environment_guid === environment);
+  return (
+    own.length === 0 ||
+    own.some((p) =>
+      p.principal_type === "user"
+        ? p.principal_guid === user
+        : members.some(([g, u]) => g === p.principal_guid && u === user),
+    )
+  );
+}
+
+describe("environment permissions in selection", () => {
+  const publisher = (user: string, members: readonly (readonly [string, string])[]) => ({
+    guid: user,
+    groups: members.filter(([, u]) => u === user).map(([g]) => g),
+    administrator: false,
+  });
+
+  it("never selects, for a publisher, an environment restricted to others", () => {
+    fc.assert(
+      fc.property(scenario, ({ n, environments, m, user, members, permits }) => {
+        const notPermitted = notPermittedFor(publisher(user, members), permits);
+        for (const e of environments) {
+          expect(notPermitted.has(e.guid)).toBe(!mayUse(e.guid, user, members, permits));
+        }
+        try {
+          const result = selectEnvironment({ needs: n, environments, modes: m, notPermitted });
+          if (result.environment) {
+            expect(mayUse(result.environment.guid, user, members, permits)).toBe(true);
+          }
+          for (const row of result.explanation) {
+            if (notPermitted.has(row.guid)) {
+              expect(row).toMatchObject({ verdict: "excluded", detail: NOT_PERMITTED });
+            }
+          }
+        } catch (error) {
+          if (!isApiError(error)) throw error;
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("chooses as if the restricted environments were not in the catalog", () => {
+    fc.assert(
+      fc.property(scenario, ({ n, environments, m, user, members, permits }) => {
+        const notPermitted = notPermittedFor(publisher(user, members), permits);
+        const kept = environments.filter((e) => !notPermitted.has(e.guid));
+        const restricted = (() => {
+          try {
+            const r = selectEnvironment({ needs: n, environments, modes: m, notPermitted });
+            return { guid: r.environment?.guid ?? null, installations: r.installations };
+          } catch (error) {
+            if (isApiError(error)) return { code: error.code };
+            throw error;
+          }
+        })();
+        expect(restricted).toEqual(outcome(n, kept, m));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("refuses a pin or a default naming an environment restricted to others", () => {
+    fc.assert(
+      fc.property(
+        scenario,
+        fc.constantFrom("identifier", "default"),
+        ({ n, environments, m, user, members, permits }, how) => {
+          const notPermitted = notPermittedFor(publisher(user, members), permits);
+          const target = environments.find((e) => notPermitted.has(e.guid));
+          fc.pre(target !== undefined && n.python !== undefined);
+          const pinned: ContentNeeds =
+            how === "identifier" ? { ...n, pin: { ...n.pin, identifier: target!.guid } } : n;
+          const input = {
+            needs: pinned,
+            environments,
+            modes: m,
+            notPermitted,
+            ...(how === "default" ? { defaultEnvironmentGuid: target!.guid } : {}),
+          };
+          let chosen: string | null | undefined;
+          let code: number | undefined;
+          try {
+            chosen = selectEnvironment(input).environment?.guid;
+          } catch (error) {
+            if (!isApiError(error)) throw error;
+            code = error.code;
+          }
+          expect(chosen).not.toBe(target!.guid);
+          // A manifest pin beats the content default; otherwise the refusal names the rule.
+          if (how === "identifier" || !n.pin.identifier) expect(code).toBe(108);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it("lets administrators use every environment", () => {
+    fc.assert(
+      fc.property(scenario, ({ user, members, permits }) => {
+        expect(
+          notPermittedFor({ ...publisher(user, members), administrator: true }, permits).size,
+        ).toBe(0);
+      }),
     );
   });
 });

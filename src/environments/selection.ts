@@ -52,6 +52,11 @@ export interface SelectionInput<E extends SelectableEnvironment = SelectableEnvi
   readonly defaultEnvironmentGuid?: string | null;
   readonly defaultImageName?: string | null;
   readonly modes?: Partial<Modes>;
+  /**
+   * Restricted environments the content's publisher may not use: never picked, pinned or
+   * defaulted to, whatever else they offer.
+   */
+  readonly notPermitted?: ReadonlySet<string>;
 }
 
 /** Smaller is better, compared in order; the version breaks ties, higher first. */
@@ -91,6 +96,7 @@ export function selectEnvironment<E extends SelectableEnvironment>(
     return { environment: null, installations: {}, explanation: [], basis: "no runtime needed" };
   }
   const { pinned, basis } = candidatesOf(input, input.environments);
+  const forbidden = input.notPermitted;
   const order = [
     ...needed.filter((r) => input.needs[r]!.version),
     ...needed.filter((r) => !input.needs[r]!.version),
@@ -99,7 +105,11 @@ export function selectEnvironment<E extends SelectableEnvironment>(
     input.needs[r]!.version ? parseVersion(input.needs[r]!.version!) : null,
   );
   const excluded = (e: SelectableEnvironment) =>
-    pinned ? pinExclusion(e, pinned) : automaticExclusion(e);
+    pinned
+      ? pinExclusion(e, pinned, forbidden)
+      : forbidden?.has(e.guid)
+        ? NOT_PERMITTED
+        : automaticExclusion(e);
 
   // Catalogs run to thousands of environments: the decision is one pass that keeps the best
   // so far in two reused sets of slots and allocates nothing per environment. The sentences
@@ -253,6 +263,14 @@ function candidatesOf(
       },
     );
   }
+  if (input.notPermitted && matches.every((e) => input.notPermitted!.has(e.guid))) {
+    const e = matches[0]!;
+    throw new ApiError(
+      "prohibitedEnvironment",
+      `The environment ${e.name} (${e.guid}) that ${where} asks for is ${NOT_PERMITTED}.`,
+      { status: 403, payload: { guid: e.guid, name: e.name } },
+    );
+  }
   if (matches.every((e) => e.matching === "none")) {
     const e = matches[0]!;
     throw new ApiError(
@@ -272,8 +290,16 @@ function pinMatches(environment: SelectableEnvironment, pin: Pin): boolean {
     : environment.name === pin.value;
 }
 
-function pinExclusion(environment: SelectableEnvironment, pin: Pin): string | undefined {
+/** The explanation's words for an environment restricted to other users and groups. */
+export const NOT_PERMITTED = "not permitted for this publisher";
+
+function pinExclusion(
+  environment: SelectableEnvironment,
+  pin: Pin,
+  forbidden: ReadonlySet<string> | undefined,
+): string | undefined {
   if (!pinMatches(environment, pin)) return `not requested (${pin.kind} ${pin.value} is pinned)`;
+  if (forbidden?.has(environment.guid)) return NOT_PERMITTED;
   if (environment.matching === "none") return "matching none";
   return undefined;
 }

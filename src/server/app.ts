@@ -30,6 +30,7 @@ import type { Runner } from "../runners/runner.js";
 import { deleteVariables } from "../store/content-variables.js";
 import type { Store } from "../store/database.js";
 import { installationInstance } from "../store/installation.js";
+import { registerAuditTrail } from "./audit-trail.js";
 import { registerAuth } from "./auth.js";
 import { ContentSite } from "./content-site.js";
 import { clientErrorHandler, refuseNulInBodies, registerEdgeGuards } from "./edge-guards.js";
@@ -40,15 +41,19 @@ import {
   declareResponses,
   PASSTHROUGH_RESPONSES,
 } from "./route-declarations.js";
+import { auditLogRoutes } from "./routes/audit-logs.js";
 import { bundleRoutes } from "./routes/bundles.js";
 import { contentRoutes } from "./routes/content.js";
 import { contentEnvironmentRoutes } from "./routes/content-environment.js";
 import { contentJobRoutes } from "./routes/content-jobs.js";
+import { contentPermissionRoutes } from "./routes/content-permissions.js";
 import { contentRenderRoutes } from "./routes/content-render.js";
 import { contentServingRoutes } from "./routes/content-serving.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
 import { environmentFileRoutes } from "./routes/environment-files.js";
+import { environmentPermissionRoutes } from "./routes/environment-permissions.js";
 import { environmentRoutes } from "./routes/environments.js";
+import { groupRoutes } from "./routes/groups.js";
 import { packageRoutes } from "./routes/packages.js";
 import { pingRoutes } from "./routes/ping.js";
 import { repositoryRoutes } from "./routes/repository.js";
@@ -58,8 +63,10 @@ import { errors } from "./routes/schemas.js";
 import { selectionRoutes } from "./routes/selection.js";
 import { serverSettingsRoutes } from "./routes/server-settings.js";
 import { sessionRoutes } from "./routes/session.js";
+import { tagRoutes } from "./routes/tags.js";
 import { taskRoutes } from "./routes/tasks.js";
 import { userRoutes } from "./routes/users.js";
+import { resolveVanity, vanityRoutes } from "./routes/vanities.js";
 import { registerSecurityHeaders } from "./security-headers.js";
 import { UploadSlots } from "./upload-slots.js";
 import { validatorCompiler } from "./validation.js";
@@ -121,7 +128,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyIdleTimeoutMs: server.BodyIdleTimeoutSeconds * 1000,
     uploadMinBytesPerSecond: deps.settings.Bundles.UploadMinBytesPerSecond,
   });
-  app.setNotFoundHandler((request) => {
+  app.setNotFoundHandler(async (request, reply) => {
+    const vanity = await resolveVanity(deps.store, request.url);
+    if (vanity) return reply.redirect(`/content/${vanity.guid}/${vanity.rest}`, 307);
     throw new ApiError(
       "notFound",
       `No such endpoint: ${request.method} ${request.url.split("?")[0]}.`,
@@ -209,6 +218,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(
     async (api) => {
       refuseNulInBodies(api);
+      registerAuditTrail(api, store);
       await api.register(serverSettingsRoutes, {
         environments,
         store,
@@ -216,7 +226,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         backend: runner.backend,
       });
       await api.register(userRoutes, { store });
-      await api.register(environmentRoutes, { environments });
+      await api.register(groupRoutes, { store });
+      await api.register(auditLogRoutes, { store });
+      await api.register(environmentRoutes, { environments, store });
+      await api.register(environmentPermissionRoutes, { environments, store });
       await api.register(retiredEnvironmentRoutes, { environments });
       await api.register(runtimeCacheRoutes, { store, tasks, dataDir });
       await api.register(repositoryRoutes, { repositories });
@@ -236,6 +249,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         },
         store,
       });
+      await api.register(contentPermissionRoutes, { store, content });
+      await api.register(tagRoutes, { store, content, site });
+      await api.register(vanityRoutes, { store, content });
       await api.register(bundleRoutes, {
         content,
         bundles,

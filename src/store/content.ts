@@ -1,4 +1,5 @@
 import { type Insertable, type Kysely, type Selectable, sql, type Updateable } from "kysely";
+import { grantedTo } from "./permissions.js";
 import type { ContentTable, Tables } from "./schema.js";
 
 export type ContentRow = Readonly<Selectable<ContentTable>>;
@@ -26,10 +27,41 @@ export function findContent(db: Kysely<Tables>, guid: string) {
   return db.selectFrom("content").selectAll().where("guid", "=", guid).executeTakeFirst();
 }
 
-export function listContent(db: Kysely<Tables>, filter: { name?: string; ownerGuid?: string }) {
+export function listContent(
+  db: Kysely<Tables>,
+  filter: { name?: string; ownerGuid?: string; visibleTo?: string; tagId?: number },
+) {
   let query = db.selectFrom("content").selectAll().orderBy("created_time").orderBy("guid");
   if (filter.name !== undefined) query = query.where("name", "=", filter.name);
   if (filter.ownerGuid !== undefined) query = query.where("owner_guid", "=", filter.ownerGuid);
+  const tagId = filter.tagId;
+  if (tagId !== undefined) {
+    query = query.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom("content_tags")
+          .select("content_tags.tag_id")
+          .whereRef("content_tags.content_guid", "=", "content.guid")
+          .where("content_tags.tag_id", "=", tagId),
+      ),
+    );
+  }
+  const viewer = filter.visibleTo;
+  if (viewer !== undefined) {
+    query = query.where((eb) =>
+      eb.or([
+        eb("access_type", "!=", "acl"),
+        eb("owner_guid", "=", viewer),
+        eb.exists(
+          eb
+            .selectFrom("content_permissions")
+            .select("content_permissions.id")
+            .whereRef("content_permissions.content_guid", "=", "content.guid")
+            .where(grantedTo(viewer)),
+        ),
+      ]),
+    );
+  }
   return query.execute();
 }
 

@@ -113,6 +113,8 @@ export interface ContentTable {
   amd_gpu_limit: number | null;
   /** Goes up with every write to the content's environment variables: processes restart. */
   variables_revision: Generated<number>;
+  /** all (anyone, signed in or not), logged_in, or acl (the owner and those listed). */
+  access_type: Generated<string>;
 }
 
 export interface BundlesTable {
@@ -228,7 +230,78 @@ export interface ContentIdsTable {
   value: number;
 }
 
+export interface GroupsTable {
+  guid: string;
+  name: string;
+  owner_guid: string | null;
+  created_time: string;
+}
+
+export interface GroupMembersTable {
+  group_guid: string;
+  user_guid: string;
+}
+
+/** Who besides its owner may see (viewer) or change (owner) a content item. */
+export interface ContentPermissionsTable {
+  id: Generated<number>;
+  content_guid: string;
+  principal_guid: string;
+  /** user or group */
+  principal_type: string;
+  /** viewer or owner */
+  role: string;
+}
+
+/** Who may use a restricted environment; an environment with none is open to every publisher. */
+export interface EnvironmentPermissionsTable {
+  guid: string;
+  environment_guid: string;
+  principal_guid: string;
+  principal_type: string;
+  created_time: string;
+}
+
+export interface AuditLogsTable {
+  id: Generated<number>;
+  time: string;
+  /** Who acted; null for the command line and for events with no signed-in actor. */
+  user_guid: string | null;
+  user_description: string;
+  action: string;
+  event_description: string;
+}
+
+/** A tree of tags; deleting one deletes its descendants. */
+export interface TagsTable {
+  id: Generated<number>;
+  name: string;
+  parent_id: number | null;
+  created_time: string;
+  updated_time: string;
+}
+
+export interface ContentTagsTable {
+  content_guid: string;
+  tag_id: number;
+}
+
+/** A content item's vanity URL: a path, with a slash at each end, that serves it. */
+export interface VanitiesTable {
+  content_guid: string;
+  path: string;
+  created_time: string;
+}
+
 export interface Tables {
+  vanities: VanitiesTable;
+  tags: TagsTable;
+  content_tags: ContentTagsTable;
+  groups: GroupsTable;
+  group_members: GroupMembersTable;
+  content_permissions: ContentPermissionsTable;
+  environment_permissions: EnvironmentPermissionsTable;
+  audit_logs: AuditLogsTable;
   sessions: SessionsTable;
   sign_in_failures: SignInFailuresTable;
   content: ContentTable;

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Kysely, Selectable } from "kysely";
+import { type Kysely, type Selectable, sql } from "kysely";
 import type { Tables, UsersTable } from "./schema.js";
 
 export type UserRow = Readonly<Selectable<UsersTable>>;
@@ -56,6 +56,72 @@ export async function setUserRole(db: Kysely<Tables>, guid: string, role: string
   await db
     .updateTable("users")
     .set({ user_role: role, updated_time: new Date().toISOString() })
+    .where("guid", "=", guid)
+    .execute();
+}
+
+export interface UserQuery {
+  /** Matches the start of the user name, first name, last name or email, ignoring case. */
+  prefix?: string;
+  roles?: readonly string[];
+  /** locked, licensed (not locked) or inactive (never active). */
+  statuses?: readonly string[];
+  offset: number;
+  limit: number;
+}
+
+/** One page of users and how many match in all. */
+export async function searchUsers(
+  db: Kysely<Tables>,
+  query: UserQuery,
+): Promise<{ rows: UserRow[]; total: number }> {
+  let base = db.selectFrom("users");
+  if (query.prefix) {
+    const like = `${query.prefix.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    base = base.where((eb) =>
+      eb.or(
+        (["username", "first_name", "last_name", "email"] as const).map((column) =>
+          eb(eb.fn("lower", [column]), "like", sql<string>`${like} escape '\\'`),
+        ),
+      ),
+    );
+  }
+  if (query.roles?.length) base = base.where("user_role", "in", query.roles);
+  if (query.statuses?.length) {
+    const statuses = query.statuses;
+    base = base.where((eb) =>
+      eb.or([
+        ...(statuses.includes("locked") ? [eb("locked", "=", 1)] : []),
+        ...(statuses.includes("licensed") ? [eb("locked", "=", 0)] : []),
+        ...(statuses.includes("inactive") ? [eb("active_time", "is", null)] : []),
+      ]),
+    );
+  }
+  const { count } = await base
+    .select((eb) => eb.fn.countAll<string | number>().as("count"))
+    .executeTakeFirstOrThrow();
+  const rows = await base
+    .selectAll()
+    .orderBy("username")
+    .limit(query.limit)
+    .offset(query.offset)
+    .execute();
+  return { rows, total: Number(count) };
+}
+
+export type UserChanges = Partial<
+  Pick<UsersTable, "username" | "email" | "first_name" | "last_name" | "user_role" | "locked">
+>;
+
+export async function updateUser(
+  db: Kysely<Tables>,
+  guid: string,
+  changes: UserChanges,
+): Promise<void> {
+  if (Object.keys(changes).length === 0) return;
+  await db
+    .updateTable("users")
+    .set({ ...changes, updated_time: new Date().toISOString() })
     .where("guid", "=", guid)
     .execute();
 }

@@ -3,7 +3,14 @@ import { ApiError } from "../errors.js";
 import { insertApiKey } from "../store/api-keys.js";
 import type { Store } from "../store/database.js";
 import { deleteUserSessions, setPasswordHash } from "../store/sessions.js";
-import { findUser, findUserByName, insertUser, setUserRole, type UserRow } from "../store/users.js";
+import {
+  findUser,
+  findUserByName,
+  insertUser,
+  type NewUser,
+  setUserRole,
+  type UserRow,
+} from "../store/users.js";
 import { generateApiKey, hashApiKey } from "./api-key.js";
 import { type AuditSink, recordSecurityEvent } from "./audit.js";
 import { hashPassword } from "./passwords.js";
@@ -15,6 +22,7 @@ export async function createUser(
   store: Store,
   username: string,
   role: string,
+  details: Omit<NewUser, "username" | "role"> & { withKey?: boolean } = {},
 ): Promise<{ user: UserRow; apiKey: string }> {
   if (!USERNAME.test(username)) {
     throw new ApiError(
@@ -30,7 +38,9 @@ export async function createUser(
   }
   try {
     return await store.db.transaction().execute(async (trx) => {
-      const user = await insertUser(trx, { username, role });
+      const { withKey = true, ...rest } = details;
+      const user = await insertUser(trx, { ...rest, username, role });
+      if (!withKey) return { user, apiKey: "" };
       const apiKey = generateApiKey();
       await insertApiKey(trx, user.guid, "initial", hashApiKey(apiKey));
       return { user, apiKey };
@@ -90,13 +100,17 @@ export async function changePassword(
     await setPasswordHash(trx, username, hash);
     return { user, sessionsEnded: await deleteUserSessions(trx, user.guid, context.keepSession) };
   });
-  recordSecurityEvent(context.audit, {
-    event: "password.changed",
-    user_guid: result.user.guid,
-    username,
-    by: context.by,
-    sessions_ended: result.sessionsEnded,
-  });
+  await recordSecurityEvent(
+    context.audit,
+    {
+      event: "password.changed",
+      user_guid: result.user.guid,
+      username,
+      by: context.by,
+      sessions_ended: result.sessionsEnded,
+    },
+    store.db,
+  );
   return result;
 }
 
@@ -122,13 +136,17 @@ export async function changeRole(
     return { user: (await findUser(trx, guid))!, sessionsEnded, changed: true };
   });
   if (!result.changed) return result;
-  recordSecurityEvent(context.audit, {
-    event: "role.changed",
-    user_guid: guid,
-    username: result.user.username,
-    role,
-    by: context.by,
-    sessions_ended: result.sessionsEnded,
-  });
+  await recordSecurityEvent(
+    context.audit,
+    {
+      event: "role.changed",
+      user_guid: guid,
+      username: result.user.username,
+      role,
+      by: context.by,
+      sessions_ended: result.sessionsEnded,
+    },
+    store.db,
+  );
   return result;
 }

@@ -39,6 +39,14 @@ describe("slipway CLI", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     const after = await server.call("GET", "/__api__/v1/user", { key });
     expect(after.status).toBe(401);
     expect(after.body.code).toBe(30);
+    // The key's life is in the audit log, never the key itself.
+    const audit = await server.call("GET", "/__api__/v1/audit_logs?limit=500");
+    const described = audit.body.results.map(
+      (e: { event_description: string }) => e.event_description,
+    );
+    expect(described).toContain(`cli created API key ${laptop.guid} (laptop) for ada`);
+    expect(described).toContain(`cli revoked API key ${laptop.guid}`);
+    expect(JSON.stringify(audit.body)).not.toContain(key);
   });
 
   it("manages environments against a running server", async () => {

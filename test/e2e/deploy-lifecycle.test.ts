@@ -291,7 +291,10 @@ describe.skipIf(noFlask)("content lifecycle on the local runner", () => {
     expect(result.stdout).toContain("==> Building");
     const url = /Deployed: (\S+)/.exec(result.stderr)?.[1];
     expect(url).toBeDefined();
-    expect(await (await viewerGet(server, url!)).text()).toBe("from the CLI");
+    // New content is for its owner alone (acl), as in Connect.
+    const owned = await fetch(url!, { headers: { Authorization: `Key ${server.keys.publisher}` } });
+    expect(await owned.text()).toBe("from the CLI");
+    expect((await viewerGet(server, url!)).status).toBe(403);
   });
 });
 

@@ -187,7 +187,12 @@ describe("visibility of bundles and task logs", () => {
       "other publisher": (await createApiKey(server.server.store, "pia", "matrix")).apiKey,
       viewer: server.keys.viewer,
     };
-    guid = (await createContent(server, "owned-by-pat")).guid;
+    // Open to every signed-in user, so that viewing and seeing how it is built differ.
+    guid = (
+      await createContent(server, "owned-by-pat", server.keys.publisher, {
+        access_type: "logged_in",
+      })
+    ).guid;
     const deployed = await deploy(server, guid, [
       manifestEntry({ metadata: { appmode: "static" } }),
       { path: "index.html", content: "<p>hi</p>" },

@@ -56,7 +56,10 @@ describe("a shared content origin", () => {
       s.Server.ContentOrigin = `http://content.test:${port}`;
     });
     await setPasswordHash(server.server.store.db, "vic", await hashPassword("viewer password"));
-    const item = await createContent(server, "shared-origin-page");
+    // The viewer signs in to see it: open to every signed-in user.
+    const item = await createContent(server, "shared-origin-page", server.keys.publisher, {
+      access_type: "logged_in",
+    });
     guid = item.guid;
     expect(item.content_url).toBe(`http://content.test:${port}/content/${guid}/`);
     const done = await deploy(server, guid, [

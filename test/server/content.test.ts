@@ -31,7 +31,8 @@ describe("content API", () => {
   });
 
   it("filters the list by name and owner for real", async () => {
-    await create("alpha");
+    // Open to every signed-in user, so the viewer sees it in the list.
+    await create("alpha", server.keys.publisher, { access_type: "logged_in" });
     await create("beta", server.keys.administrator);
     const byName = await server.call("GET", "/__api__/v1/content?name=alpha", {
       key: server.keys.viewer,
@@ -78,7 +79,7 @@ describe("content API", () => {
   });
 
   it("validates the default environment against the catalog and hides it from viewers", async () => {
-    const item = (await create("picky")).body;
+    const item = (await create("picky", server.keys.publisher, { access_type: "logged_in" })).body;
     const env = await server.call("POST", "/__api__/v1/environments", {
       body: { name: "ghcr.io/org/picky:1" },
     });

@@ -88,7 +88,7 @@ describe.skipIf(noSmallDisk).each(STORE_DIALECTS)("a full data folder on %s", (d
     content = (
       await server.call("POST", "/__api__/v1/content", {
         key: server.keys.publisher,
-        body: { name: "before-full" },
+        body: { name: "before-full", access_type: "logged_in" },
       })
     ).body.guid;
   });

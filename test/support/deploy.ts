@@ -7,8 +7,20 @@ export interface DeployResult {
   bundleId: string;
 }
 
-export async function createContent(server: TestServer, name: string, key = server.keys.publisher) {
-  const created = await server.call("POST", "/__api__/v1/content", { key, body: { name } });
+/**
+ * Content made here is open to every signed-in user (`logged_in`), so that tests of deploying
+ * and serving can view it with any role's key; tests of access set `access_type` themselves.
+ */
+export async function createContent(
+  server: TestServer,
+  name: string,
+  key = server.keys.publisher,
+  extra: Record<string, unknown> = { access_type: "logged_in" },
+) {
+  const created = await server.call("POST", "/__api__/v1/content", {
+    key,
+    body: { name, ...extra },
+  });
   if (created.status !== 200) throw new Error(`create failed: ${JSON.stringify(created.body)}`);
   return created.body as { guid: string; content_url: string };
 }

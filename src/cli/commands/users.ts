@@ -11,6 +11,7 @@ import {
   createUser,
   MIN_PASSWORD_LENGTH,
 } from "../../users/accounts.js";
+import { recordChange } from "../../users/audit.js";
 import { hashPassword } from "../../users/passwords.js";
 import { ROLES } from "../../users/roles.js";
 import { action, printJson } from "../run-command.js";
@@ -39,6 +40,12 @@ export function registerUserCommands(program: Command): void {
           const { apiKey } = await withStore(options.config, async (store) => {
             const created = await createUser(store, name, options.role);
             if (password) await setPasswordHash(store.db, name, await hashPassword(password));
+            await recordChange(cliAudit(options.config), store.db, {
+              actor: null,
+              actorName: "cli",
+              action: "create user",
+              description: `cli created ${name} (${options.role}) with an API key`,
+            });
             return created;
           });
           process.stdout.write(`${apiKey}\n`);
@@ -99,9 +106,16 @@ export function registerUserCommands(program: Command): void {
     .option(...CONFIG)
     .action(
       action(async (username: string, options: { name: string; config?: string }) => {
-        const { apiKey } = await withStore(options.config, (store) =>
-          createApiKey(store, username, options.name),
-        );
+        const { apiKey } = await withStore(options.config, async (store) => {
+          const created = await createApiKey(store, username, options.name);
+          await recordChange(cliAudit(options.config), store.db, {
+            actor: null,
+            actorName: "cli",
+            action: "create api key",
+            description: `cli created API key ${created.guid} (${options.name}) for ${username}`,
+          });
+          return created;
+        });
         process.stdout.write(`${apiKey}\n`);
       }),
     );
@@ -140,7 +154,16 @@ export function registerUserCommands(program: Command): void {
     .option(...CONFIG)
     .action(
       action(async (guid: string, options: { config?: string }) => {
-        const found = await withStore(options.config, (store) => revokeApiKey(store.db, guid));
+        const found = await withStore(options.config, async (store) => {
+          if (!(await revokeApiKey(store.db, guid))) return false;
+          await recordChange(cliAudit(options.config), store.db, {
+            actor: null,
+            actorName: "cli",
+            action: "revoke api key",
+            description: `cli revoked API key ${guid}`,
+          });
+          return true;
+        });
         if (!found) throw new Error(`No API key ${guid}.`);
         process.stderr.write(`Revoked ${guid}.\n`);
       }),

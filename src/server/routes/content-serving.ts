@@ -18,10 +18,12 @@ import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { ContentResolver, ContentTarget } from "../../content/content-resolver.js";
 import { ApiError, isApiError } from "../../errors.js";
+import { findContent } from "../../store/content.js";
 import type { Store } from "../../store/database.js";
 import { findSession } from "../../store/sessions.js";
 import type { UserRow } from "../../store/users.js";
 import { hashApiKey } from "../../users/api-key.js";
+import { appRoleOf, mayView } from "../../users/content-access.js";
 import { authenticate, sessionId } from "../auth.js";
 import { issuePass, PASS_COOKIE, PASS_SEGMENT, redeemPass, splitPass } from "../content-pass.js";
 import type { ContentSite, HostKind } from "../content-site.js";
@@ -59,8 +61,10 @@ const RETRIABLE = new Set(["GET", "HEAD", "OPTIONS"]);
 
 type AppTarget = Extract<ContentTarget, { kind: "app" }>;
 
-/** Who may see this content in this request, and how the answer must go. */
-type Access = { kind: "serve"; user: UserRow } | { kind: "redirect"; to: string; cookie?: string };
+/** Who may see this content in this request (null: anyone may), and how the answer must go. */
+type Access =
+  | { kind: "serve"; user: UserRow | null }
+  | { kind: "redirect"; to: string; cookie?: string };
 
 export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = async (
   app,
@@ -98,6 +102,11 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
       if (access.kind === "redirect") {
         if (access.cookie) reply.header("Set-Cookie", access.cookie);
         return reply.redirect(access.to, 302);
+      }
+      const refusal = await refuseViewer(store, access.user, guid);
+      if (refusal) {
+        if (!wantsPage(request)) throw refusal;
+        return reply.status(403).type("text/html; charset=utf-8").send(NOT_ALLOWED);
       }
       if (draft !== null) await resolver.checkPreview(access.user, guid);
       const inner = preview ? preview[2]! : rest;
@@ -171,6 +180,8 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
         const holder = await redeemPass(store, pass, guid);
         if (holder && (await servedAs()) === "files") return { kind: "serve", user: holder.user };
       }
+      if (await openToAnyone(store, guid)) return { kind: "serve", user: null };
+      if (wantsPage(request)) return { kind: "redirect", to: SIGN_IN };
       return { kind: "serve", user: await authenticate(headers, store, "GET") };
     }
     // A content host: only passes count here.
@@ -188,6 +199,7 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
         if (navigable) return { kind: "redirect", to: here(value) };
       }
     }
+    if (await openToAnyone(store, guid)) return { kind: "serve", user: null };
     const signIn = site.dashboardUrl(`/content/${guid}${rest}${query}`);
     if (navigable && signIn) return { kind: "redirect", to: signIn };
     throw new ApiError("authenticationRequired", "Open the content from the dashboard to sign in.");
@@ -257,6 +269,37 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
   proxyWebSockets(app, resolver, store, site);
 };
 
+/** The dashboard, which asks visitors who are not signed in to sign in. */
+const SIGN_IN = "/connect/";
+
+const NOT_ALLOWED = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Not allowed</title></head><body><h1>You do not have access to this content</h1><p>Ask its owner to add you, or <a href="/connect/">sign in as someone else</a>.</p></body></html>`;
+
+/** A browser opening a page, rather than a program or a page's own request. */
+function wantsPage(request: FastifyRequest): boolean {
+  return (
+    (request.method === "GET" || request.method === "HEAD") &&
+    (request.headers.accept ?? "").includes("text/html")
+  );
+}
+
+async function openToAnyone(store: Store, guid: string): Promise<boolean> {
+  return (await findContent(store.db, guid))?.access_type === "all";
+}
+
+/** Why this visitor may not view the content, or null when they may. */
+async function refuseViewer(
+  store: Store,
+  user: UserRow | null,
+  guid: string,
+): Promise<ApiError | null> {
+  const row = await findContent(store.db, guid);
+  if (!row) return new ApiError("notFound", `Content ${guid} does not exist.`);
+  if (mayView(await appRoleOf(store.db, user, row))) return null;
+  return user
+    ? new ApiError("permissionDenied", "You do not have permission to view this content.")
+    : new ApiError("authenticationRequired", "Sign in to view this content.");
+}
+
 function mustNavigate(): ApiError {
   return new ApiError("badRequest", "Open this content with GET first.", { status: 405 });
 }
@@ -302,20 +345,24 @@ function proxyWebSockets(
       const host = site.hostOf(request.headers);
       if (host.kind === "content" && host.guid !== "any" && host.guid !== guid) throw refused();
       if (!sameOrigin(request.headers)) throw refused();
-      let user: UserRow;
+      let visitor: UserRow | null = null;
       if (request.headers.authorization || host.kind === "dashboard") {
         if (site.content && !request.headers.authorization) throw refused();
-        user = await authenticate(request.headers, store, "GET");
+        const anonymous = !request.headers.authorization && !sessionId(request.headers);
+        if (!anonymous || !(await openToAnyone(store, guid))) {
+          visitor = await authenticate(request.headers, store, "GET");
+        }
       } else {
         const passes = cookieValues(request.headers, PASS_COOKIE);
         const holders = await Promise.all(passes.map((p) => redeemPass(store, p, guid)));
         const holder = holders.find(Boolean);
-        if (!holder) throw refused();
-        user = holder.user;
+        if (holder) visitor = holder.user;
+        else if (!(await openToAnyone(store, guid))) throw refused();
       }
+      if (await refuseViewer(store, visitor, guid)) throw refused();
       const sub = /^\/_bundle([1-9][0-9]{0,9})(\/.*)?$/.exec(match[2] ?? "/");
       const draft = sub ? Number(sub[1]) : null;
-      if (draft !== null) await resolver.checkPreview(user, guid);
+      if (draft !== null) await resolver.checkPreview(visitor, guid);
       const target = await resolver.resolve(guid, draft);
       if (target.kind !== "app") return socket.destroy();
       socket.once("close", target.release);

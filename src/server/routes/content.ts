@@ -11,7 +11,7 @@ import { toContent } from "../../content/content-service.js";
 import { Content, ContentCreate, ContentPatch } from "../../content/model.js";
 import type { Store } from "../../store/database.js";
 import type { ContentSite } from "../content-site.js";
-import { errors, GuidParams } from "./schemas.js";
+import { errors, GuidParams, RowIdText } from "./schemas.js";
 
 export interface ContentRoutesOptions {
   content: ContentService;
@@ -57,6 +57,7 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
         await content.create(request.user!, request.body),
         request.user!,
         urls(request),
+        "owner",
       );
     },
   );
@@ -71,6 +72,7 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
           name: Type.Optional(Type.String()),
           owner_guid: Type.Optional(Type.String()),
           include: Type.Optional(Type.String({ maxLength: 256 })),
+          tag_id: Type.Optional(RowIdText),
         }),
         response: { 200: Type.Array(Content), ...errors },
       },
@@ -78,13 +80,14 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
     },
     async (request) => {
       const include = parseIncludes(request.query.include);
-      const rows = await content.list({
+      const rows = await content.list(request.user!, {
         name: request.query.name,
         ownerGuid: request.query.owner_guid,
+        tagId: request.query.tag_id === undefined ? undefined : Number(request.query.tag_id),
       });
       return Promise.all(
-        rows.map((row) =>
-          withIncludes(options.store, toContent(row, request.user!, urls(request)), include),
+        rows.map(({ row, role }) =>
+          withIncludes(options.store, toContent(row, request.user!, urls(request), role), include),
         ),
       );
     },
@@ -104,8 +107,8 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
     },
     async (request) => {
       const include = parseIncludes(request.query.include);
-      const row = toContent(await content.get(request.params.guid), request.user!, urls(request));
-      return withIncludes(options.store, row, include);
+      const { row, role } = await content.getViewable(request.user!, request.params.guid);
+      return withIncludes(options.store, toContent(row, request.user!, urls(request), role), include);
     },
   );
 
@@ -125,7 +128,8 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
       refuseUnsupportedFields(request.body);
       const row = await content.patch(request.user!, request.params.guid, request.body);
       options.onChanged(row.guid);
-      return toContent(row, request.user!, urls(request));
+      const { role } = await content.getViewable(request.user!, row.guid);
+      return toContent(row, request.user!, urls(request), role);
     },
   );
 

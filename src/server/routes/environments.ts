@@ -3,12 +3,15 @@ import { Type } from "@sinclair/typebox";
 import type { FastifyReply } from "fastify";
 import { Environment, EnvironmentCreate, EnvironmentUpdate } from "../../environments/model.js";
 import type { EnvironmentService } from "../../environments/service.js";
+import type { Store } from "../../store/database.js";
+import { environmentsNotPermitted } from "../../store/permissions.js";
 import { ENVIRONMENT_FIELD_RULES } from "../validation.js";
 import { errors, GuidParams } from "./schemas.js";
 
 export const environmentRoutes: FastifyPluginAsyncTypebox<{
   environments: EnvironmentService;
-}> = async (app, { environments }) => {
+  store: Store;
+}> = async (app, { environments, store }) => {
   const tags = ["environments"];
 
   app.get(
@@ -21,8 +24,16 @@ export const environmentRoutes: FastifyPluginAsyncTypebox<{
       },
       config: { role: "publisher" },
     },
-    async (_, reply) => {
+    async (request, reply) => {
       const json = await environments.listJson();
+      // A publisher sees only the environments they may use.
+      const hidden = await environmentsNotPermitted(store.db, request.user!);
+      if (hidden.size > 0) {
+        const visible = (JSON.parse(json.toString()) as Environment[]).filter(
+          (e) => !hidden.has(e.guid),
+        );
+        return (reply as FastifyReply).type("application/json; charset=utf-8").send(visible);
+      }
       // Already serialized text: the untyped reply sends it as it is.
       return (reply as FastifyReply).type("application/json; charset=utf-8").send(json);
     },

@@ -9,6 +9,8 @@ import { ApiError } from "../../errors.js";
 import { findBundle } from "../../store/bundles.js";
 import type { Store } from "../../store/database.js";
 import { listEnvironments } from "../../store/environments.js";
+import { environmentsNotPermitted } from "../../store/permissions.js";
+import { findUser } from "../../store/users.js";
 import { errors } from "./schemas.js";
 
 const Installation = Type.Object({ version: Type.String(), path: Type.String() });
@@ -83,11 +85,17 @@ export const selectionRoutes: FastifyPluginAsyncTypebox<{
       }
       const needs = contentNeeds(parseManifest(manifest));
       const environments = await listEnvironments(store.db);
-      if (request.body.each) return answerEach(needs, environments, modesOf(settings));
+      // The content's owner is the publisher whose permissions count; without content, the caller.
+      const publisher = (item && (await findUser(store.db, item.owner_guid))) || request.user!;
+      const notPermitted = await environmentsNotPermitted(store.db, publisher);
+      if (request.body.each) {
+        return answerEach(needs, environments, modesOf(settings), notPermitted);
+      }
       const pins = item && (await livePins(store.db, item));
       return answerSelection({
         needs,
         environments,
+        notPermitted,
         defaultEnvironmentGuid: pins?.defaultEnvironmentGuid,
         defaultImageName: pins?.defaultImageName,
         modes: modesOf(settings),

@@ -66,13 +66,17 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{
     const address = request.ip;
     const claim = await throttle.claim(username, address);
     if (!claim.ok) {
-      recordSecurityEvent(request.log, {
-        event: "sign_in.throttled",
-        username,
-        address,
-        throttled: claim.throttled,
-        retry_after_seconds: claim.retryAfterSeconds,
-      });
+      await recordSecurityEvent(
+        request.log,
+        {
+          event: "sign_in.throttled",
+          username,
+          address,
+          throttled: claim.throttled,
+          retry_after_seconds: claim.retryAfterSeconds,
+        },
+        store.db,
+      );
       reply.header("Retry-After", String(claim.retryAfterSeconds));
       throw new ApiError(
         "authenticationRequired",
@@ -83,12 +87,16 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{
     const user = await findUserByName(store.db, username);
     const ok = await verifyPasswordOrDummy(password, user?.password_hash);
     if (!user || !ok || user.locked) {
-      recordSecurityEvent(request.log, {
-        event: "sign_in.refused",
-        username,
-        address,
-        reason: user?.locked && ok ? "locked" : "wrong_password",
-      });
+      await recordSecurityEvent(
+        request.log,
+        {
+          event: "sign_in.refused",
+          username,
+          address,
+          reason: user?.locked && ok ? "locked" : "wrong_password",
+        },
+        store.db,
+      );
       throw new ApiError("authenticationRequired", "Wrong username or password.");
     }
     await throttle.succeeded(claim.keys);
@@ -124,12 +132,16 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{
         csrf_token: csrf,
         expires_time: new Date(Date.now() + SESSION_HOURS * 3600_000).toISOString(),
       });
-      recordSecurityEvent(request.log, {
-        event: "sign_in.succeeded",
-        user_guid: user.guid,
-        username: user.username,
-        address: request.ip,
-      });
+      await recordSecurityEvent(
+        request.log,
+        {
+          event: "sign_in.succeeded",
+          user_guid: user.guid,
+          username: user.username,
+          address: request.ip,
+        },
+        store.db,
+      );
       reply.header("Set-Cookie", sessionSetCookie(id, SESSION_HOURS * 3600, secure(request)));
       return view(user, csrf);
     },
@@ -168,11 +180,15 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{
       const session = id ? await findSession(store.db, hashApiKey(id)) : undefined;
       if (id) await deleteSession(store.db, hashApiKey(id));
       if (session) {
-        recordSecurityEvent(request.log, {
-          event: "session.ended",
-          user_guid: session.user.guid,
-          reason: "sign_out",
-        });
+        await recordSecurityEvent(
+          request.log,
+          {
+            event: "session.ended",
+            user_guid: session.user.guid,
+            reason: "sign_out",
+          },
+          store.db,
+        );
       }
       reply.header("Set-Cookie", [
         `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`,

@@ -7,6 +7,7 @@ import { runs } from "./0004-runs.js";
 import { signInThrottle } from "./0005-sign-in-throttle.js";
 import { publishing } from "./0006-publishing.js";
 import { retireAndGit } from "./0007-retire-and-git.js";
+import { people } from "./0008-people.js";
 
 /** Every migration, in order. Names are permanent: never rename or edit one that shipped. */
 export function migrations(dialect: StoreDialect): Record<string, Migration> {
@@ -18,5 +19,6 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0005-sign-in-throttle": signInThrottle,
     "0006-publishing": publishing,
     "0007-retire-and-git": retireAndGit,
+    "0008-people": people(dialect),
   };
 }
