@@ -1,0 +1,67 @@
+/**
+ * The Kubernetes runner against the loopback Kubernetes API, whose kubelet runs pods as real
+ * Docker containers: the shared contract, with the stand-in cutting every watch after a few
+ * seconds so each case also crosses watch renewals.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll } from "vitest";
+import { KubernetesRunner } from "../../src/runners/kubernetes/kubernetes-backend.js";
+import { resource } from "../kube/resources.js";
+import { type KubeStandin, startKubeStandin } from "../kube/standin.js";
+import { contentInitImage, engineAvailable, ensureImage } from "../support/images.js";
+import { runRunnerContract } from "./contract.js";
+
+const missing = engineAvailable();
+const images = missing
+  ? { image: "", initImage: "" }
+  : { image: ensureImage("empty"), initImage: contentInitImage() };
+const claimRoot = mkdtempSync(path.join(tmpdir(), "slipway-kube-claim-"));
+const namespace = `contract-${process.pid}`;
+
+let standin: KubeStandin | undefined;
+const runners: KubernetesRunner[] = [];
+
+beforeAll(async () => {
+  if (missing) return;
+  standin = await startKubeStandin({
+    backoffBaseMs: 300,
+    pv: { "slipway-data": claimRoot },
+    fieldValidation: "Strict",
+  });
+  await standin.createNamespace(namespace);
+  // The chart's shared storage: a ReadWriteMany claim the stand-in backs with a host folder.
+  await standin.api.create(resource("persistentvolumeclaims"), namespace, {
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    metadata: { name: "slipway-data" },
+    spec: { accessModes: ["ReadWriteMany"], resources: { requests: { storage: "1Gi" } } },
+  });
+  standin.faults.cutWatchesAfter(3);
+}, 120_000);
+
+afterAll(async () => {
+  for (const runner of runners) await runner.close();
+  await standin?.close();
+}, 120_000);
+
+runRunnerContract({
+  name: "kubernetes",
+  image: images.image,
+  skip: missing,
+  async create() {
+    const runner = await KubernetesRunner.connect({
+      kubeconfig: standin!.kubeconfigPath,
+      namespace,
+      instance: `contract-${process.pid}`,
+      dataClaim: "slipway-data",
+      dataClaimSubPath: "server",
+      dataDir: path.join(claimRoot, "server"),
+      initImage: images.initImage,
+      stopGraceMs: 2000,
+    });
+    runners.push(runner);
+    return runner;
+  },
+});
