@@ -54,6 +54,28 @@ export function claimSubPath(dataClaimSubPath: string, subPath: string): string 
   return joined;
 }
 
+const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * The name of a job's Job and Service: its own when Kubernetes allows it (a DNS label of at most
+ * 63 characters, starting with a letter, as Services need), otherwise made to fit, with a digest
+ * of the original so two names never fold into one.
+ */
+export function objectName(name: string): string {
+  if (name.length <= 63 && DNS_LABEL.test(name)) return name;
+  const digest = createHash("sha256").update(name).digest("hex").slice(0, 8);
+  const folded = name
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/^[^a-z]+/, "")
+    .slice(0, 63 - digest.length - 1)
+    .replace(/-+$/, "");
+  return `${folded || "job"}-${digest}`;
+}
+
+/** The annotation holding the job's own name, when its objects had to be named otherwise. */
+export const JOB_NAME = `${LABEL}/job-name`;
+
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 /** A label value as Kubernetes allows it: as it is when valid, otherwise a stable digest of it. */
@@ -233,10 +255,10 @@ export function jobObject(job: Job, spawn: KubeSpawn): V1Job {
     kind: "Job",
     metadata: {
       ...base.metadata,
-      name: job.name,
+      name: objectName(job.name),
       namespace: spawn.namespace,
       labels: { ...base.metadata?.labels, ...labels },
-      annotations: { ...base.metadata?.annotations, [`${LABEL}/kind`]: job.kind },
+      annotations: { ...base.metadata?.annotations, [JOB_NAME]: job.name },
     },
     spec: {
       ...base.spec,
@@ -278,7 +300,7 @@ export function serviceObject(job: Job, spawn: KubeSpawn, owner: V1OwnerReferenc
     kind: "Service",
     metadata: {
       ...base.metadata,
-      name: job.name,
+      name: objectName(job.name),
       namespace: spawn.namespace,
       labels: { ...base.metadata?.labels, ...labels },
       ownerReferences: [owner],

@@ -43,9 +43,11 @@ import {
 } from "./kube-config.js";
 import {
   instanceSelector,
+  JOB_NAME,
   jobObject,
   type KubeSpawn,
   labelKey,
+  objectName,
   serviceObject,
 } from "./kube-objects.js";
 import { eventLine, exitOf, mainStatus, startPhase } from "./kube-progress.js";
@@ -227,7 +229,7 @@ export class KubernetesRunner implements Runner {
   async start(job: Job, options: StartOptions = {}): Promise<RunHandle> {
     const progress = options.onProgress ?? (() => {});
     const body = jobObject(job, this.#spawn());
-    const existing = this.#caches.jobs.get(job.name);
+    const existing = this.#caches.jobs.get(objectName(job.name));
     if (existing) {
       const same =
         existing.metadata?.labels?.[labelKey("spec-hash")] ===
@@ -250,7 +252,9 @@ export class KubernetesRunner implements Runner {
       const code = (error as ApiException<unknown>).code;
       if (code === 409) {
         // Another server made it a moment ago: the same spec is adopted, as a restart would.
-        const theirs = await this.#caches.jobs.until(() => this.#caches.jobs.get(job.name));
+        const theirs = await this.#caches.jobs.until(() =>
+          this.#caches.jobs.get(objectName(job.name)),
+        );
         return this.#handleOf(theirs);
       }
       throw new StartFailed(`The cluster refused the Job ${job.name}: ${apiMessage(error)}`);
@@ -262,7 +266,7 @@ export class KubernetesRunner implements Runner {
       const owner = {
         apiVersion: "batch/v1",
         kind: "Job",
-        name: job.name,
+        name: created.metadata!.name!,
         uid: handle.uid,
         controller: true,
         blockOwnerDeletion: true,
@@ -311,7 +315,7 @@ export class KubernetesRunner implements Runner {
     try {
       const probe = () => {
         tell();
-        const job = jobs.get(handle.name);
+        const job = jobs.get(objectName(handle.name));
         if (!job || job.metadata?.uid !== handle.uid) {
           // The cache may not have the new Job yet; once it had it, its going is a deletion.
           if (!seen) return undefined;
@@ -523,7 +527,7 @@ export class KubernetesRunner implements Runner {
     if (job) {
       await this.#batch
         .deleteNamespacedJob({
-          name: h.name,
+          name: objectName(h.name),
           namespace: h.namespace,
           propagationPolicy: "Background",
           gracePeriodSeconds: 0,
@@ -532,10 +536,10 @@ export class KubernetesRunner implements Runner {
       for (const pod of this.#caches.pods.list()) {
         if (ownerUid(pod) === h.uid) await this.#deletePod(pod, 0);
       }
-      const service = this.#caches.services.get(h.name);
+      const service = this.#caches.services.get(objectName(h.name));
       if (service?.metadata?.ownerReferences?.some((o) => o.uid === h.uid)) {
         await this.#core
-          .deleteNamespacedService({ name: h.name, namespace: h.namespace })
+          .deleteNamespacedService({ name: objectName(h.name), namespace: h.namespace })
           .catch(ignoreGone);
       }
       await this.#caches.jobs.until(() => (this.#jobOf(h) ? undefined : true));
@@ -558,14 +562,14 @@ export class KubernetesRunner implements Runner {
     return {
       version: 1,
       backend: "kubernetes",
-      name: job.metadata!.name!,
+      name: job.metadata?.annotations?.[JOB_NAME] ?? job.metadata!.name!,
       namespace: job.metadata!.namespace ?? this.namespace,
       uid: job.metadata!.uid!,
     };
   }
 
   #jobOf(h: KubeHandle): V1Job | undefined {
-    const job = this.#caches.jobs.get(h.name);
+    const job = this.#caches.jobs.get(objectName(h.name));
     return job && job.metadata?.uid === h.uid ? job : undefined;
   }
 
@@ -590,7 +594,7 @@ export class KubernetesRunner implements Runner {
   }
 
   #endpoints(h: KubeHandle): Record<string, { host: string; port: number }> {
-    const service = this.#caches.services.get(h.name);
+    const service = this.#caches.services.get(objectName(h.name));
     const ip = service?.spec?.clusterIP;
     if (!service || !ip || ip === "None") return {};
     const endpoints: Record<string, { host: string; port: number }> = {};
@@ -606,7 +610,7 @@ export class KubernetesRunner implements Runner {
       .list()
       .some(
         (slice) =>
-          slice.metadata?.labels?.["kubernetes.io/service-name"] === h.name &&
+          slice.metadata?.labels?.["kubernetes.io/service-name"] === objectName(h.name) &&
           slice.endpoints?.some((e) => e.conditions?.ready === true),
       );
   }
@@ -630,7 +634,7 @@ export class KubernetesRunner implements Runner {
     let patched: V1Job;
     try {
       patched = await this.#batch.patchNamespacedJob({
-        name: h.name,
+        name: objectName(h.name),
         namespace: h.namespace,
         body: operations,
       });
@@ -640,7 +644,7 @@ export class KubernetesRunner implements Runner {
     }
     const version = Number(patched.metadata?.resourceVersion);
     await this.#caches.jobs.until(() => {
-      const seen = this.#caches.jobs.get(h.name);
+      const seen = this.#caches.jobs.get(objectName(h.name));
       if (!seen || seen.metadata?.uid !== h.uid) return true;
       return Number(seen.metadata?.resourceVersion) >= version ? true : undefined;
     });
