@@ -4,7 +4,7 @@
  * shared claim, as the chart mounts it. A Flask API is built in a Job, served from another Job
  * through its Service, and redeployed from the package cache; a pull failure and a request no
  * node can meet fail the deploy at once with the cluster's words. What was made is read back
- * from the stand-in's own store.
+ * from the stand-in's own store; an evicted application pod is replaced on the next request.
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
@@ -21,13 +21,13 @@ const missing = engineAvailable() ?? debianImageUnavailable();
 const NAMESPACE = "slipway-content";
 const CLAIM = "slipway-shared-storage";
 
-const FLASK_APP = `import os, socket
+const FLASK_APP = `import os
 from flask import Flask, request
 app = Flask(__name__)
 
 @app.get("/")
 def hello():
-    return {"hello": "kubernetes", "root": request.script_root, "host": socket.gethostname(), "uid": os.getuid()}
+    return {"hello": "kubernetes", "root": request.script_root, "host": os.environ.get("HOSTNAME"), "uid": os.getuid()}
 `;
 
 const pythonApp = () =>
@@ -193,6 +193,61 @@ describe.skipIf(unavailable("Deploys on the Kubernetes runner", missing))(
           .list(resource("jobs"), NAMESPACE)
           .filter((j) => j.metadata.labels?.["slipway.io/content"] === item.guid),
       ).toEqual([]);
+    });
+
+    it("fails a deploy at once when no node can meet its request, with the scheduler's words", async () => {
+      const item = await createContent(server, "too-big-for-the-node");
+      const patched = await server.call("PATCH", `/__api__/v1/content/${item.guid}`, {
+        key: server.keys.publisher,
+        body: { memory_request: 64 * 1024 ** 3 },
+      });
+      expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+      const started = Date.now();
+      const { task } = await deploy(server, item.guid, [
+        pythonApp(),
+        { path: "app.py", content: FLASK_APP },
+        { path: "requirements.txt", content: "flask\n" },
+      ]);
+      const log = task.output.join("\n");
+      expect(task.code, log).not.toBe(0);
+      expect(log).toMatch(
+        /No node can run the pod \(FailedScheduling\): 0\/1 nodes are available: .*Insufficient memory/,
+      );
+      expect(Date.now() - started).toBeLessThan(120_000);
+      expect(jobsOf(item.guid, "build")).toEqual([]);
+    });
+
+    it("starts an evicted application again on the next request", async () => {
+      const item = await createContent(server, "evicted-on-kubernetes");
+      const { task } = await deploy(server, item.guid, [
+        pythonApp(),
+        { path: "app.py", content: FLASK_APP },
+        { path: "requirements.txt", content: "flask\n" },
+      ]);
+      expect(task.code, task.output.join("\n")).toBe(0);
+      const first = (await (await get(item.content_url)).json()) as { host: string };
+      const [pod] = standin.api.store
+        .list(resource("pods"), NAMESPACE)
+        .filter(
+          (p) =>
+            p.metadata.labels?.["slipway.io/content"] === item.guid &&
+            p.metadata.labels?.["slipway.io/kind"] === "run" &&
+            (p.status as { phase?: string } | undefined)?.phase === "Running",
+        );
+      expect(pod?.metadata.name).toBe(first.host);
+      await standin.faults.evict(NAMESPACE, pod!.metadata.name!);
+      const deadline = Date.now() + 120_000;
+      let answer: { host?: string } = {};
+      while (Date.now() < deadline) {
+        const response = await get(item.content_url);
+        if (response.status === 200) {
+          answer = (await response.json()) as { host: string };
+          if (answer.host !== first.host) break;
+        } else await response.body?.cancel();
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(answer.host).toBeDefined();
+      expect(answer.host).not.toBe(first.host);
     });
   },
 );
