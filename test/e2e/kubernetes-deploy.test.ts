@@ -249,5 +249,26 @@ describe.skipIf(unavailable("Deploys on the Kubernetes runner", missing))(
       expect(answer.host).toBeDefined();
       expect(answer.host).not.toBe(first.host);
     });
+
+    it("sends the API server no requests but its watches while deployed content sits idle", async () => {
+      const item = await createContent(server, "idle-on-kubernetes");
+      // Kept running while idle: the stop an idle timeout makes is a request of its own.
+      const patched = await server.call("PATCH", `/__api__/v1/content/${item.guid}`, {
+        key: server.keys.publisher,
+        body: { idle_timeout: 3600, min_processes: 1 },
+      });
+      expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+      const { task } = await deploy(server, item.guid, [
+        pythonApp(),
+        { path: "app.py", content: FLASK_APP },
+        { path: "requirements.txt", content: "flask\n" },
+      ]);
+      expect(task.code, task.output.join("\n")).toBe(0);
+      expect((await get(item.content_url)).status).toBe(200);
+      const from = standin.requests.length;
+      await new Promise((r) => setTimeout(r, 10_000));
+      const idle = standin.requests.slice(from).filter((r) => !r.query.watch);
+      expect(idle.map((r) => `${r.method} ${r.path}`)).toEqual([]);
+    });
   },
 );
