@@ -81,5 +81,14 @@ async function kubernetesRunner(
     },
   );
   logger.info({ cluster: runner.description }, "Content builds and runs as Kubernetes Jobs");
+  // In the background: a start must not wait on a pull, and the answer only needs to be loud.
+  void runner.sharedVolumeProblem().then(
+    (problem) => {
+      if (problem)
+        logger.error({ problem }, `The data volume is not shared with content pods: ${problem}`);
+      else logger.info("The data volume is shared with content pods (checked by a Job)");
+    },
+    (error: Error) => logger.warn({ err: error }, "The data volume check did not finish"),
+  );
   return runner;
 }

@@ -6,7 +6,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KubernetesRunner } from "../../src/runners/kubernetes/kubernetes-backend.js";
 import { resource } from "../kube/resources.js";
 import { type KubeStandin, startKubeStandin } from "../kube/standin.js";
@@ -46,22 +46,38 @@ afterAll(async () => {
   await standin?.close();
 }, 120_000);
 
+const connect = (dataDir = path.join(claimRoot, "server")) =>
+  KubernetesRunner.connect({
+    kubeconfig: standin!.kubeconfigPath,
+    namespace,
+    instance: `contract-${process.pid}`,
+    dataClaim: "slipway-data",
+    dataClaimSubPath: "server",
+    dataDir,
+    initImage: images.initImage,
+    stopGraceMs: 2000,
+  }).then((runner) => {
+    runners.push(runner);
+    return runner;
+  });
+
+describe.skipIf(Boolean(missing))("the shared-volume check", () => {
+  it("passes when the server's data folder is the claim's sub-path", async () => {
+    expect(await (await connect()).sharedVolumeProblem()).toBeNull();
+  }, 60_000);
+
+  it("says so when the server does not see what the pods write", async () => {
+    const elsewhere = mkdtempSync(path.join(tmpdir(), "slipway-not-the-claim-"));
+    const problem = await (await connect(elsewhere)).sharedVolumeProblem();
+    expect(problem).toMatch(
+      /^a pod (could not write|wrote) a marker to \.slipway-volume-check\/[0-9a-f]+ of the claim slipway-data \(sub-path server\).*: the claim must be ReadWriteMany and mounted by the server at DataDir \(.*\) with the same sub-path \(\[Kubernetes\] DataDirPVCName, DataDirPVCSubPath\)$/,
+    );
+  }, 60_000);
+});
+
 runRunnerContract({
   name: "kubernetes",
   image: images.image,
   skip: missing,
-  async create() {
-    const runner = await KubernetesRunner.connect({
-      kubeconfig: standin!.kubeconfigPath,
-      namespace,
-      instance: `contract-${process.pid}`,
-      dataClaim: "slipway-data",
-      dataClaimSubPath: "server",
-      dataDir: path.join(claimRoot, "server"),
-      initImage: images.initImage,
-      stopGraceMs: 2000,
-    });
-    runners.push(runner);
-    return runner;
-  },
+  create: () => connect(),
 });

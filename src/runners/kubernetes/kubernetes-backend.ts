@@ -6,6 +6,7 @@
  * no requests. Output is copied into Slipway's own folder while a pod runs, so it survives the
  * pod; the exit of a stopped pod is kept on its Job.
  */
+import { randomBytes } from "node:crypto";
 import { chown, mkdir, open, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { PassThrough } from "node:stream";
@@ -552,6 +553,60 @@ export class KubernetesRunner implements Runner {
     if (podUid) this.#captures.delete(podUid);
     this.#lastPods.delete(h.uid);
     await rm(this.#logFile(h), { force: true });
+  }
+
+  /**
+   * Whether the claim is the server's data folder: a short Job writes a marker through the claim
+   * and the server reads it back from its own folder. Pods and server that see different
+   * storage (a ReadWriteOnce claim on another node, a wrong DataDirPVCSubPath) fail every job,
+   * so the answer says which settings must agree. Resolves with null when they agree.
+   */
+  async sharedVolumeProblem(): Promise<string | null> {
+    const token = randomBytes(8).toString("hex");
+    const subPath = path.join(".slipway-volume-check", token);
+    const marker = path.join(KUBE_PATHS.data, subPath, "marker");
+    const job: Job = {
+      name: `volume-check-${token}`,
+      kind: "run",
+      image: this.#config.initImage,
+      pullPolicy: null,
+      argv: ["/bin/sh", "-c", `printf '%s' "$TOKEN" > '${marker}'`],
+      env: { TOKEN: token },
+      workingDir: "/",
+      volumes: [{ kind: "data", subPath, readOnly: false }],
+      runtime: false,
+      ports: [],
+      supervisor: null,
+      resources: {},
+      deadlineSeconds: 120,
+      labels: { kind: "volume-check", "spec-hash": token },
+    };
+    const folder = path.join(this.#config.dataDir, subPath);
+    let handle: RunHandle | undefined;
+    try {
+      handle = await this.start(job);
+      const ended = await this.#caches.pods.until(() => {
+        const pod = this.#podOf(own(handle!));
+        const exit = pod && exitOf(pod);
+        return exit ?? undefined;
+      });
+      const where = `${subPath} of the claim ${this.#config.dataClaim} (sub-path ${this.#config.dataClaimSubPath || "its root"})`;
+      const hint = `the claim must be ReadWriteMany and mounted by the server at DataDir (${this.#config.dataDir}) with the same sub-path ([Kubernetes] DataDirPVCName, DataDirPVCSubPath)`;
+      if (ended.exitCode !== 0) {
+        const output: string[] = [];
+        for await (const line of this.logs(handle)) output.push(line);
+        // The server made that folder writable for the pod: a pod that cannot write there sees another.
+        return `a pod could not write a marker to ${where} (exit code ${ended.exitCode}: ${output.join(" ") || ended.reason}), though the server made it writable in its data folder: ${hint}`;
+      }
+      const seen = await readFile(path.join(folder, "marker"), "utf8").catch(() => "");
+      if (seen === token) return null;
+      return `a pod wrote a marker to ${where}, but the server does not see it in its data folder: ${hint}`;
+    } catch (error) {
+      return `the check Job did not run: ${(error as Error).message}`;
+    } finally {
+      if (handle) await this.remove(handle);
+      await rm(folder, { recursive: true, force: true });
+    }
   }
 
   async list(): Promise<RunHandle[]> {
