@@ -75,6 +75,35 @@ describe.skipIf(Boolean(missing))("the shared-volume check", () => {
   }, 60_000);
 });
 
+describe.skipIf(Boolean(missing))("two servers on one cluster", () => {
+  it("never create the same Job twice when they start the same job at once", async () => {
+    const [a, b] = await Promise.all([connect(), connect()]);
+    const job = {
+      name: `twice-${process.pid}`,
+      kind: "run" as const,
+      image: images.image,
+      pullPolicy: null,
+      argv: ["/bin/sh", "-c", "while :; do sleep 1 & wait $!; done"],
+      env: {},
+      workingDir: "/tmp",
+      volumes: [],
+      runtime: false,
+      ports: [],
+      supervisor: null,
+      resources: {},
+      deadlineSeconds: null,
+      labels: { "spec-hash": "one" },
+    };
+    const [first, second] = await Promise.all([a.start(job), b.start(job)]);
+    expect(second).toEqual(first);
+    const jobs = standin!.api.store
+      .list(resource("jobs"), namespace)
+      .filter((j) => j.metadata.name === job.name);
+    expect(jobs).toHaveLength(1);
+    await a.remove(first);
+  }, 60_000);
+});
+
 runRunnerContract({
   name: "kubernetes",
   image: images.image,
