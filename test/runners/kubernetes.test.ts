@@ -1,7 +1,8 @@
 /**
  * The Kubernetes runner against the loopback Kubernetes API, whose kubelet runs pods as real
  * Docker containers: the shared contract, with the stand-in cutting every watch after a few
- * seconds so each case also crosses watch renewals.
+ * seconds and expiring a resumed one every few more, so each case also crosses watch renewals
+ * and relists.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,6 +23,7 @@ const namespace = `contract-${process.pid}`;
 
 let standin: KubeStandin | undefined;
 const runners: KubernetesRunner[] = [];
+let expiring: NodeJS.Timeout | undefined;
 
 beforeAll(async () => {
   if (missing) return;
@@ -39,9 +41,12 @@ beforeAll(async () => {
     spec: { accessModes: ["ReadWriteMany"], resources: { requests: { storage: "1Gi" } } },
   });
   standin.faults.cutWatchesAfter(3);
+  // Now and then a resumed watch is told its version is too old, so the caches relist too.
+  expiring = setInterval(() => standin?.faults.expireWatches(1), 4000);
 }, 120_000);
 
 afterAll(async () => {
+  clearInterval(expiring);
   for (const runner of runners) await runner.close();
   await standin?.close();
 }, 120_000);
