@@ -490,12 +490,16 @@ export const SCHEMA = {
     ),
     InitContainerImage: text(
       "",
-      "Image of the init container that copies Slipway's runtime helpers into each content pod; empty runs content images as they are, which must then carry the helpers.",
+      "Image of the init container that copies Slipway's runtime helpers into each content pod; empty is localhost/slipway/content-init:<Slipway's version>, as deploy/images/build.sh content-init tags it.",
     ),
     InitContainerImagePullPolicy: oneOf(
       ["Always", "IfNotPresent", "Never"],
       "IfNotPresent",
       "When the kubelet pulls InitContainerImage.",
+    ),
+    JobTTLSeconds: integer(
+      0,
+      "Seconds a finished content Job stays in the cluster before the cluster deletes it (ttlSecondsAfterFinished); 0 leaves it to Slipway, which removes each Job once it has its output.",
     ),
     PrePullImages: bool(
       false,

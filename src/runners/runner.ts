@@ -201,6 +201,8 @@ export interface Runner {
    * records to adopt what it knows and remove what it does not.
    */
   list(): Promise<RunHandle[]>;
+  /** Lets go of what the backend holds open (watches); the work itself goes on. */
+  close?(): Promise<void>;
 }
 
 /**

@@ -92,6 +92,7 @@ export async function startServer(
       async close() {
         await declarative?.close();
         await app.close();
+        await runner.close?.();
         await store.close();
       },
     };

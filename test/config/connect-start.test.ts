@@ -20,6 +20,8 @@ it("starts on a Connect file and warns once about the Connect settings it ignore
     .replace("DataDir = /var/lib/rstudio-connect", `DataDir = ${dir}/data`)
     .replace(/^ConfigFilePath = .*$/m, "")
     .replace(/^ClusterDefinition = .*$/m, "")
+    // No cluster here: the Kubernetes runner is started on the stand-in in test/e2e instead.
+    .replace("[Kubernetes]\nEnabled = true", "[Kubernetes]\nEnabled = false")
     .replace("[HTTP]", "[Server]\nAddress = 127.0.0.1:0\n[HTTP]");
   const config = path.join(dir, "rstudio-connect.gcfg");
   writeFileSync(config, connect);

@@ -31,6 +31,8 @@ export async function streamLogs(
     res.end(demux(buffer));
     return;
   }
+  // As the API server: a follower learns at once that the stream is open, before any output.
+  res.flushHeaders();
   const stream = (await container.logs({
     ...base,
     follow: true,
