@@ -9,6 +9,7 @@ import type { Settings } from "../config/settings.js";
 import { type ContentNeeds, contentNeeds, parseManifest } from "../environments/manifest.js";
 import { explanationRows, selectEnvironment } from "../environments/selection.js";
 import { ApiError } from "../errors.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { Runner } from "../runners/runner.js";
 import { type BundleRow, updateBundle } from "../store/bundles.js";
 import { type ContentRow, updateContent } from "../store/content.js";
@@ -44,6 +45,7 @@ export interface DeployDeps {
   builder: ContentBuilder;
   jobs: JobRuns;
   reconciler: ProcessReconciler;
+  metrics?: Metrics;
 }
 
 interface Deployment {
@@ -103,16 +105,18 @@ export class DeployService {
     checkAppMode(manifest.needs.appMode);
 
     const built = await log.phase("Building", () =>
-      this.deps.builder.build({
-        log,
-        taskId: deployment.taskId,
-        ctx,
-        content,
-        bundle,
-        pick,
-        manifest: manifest.parsed,
-        needs: manifest.needs,
-      }),
+      this.#measured("build", { ok: "built", failed: "failed" }, () =>
+        this.deps.builder.build({
+          log,
+          taskId: deployment.taskId,
+          ctx,
+          content,
+          bundle,
+          pick,
+          manifest: manifest.parsed,
+          needs: manifest.needs,
+        }),
+      ),
     );
     await updateBundle(this.deps.store.db, bundle.id, { build: JSON.stringify(built) });
 
@@ -207,19 +211,33 @@ export class DeployService {
         `The environment recorded for bundle ${bundle.id} is gone or disabled; selecting again`,
       );
     }
-    const selection = selectEnvironment({
-      needs,
-      environments: await listEnvironments(this.deps.store.db),
-      defaultEnvironmentGuid: content.default_environment_guid,
-      defaultImageName: content.default_image_name,
-      modes: {
-        r: this.deps.settings.Server.RVersionMatching,
-        python: this.deps.settings.Python.VersionMatching,
-        quarto: this.deps.settings.Quarto.VersionMatching,
-      },
-    });
+    const selection = await this.#measured(
+      "selection",
+      { ok: "selected", failed: "failed" },
+      async () =>
+        selectEnvironment({
+          needs,
+          environments: await listEnvironments(this.deps.store.db),
+          defaultEnvironmentGuid: content.default_environment_guid,
+          defaultImageName: content.default_image_name,
+          modes: {
+            r: this.deps.settings.Server.RVersionMatching,
+            python: this.deps.settings.Python.VersionMatching,
+            quarto: this.deps.settings.Quarto.VersionMatching,
+          },
+        }),
+    );
     for (const row of explanationRows(selection)) await log.line(`  ${row.join("  ")}`);
     return toPick(selection);
+  }
+
+  #measured<T>(
+    what: "selection" | "build",
+    results: { ok: string; failed: string },
+    work: () => Promise<T>,
+  ): Promise<T> {
+    const metrics = this.deps.metrics;
+    return metrics ? metrics.time(metrics[what], results, work) : work();
   }
 
   async #record(

@@ -14,6 +14,7 @@ import path from "node:path";
 import type { FastifyBaseLogger } from "fastify";
 import type { Settings } from "../config/settings.js";
 import { ApiError } from "../errors.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { Endpoint, RunHandle, Runner } from "../runners/runner.js";
 import { type ContentRow, contentKeptWarm, findContent } from "../store/content.js";
 import type { Store } from "../store/database.js";
@@ -50,6 +51,7 @@ export interface ReconcilerDeps {
   instance: string;
   load: LoadTracker;
   bundles: ActiveBundles;
+  metrics?: Metrics;
 }
 
 /** A process the proxy may send a request to. */
@@ -252,6 +254,7 @@ export class ProcessReconciler {
             guid,
             `did not answer on its port within ${settings.initTimeoutMs / 1000} s (init_timeout, or Scheduler.InitTimeout)${this.#tail(row.id)}`,
           );
+          this.#measureStart(row, "failed");
         }
         await this.#stop(row, stopReasons[action.why]);
       } else if (action.kind === "start" && desired?.start && !held()) {
@@ -316,6 +319,7 @@ export class ProcessReconciler {
           row.content_guid,
           `exited${code}${why} before it answered on its port${this.#tail(row.id)}`,
         );
+        this.#measureStart(row, "failed");
       }
       await this.#markExited(row, state.exitCode, state.reason);
       return { process: process("exited"), ready: null };
@@ -329,6 +333,7 @@ export class ProcessReconciler {
         endpoint: JSON.stringify(endpoint),
         ready_time: new Date().toISOString(),
       });
+      this.#measureStart(row, "ready");
       this.#failures.delete(row.content_guid);
       // In rotation at once, before whoever waits for it hears of it.
       this.#ready.set(row.content_guid, [...(this.#ready.get(row.content_guid) ?? []), ready]);
@@ -362,6 +367,7 @@ export class ProcessReconciler {
       });
     } catch (error) {
       this.#fail(guid, `could not start: ${(error as Error).message}`);
+      this.#measureStart(row, "failed");
       await this.#markExited(row, null, (error as Error).message);
       return;
     } finally {
@@ -434,6 +440,12 @@ export class ProcessReconciler {
     const until = Date.now() + Math.min(30_000, 500 * 2 ** (count - 1));
     this.#failures.set(guid, { message, count, until });
     this.#events.emit("failed", guid, `The application ${message}`);
+  }
+
+  /** From the run's record, so a start another server began and this one saw end counts too. */
+  #measureStart(row: RunRow, result: "ready" | "failed"): void {
+    const seconds = (Date.now() - Date.parse(row.created_time)) / 1000;
+    this.#deps.metrics?.appStart.observe({ result }, seconds);
   }
 
   #tail(runId: number): string {
