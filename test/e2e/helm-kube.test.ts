@@ -8,6 +8,7 @@
  * rollout. Metrics are scraped through the chart's Service.
  */
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -17,7 +18,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { CHART, FIXTURES } from "../helm/helm.js";
 import { type KubeStandin, startKubeStandin } from "../kube/standin.js";
-import { engineAvailable } from "../support/images.js";
+import { tarGz } from "../support/bundles.js";
+import { ensureDebianImage } from "../support/debian-image.js";
+import { manifestEntry } from "../support/deploy.js";
+import { contentInitImage, engineAvailable } from "../support/images.js";
 import { kubeTools } from "../support/kube-tools.js";
 import { unavailable } from "../support/requirements.js";
 import { freshDatabase, type TestDatabase } from "../support/stores.js";
@@ -29,6 +33,17 @@ const RELEASE = "rel";
 const FULLNAME = "rel-slipway";
 const IMAGE = "localhost/slipway-test/helm-server";
 const TAG = String(process.pid);
+/** Where the server pod reads the stand-in's kubeconfig (a cluster without in-cluster tokens). */
+const KUBECONFIG_DIR = "/etc/slipway-kube";
+
+/**
+ * Deploying into content pods needs the Kubernetes runner wired into the server; until it is,
+ * the seed's `backends.kubernetes.enabled` runs nothing and that test waits for it.
+ */
+const KUBERNETES_RUNNER = readFileSync(
+  fileURLToPath(new URL("../../src/server/runner-choice.ts", import.meta.url)),
+  "utf8",
+).includes("KubernetesRunner");
 
 const skip = unavailable(
   "The chart on the Kubernetes stand-in",
@@ -139,10 +154,32 @@ describe.skipIf(skip)("the chart on the Kubernetes stand-in", { timeout: 900_000
       pv: { [`${NAMESPACE}/${FULLNAME}-shared-storage`]: shared },
     });
     await standin.createNamespace(NAMESPACE);
+    await kube(
+      "create",
+      "secret",
+      "generic",
+      "kubeconfig",
+      `--from-file=config=${standin.kubeconfigPath}`,
+    );
+    const init = contentInitImage();
+    const at = init.lastIndexOf(":");
     seed = parse(await readFile(path.join(FIXTURES, "seed-kubernetes-values.yaml"), "utf8"));
     overrides = {
       image: { repository: IMAGE, tag: TAG, imagePullPolicy: "Never" },
-      config: { Postgres: { URL: database.settings.Postgres.URL } },
+      config: {
+        Postgres: { URL: database.settings.Postgres.URL },
+        Kubernetes: { Kubeconfig: `${KUBECONFIG_DIR}/config` },
+      },
+      backends: {
+        kubernetes: {
+          enabled: true,
+          defaultInitContainer: {
+            repository: init.slice(0, at),
+            tag: init.slice(at + 1),
+            imagePullPolicy: "Never",
+          },
+        },
+      },
       prometheus: { enabled: true },
       pod: {
         // Pods of the stand-in share the host's network: each listens on its own loopback address.
@@ -151,6 +188,8 @@ describe.skipIf(skip)("the chart on the Kubernetes stand-in", { timeout: 900_000
           { name: "SLIPWAY_SERVER_ADDRESS", value: "$(POD_IP):3939" },
           { name: "SLIPWAY_METRICS_PROMETHEUSLISTEN", value: "$(POD_IP):3232" },
         ],
+        volumes: [{ name: "kubeconfig", secret: { secretName: "kubeconfig" } }],
+        volumeMounts: [{ name: "kubeconfig", mountPath: KUBECONFIG_DIR, readOnly: true }],
       },
     };
   }, 900_000);
@@ -202,15 +241,16 @@ describe.skipIf(skip)("the chart on the Kubernetes stand-in", { timeout: 900_000
     expect(await metrics.text()).toContain("slipway_tasks_total");
   });
 
+  const added = {
+    name: "localhost/slipway/content:py3.12",
+    title: "Python 3.12",
+    matching: "any",
+    python: { installations: [{ path: "/opt/python/3.12.8/bin/python3", version: "3.12.8" }] },
+  };
+
   it("adds an environment when executionEnvironments change, live, with no restart", async () => {
     const before = (await serverPod())[0]!;
     const deployment = JSON.parse(await kube("get", "deployment", FULLNAME, "-o", "json"));
-    const added = {
-      name: "localhost/slipway/content:py3.12",
-      title: "Python 3.12",
-      matching: "any",
-      python: { installations: [{ path: "/opt/python/3.12.8/bin/python3", version: "3.12.8" }] },
-    };
     await install([...seed.executionEnvironments, added]);
     const environments = await until("the added environment", async () => {
       const list = (await api("/__api__/v1/environments")) as Environment[];
@@ -229,4 +269,93 @@ describe.skipIf(skip)("the chart on the Kubernetes stand-in", { timeout: 900_000
     const again = JSON.parse(await kube("get", "deployment", FULLNAME, "-o", "json"));
     expect(again.metadata.generation).toBe(deployment.metadata.generation);
   });
+
+  it.skipIf(!KUBERNETES_RUNNER)(
+    "deploys through that server into a content pod, in an environment added live",
+    async () => {
+      const debian = ensureDebianImage();
+      await install([
+        ...seed.executionEnvironments,
+        added,
+        { name: debian.name, title: "Debian", python: { installations: [debian.python] } },
+      ]);
+      await until("the Debian environment", async () => {
+        const list = (await api("/__api__/v1/environments")) as Environment[];
+        return list.some((e) => e.name === debian.name) ? true : undefined;
+      });
+      const call = async (method: string, route: string, body: unknown, type: string) => {
+        const response = await fetch(`${url}${route}`, {
+          method,
+          headers: { Authorization: `Key ${key}`, "Content-Type": type },
+          body: type === "application/json" ? JSON.stringify(body) : (body as Buffer),
+        });
+        return {
+          status: response.status,
+          body: (await response.json()) as {
+            guid: string;
+            content_url: string;
+            id: string;
+            task_id: string;
+          },
+        };
+      };
+      const item = await call(
+        "POST",
+        "/__api__/v1/content",
+        { name: "in-a-pod" },
+        "application/json",
+      );
+      expect(item.status).toBe(200);
+      const guid = item.body.guid;
+      const bundle = await call(
+        "POST",
+        `/__api__/v1/content/${guid}/bundles`,
+        tarGz([
+          manifestEntry({
+            metadata: { appmode: "python-api", entrypoint: "app:app" },
+            python: { version: debian.python.version },
+            environment: { image: debian.name, environment_management: { python: false } },
+          }),
+          {
+            path: "app.py",
+            content:
+              'def app(environ, start_response):\n    start_response("200 OK", [("Content-Type", "text/plain")])\n    return [b"from a pod"]\n',
+          },
+        ]),
+        "application/gzip",
+      );
+      expect(bundle.status).toBe(200);
+      const started = await call(
+        "POST",
+        `/__api__/v1/content/${guid}/deploy`,
+        { bundle_id: bundle.body.id },
+        "application/json",
+      );
+      expect(started.status).toBe(202);
+      const task = await until(
+        "the deploy",
+        async () => {
+          const t = (await api(`/__api__/v1/tasks/${started.body.task_id}?wait=5`)) as {
+            finished: boolean;
+            code: number;
+            output: string[];
+          };
+          return t.finished ? t : undefined;
+        },
+        600_000,
+      );
+      expect(task.code, task.output.join("\n")).toBe(0);
+      const answer = await fetch(item.body.content_url, {
+        headers: { Authorization: `Key ${key}` },
+      });
+      expect(await answer.text()).toBe("from a pod");
+      const jobs = JSON.parse(await kube("get", "jobs", "-o", "json")).items as {
+        metadata: { labels?: Record<string, string> };
+      }[];
+      expect(jobs.some((j) => Object.values(j.metadata.labels ?? {}).includes(guid))).toBe(true);
+      const service = JSON.parse(await kube("get", "service", FULLNAME, "-o", "json"));
+      const metrics = await (await fetch(`http://${service.spec.clusterIP}:3232/metrics`)).text();
+      expect(metrics).toMatch(/slipway_app_start_duration_seconds_count\{result="ready"\} [1-9]/);
+    },
+  );
 });
