@@ -10,6 +10,7 @@ import { type ContentNeeds, contentNeeds, parseManifest } from "../environments/
 import { livePins } from "../environments/retired-pins.js";
 import { explanationRows, selectEnvironment } from "../environments/selection.js";
 import { ApiError } from "../errors.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { Runner } from "../runners/runner.js";
 import { type BundleRow, updateBundle } from "../store/bundles.js";
 import { type ContentRow, updateContent } from "../store/content.js";
@@ -50,6 +51,7 @@ export interface DeployDeps {
   jobs: JobRuns;
   reconciler: ProcessReconciler;
   secrets: SecretBox;
+  metrics?: Metrics;
 }
 
 interface Deployment {
@@ -114,16 +116,18 @@ export class DeployService {
     checkAppMode(manifest.needs.appMode);
 
     const built = await log.phase("Building", () =>
-      this.deps.builder.build({
-        log,
-        taskId: deployment.taskId,
-        ctx,
-        content,
-        bundle,
-        pick,
-        manifest: manifest.parsed,
-        needs: manifest.needs,
-      }),
+      this.#measured("build", { ok: "built", failed: "failed" }, () =>
+        this.deps.builder.build({
+          log,
+          taskId: deployment.taskId,
+          ctx,
+          content,
+          bundle,
+          pick,
+          manifest: manifest.parsed,
+          needs: manifest.needs,
+        }),
+      ),
     );
     const packages = await installedPackages(
       this.deps.settings.Server.DataDir,
@@ -249,20 +253,34 @@ export class DeployService {
     }
     const pins = await livePins(this.deps.store.db, content);
     for (const note of pins.notes) await log.line(note);
-    const selection = selectEnvironment({
-      needs,
-      environments: await listEnvironments(this.deps.store.db),
-      notPermitted,
-      defaultEnvironmentGuid: pins.defaultEnvironmentGuid,
-      defaultImageName: pins.defaultImageName,
-      modes: {
-        r: this.deps.settings.Server.RVersionMatching,
-        python: this.deps.settings.Python.VersionMatching,
-        quarto: this.deps.settings.Quarto.VersionMatching,
-      },
-    });
+    const selection = await this.#measured(
+      "selection",
+      { ok: "selected", failed: "failed" },
+      async () =>
+        selectEnvironment({
+          needs,
+          environments: await listEnvironments(this.deps.store.db),
+          notPermitted,
+          defaultEnvironmentGuid: pins.defaultEnvironmentGuid,
+          defaultImageName: pins.defaultImageName,
+          modes: {
+            r: this.deps.settings.Server.RVersionMatching,
+            python: this.deps.settings.Python.VersionMatching,
+            quarto: this.deps.settings.Quarto.VersionMatching,
+          },
+        }),
+    );
     for (const row of explanationRows(selection)) await log.line(`  ${row.join("  ")}`);
     return toPick(selection);
+  }
+
+  #measured<T>(
+    what: "selection" | "build",
+    results: { ok: string; failed: string },
+    work: () => Promise<T>,
+  ): Promise<T> {
+    const metrics = this.deps.metrics;
+    return metrics ? metrics.time(metrics[what], results, work) : work();
   }
 
   /** Records the pick on the bundle; returns the versions the content gets once it is active. */

@@ -14,6 +14,7 @@ import path from "node:path";
 import type { FastifyBaseLogger } from "fastify";
 import type { Settings } from "../config/settings.js";
 import { ApiError } from "../errors.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { Endpoint, RunHandle, Runner } from "../runners/runner.js";
 import { type ContentRow, contentKeptWarm, findContent } from "../store/content.js";
 import type { Store } from "../store/database.js";
@@ -55,6 +56,7 @@ export interface ReconcilerDeps {
   bundles: ActiveBundles;
   /** Opens the content's environment variables for its processes. */
   secrets: SecretBox;
+  metrics?: Metrics;
 }
 
 /** A process the proxy may send a request to. */
@@ -301,6 +303,7 @@ export class ProcessReconciler {
             key,
             `did not answer on its port within ${settings.initTimeoutMs / 1000} s (init_timeout, or Scheduler.InitTimeout)${this.#tail(row.id)}`,
           );
+          this.#measureStart(row, "failed");
         }
         await this.#stop(row, stopReasons[action.why]);
       } else if (action.kind === "start" && desired?.start && !held()) {
@@ -391,6 +394,7 @@ export class ProcessReconciler {
         const code = state.exitCode === null ? "" : ` with code ${state.exitCode}`;
         const why = state.reason ? ` (${state.reason})` : "";
         this.#fail(key, `exited${code}${why} before it answered on its port${this.#tail(row.id)}`);
+        this.#measureStart(row, "failed");
       }
       await this.#markExited(row, state.exitCode, state.reason);
       return { process: process("exited"), ready: null };
@@ -404,6 +408,7 @@ export class ProcessReconciler {
         endpoint: JSON.stringify(endpoint),
         ready_time: new Date().toISOString(),
       });
+      this.#measureStart(row, "ready");
       this.#failures.delete(key);
       // In rotation at once, before whoever waits for it hears of it.
       this.#ready.set(key, [...(this.#ready.get(key) ?? []), ready]);
@@ -438,6 +443,7 @@ export class ProcessReconciler {
       });
     } catch (error) {
       this.#fail(key, `could not start: ${(error as Error).message}`);
+      this.#measureStart(row, "failed");
       await this.#markExited(row, null, (error as Error).message);
       return;
     } finally {
@@ -517,6 +523,12 @@ export class ProcessReconciler {
     const until = Date.now() + Math.min(30_000, 500 * 2 ** (count - 1));
     this.#failures.set(guid, { message, count, until });
     this.#events.emit("failed", guid, `The application ${message}`);
+  }
+
+  /** From the run's record, so a start another server began and this one saw end counts too. */
+  #measureStart(row: RunRow, result: "ready" | "failed"): void {
+    const seconds = (Date.now() - Date.parse(row.created_time)) / 1000;
+    this.#deps.metrics?.appStart.observe({ result }, seconds);
   }
 
   #tail(runId: number): string {

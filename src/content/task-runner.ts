@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { FastifyBaseLogger } from "fastify";
 import { ApiError, isApiError } from "../errors.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { Store } from "../store/database.js";
 import {
   appendTaskOutput,
@@ -43,6 +44,7 @@ export class TaskRunner {
     private readonly store: Store,
     private readonly serverId: string,
     private readonly logger: FastifyBaseLogger,
+    private readonly metrics?: Metrics,
   ) {
     this.#events.setMaxListeners(0);
   }
@@ -113,6 +115,10 @@ export class TaskRunner {
     }
     await chain.catch(() => {});
     await finishTask(this.store.db, id, outcome);
+    this.metrics?.tasks.inc({
+      kind: meta.kind,
+      result: outcome.code === 0 ? "success" : "failure",
+    });
     logger.info({ code: outcome.code, error: outcome.error || undefined }, "task finished");
     this.#events.emit(id);
   }

@@ -144,6 +144,14 @@ export type RunState =
 export interface StartOptions {
   /** Receives progress lines (pulling, pulled, scheduled, started) while the job gets going. */
   readonly onProgress?: (line: string) => void;
+  /** Told of each image pull the start waited for, once it ends, with how long it took. */
+  readonly onPulled?: (pull: ImagePull) => void;
+}
+
+export interface ImagePull {
+  readonly image: string;
+  readonly seconds: number;
+  readonly ok: boolean;
 }
 
 export interface Runner {

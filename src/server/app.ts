@@ -26,10 +26,13 @@ import { TaskRunner } from "../content/task-runner.js";
 import type { DeclarativeFile } from "../environments/declarative.js";
 import { EnvironmentService } from "../environments/service.js";
 import { ApiError } from "../errors.js";
+import { measuredRunner } from "../metrics/measured-runner.js";
+import { Metrics } from "../metrics/metrics.js";
 import type { Runner } from "../runners/runner.js";
 import { deleteVariables } from "../store/content-variables.js";
 import type { Store } from "../store/database.js";
 import { installationInstance } from "../store/installation.js";
+import { runningProcessCounts } from "../store/runs.js";
 import { registerAuditTrail } from "./audit-trail.js";
 import { registerAuth } from "./auth.js";
 import { ContentSite } from "./content-site.js";
@@ -83,6 +86,8 @@ export interface AppDeps {
   /** Identifies this server process's tasks, so a restart can tell which it abandoned. */
   serverId: string;
   bodyLimitBytes?: number;
+  /** What the server measures; its own when not given (start.ts serves it on its listener). */
+  metrics?: Metrics;
 }
 
 /** The built dashboard, beside src/ and dist/ alike. */
@@ -154,12 +159,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerAuth(app, deps.store);
   const site = new ContentSite(deps.settings.Server);
   registerSecurityHeaders(app, site);
-  const { store, settings, runner, serverId, logger } = deps;
+  const { store, settings, serverId, logger } = deps;
+  const metrics = deps.metrics ?? new Metrics();
+  metrics.countProcessesWith(async () =>
+    (await runningProcessCounts(store.db, serverId)).map((row) => ({
+      contentGuid: row.content_guid,
+      environment: row.image_name ?? "",
+      count: Number(row.count),
+    })),
+  );
+  const runner = measuredRunner(deps.runner, metrics);
   const dataDir = settings.Server.DataDir;
   const instance = await installationInstance(store.db);
   const environments = new EnvironmentService(store);
   const content = new ContentService(store, settings.Scheduler, runner);
-  const tasks = new TaskRunner(store, serverId, logger);
+  const tasks = new TaskRunner(store, serverId, logger, metrics);
   await tasks.failAbandoned();
   const bundles = new BundleService(store, dataDir, settings.Bundles);
   await bundles.removeAbandonedStaging(logger);
@@ -175,6 +189,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     load: new LoadTracker(),
     bundles: active,
     secrets,
+    metrics,
   });
   await reconciler.start();
   const resolver = new ContentResolver(store, active, reconciler, dataDir);
@@ -192,6 +207,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     jobs,
     reconciler,
     secrets,
+    metrics,
   });
   const repositories = new RepositoryService({
     store,
@@ -291,7 +307,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     declareResponses(contentApp, PASSTHROUGH_RESPONSES);
     // Content URLs carry a guid, which also makes them safe to echo in a redirect.
     declareParams(contentApp, CONTENT_PATH_PARAMS);
-    await contentApp.register(contentServingRoutes, { resolver, store, site });
+    await contentApp.register(contentServingRoutes, { resolver, store, site, metrics });
   });
   await app.register(dashboardRoutes, { root: DASHBOARD_DIR });
   return app;

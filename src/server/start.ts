@@ -10,6 +10,8 @@ import { bootstrapEnvironments, DeclarativeFile } from "../environments/declarat
 import { EnvironmentService } from "../environments/service.js";
 import { isApiError } from "../errors.js";
 import { hostEnvironment } from "../inspect/host-environment.js";
+import { listenForScrapes, type MetricsListener } from "../metrics/listener.js";
+import { Metrics } from "../metrics/metrics.js";
 import { openStore, type Store } from "../store/database.js";
 import { listEnvironments } from "../store/environments.js";
 import { installationInstance } from "../store/installation.js";
@@ -24,6 +26,8 @@ export interface RunningServer {
   app: FastifyInstance;
   store: Store;
   url: string;
+  /** Where /metrics is served, when [Metrics] PrometheusListen is set. */
+  metricsUrl?: string;
   close(): Promise<void>;
 }
 
@@ -67,6 +71,8 @@ export async function startServer(
       await declarative.sync();
       await declarative.watch();
     }
+    const scraped = settings.Metrics.PrometheusListen !== "";
+    const metrics = new Metrics({ processMetrics: scraped });
     const app = await buildApp({
       store,
       settings,
@@ -75,21 +81,40 @@ export async function startServer(
       declarative,
       runner,
       serverId: `${hostname()}:${settings.Server.Address}:${settings.Server.DataDir}`,
+      metrics,
     });
     const [host, port] = splitAddress(settings.Server.Address);
     await app.listen({ host, port });
     const address = app.server.address();
     const boundPort = typeof address === "object" && address ? address.port : port;
     const url = `http://${host.includes(":") ? `[${host}]` : host}:${boundPort}`;
+    let scrapes: MetricsListener | undefined;
+    try {
+      scrapes = scraped
+        ? await listenForScrapes(metrics, settings.Metrics.PrometheusListen, (err) =>
+            logger.error({ err }, "collecting the metrics failed"),
+          )
+        : undefined;
+    } catch (error) {
+      await app.close();
+      throw error;
+    }
     logger.info(
-      { url, database: store.dialect.name, dataDir: settings.Server.DataDir },
+      {
+        url,
+        metrics: scrapes?.url,
+        database: store.dialect.name,
+        dataDir: settings.Server.DataDir,
+      },
       "Slipway is listening",
     );
     return {
       app,
       store,
       url,
+      metricsUrl: scrapes?.url,
       async close() {
+        await scrapes?.close();
         await declarative?.close();
         await app.close();
         await runner.close?.();

@@ -81,3 +81,19 @@ export function contentRuns(db: Kysely<Tables>, contentGuid: string) {
 export async function deleteContentRuns(db: Kysely<Tables>, contentGuid: string): Promise<void> {
   await db.deleteFrom("runs").where("content_guid", "=", contentGuid).execute();
 }
+
+/**
+ * Application processes a server runs and has not seen end, per content item and the image
+ * of the bundle they run (null for none), for the metrics.
+ */
+export function runningProcessCounts(db: Kysely<Tables>, serverId: string) {
+  return db
+    .selectFrom("runs")
+    .innerJoin("bundles", "bundles.id", "runs.bundle_id")
+    .select(["runs.content_guid", "bundles.image_name", db.fn.countAll<number>().as("count")])
+    .where("runs.kind", "=", "run")
+    .where("runs.server_id", "=", serverId)
+    .where("runs.status", "in", [...ACTIVE_STATUSES])
+    .groupBy(["runs.content_guid", "bundles.image_name"])
+    .execute();
+}

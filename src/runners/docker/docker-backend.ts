@@ -132,11 +132,13 @@ export class DockerRunner implements Runner {
     await pullImage(docker, specs.main.Image!, job.pullPolicy ?? this.#config.pullPolicy, {
       registryConfig: await this.#registryConfig(),
       onProgress: progress,
+      onPulled: options.onPulled,
     });
     if (specs.init) {
       await pullImage(docker, specs.init.Image!, "if-not-present", {
         registryConfig: await this.#registryConfig(),
         onProgress: progress,
+        onPulled: options.onPulled,
       });
       await docker.createVolume({ Name: runtimeVolume!, Labels: specs.main.Labels });
       await this.#runInit(specs.init, progress);

@@ -4,12 +4,13 @@
  * (layers, bytes, elapsed time), and a pull that cannot succeed fails with the registry's words.
  */
 import type Docker from "dockerode";
-import { type PullPolicy, StartFailed } from "../runner.js";
+import { type ImagePull, type PullPolicy, StartFailed } from "../runner.js";
 
 export interface PullOptions {
   /** A parsed Docker config.json, or null for anonymous pulls. */
   registryConfig: unknown;
   onProgress: (line: string) => void;
+  onPulled?: (pull: ImagePull) => void;
 }
 
 /** Progress lines are written at most this often while layers download. */
@@ -79,12 +80,14 @@ export async function pullImage(
       );
     });
   } catch (error) {
+    options.onPulled?.({ image, seconds: (Date.now() - started) / 1000, ok: false });
     const json = (error as { json?: { message?: string } }).json;
     throw new StartFailed(
       `Pulling the image ${image} failed after ${seconds()}: ${(json?.message ?? (error as Error).message).trim()}`,
     );
   }
   if (layers.size > 0) report();
+  options.onPulled?.({ image, seconds: (Date.now() - started) / 1000, ok: true });
   options.onProgress(`Pulled ${image} in ${seconds()}`);
 }
 

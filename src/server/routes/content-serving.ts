@@ -18,6 +18,7 @@ import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { ContentResolver, ContentTarget } from "../../content/content-resolver.js";
 import { ApiError, isApiError } from "../../errors.js";
+import type { Metrics } from "../../metrics/metrics.js";
 import { findContent } from "../../store/content.js";
 import type { Store } from "../../store/database.js";
 import { findSession } from "../../store/sessions.js";
@@ -55,6 +56,7 @@ export interface ContentServingOptions {
   resolver: ContentResolver;
   store: Store;
   site: ContentSite;
+  metrics?: Metrics;
 }
 
 const RETRIABLE = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -68,7 +70,7 @@ type Access =
 
 export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = async (
   app,
-  { resolver, store, site },
+  { resolver, store, site, metrics },
 ) => {
   await app.register(replyFrom, { undici: { connections: 64, pipelining: 1 } });
   await app.register(fastifyStatic, { root: path.resolve("/"), serve: false });
@@ -221,6 +223,13 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
       ownHosts: ownHosts(request.headers),
       csp: site.content ? undefined : applicationPolicy(origin, guid),
     };
+    // From the request's arrival, so a start on demand counts in the latency it causes.
+    reply.raw.once("close", () => {
+      metrics?.proxyRequest.observe(
+        { content_guid: guid, status_class: `${Math.floor(reply.raw.statusCode / 100)}xx` },
+        reply.elapsedTime / 1000,
+      );
+    });
     const forward = (to: AppTarget, retried: boolean): FastifyReply => {
       reply.raw.once("close", to.release);
       let refused: string | undefined;

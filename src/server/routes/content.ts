@@ -108,7 +108,11 @@ export const contentRoutes: FastifyPluginAsyncTypebox<ContentRoutesOptions> = as
     async (request) => {
       const include = parseIncludes(request.query.include);
       const { row, role } = await content.getViewable(request.user!, request.params.guid);
-      return withIncludes(options.store, toContent(row, request.user!, urls(request), role), include);
+      return withIncludes(
+        options.store,
+        toContent(row, request.user!, urls(request), role),
+        include,
+      );
     },
   );
 

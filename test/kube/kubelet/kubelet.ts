@@ -25,7 +25,17 @@ export class Kubelet {
   }
 
   #observe(event: StoreEvent): void {
-    if (event.resource.plural !== "pods") return;
+    const plural = event.resource.plural;
+    if ((plural === "configmaps" || plural === "secrets") && event.type !== "DELETED") {
+      const changed = {
+        kind: plural,
+        namespace: event.object.metadata.namespace!,
+        name: event.object.metadata.name!,
+      } as const;
+      for (const worker of this.#workers.values()) void worker.refreshVolumes(changed);
+      return;
+    }
+    if (plural !== "pods") return;
     const pod = event.object as Pod;
     const uid = pod.metadata.uid!;
     const worker = this.#workers.get(uid);

@@ -19,7 +19,13 @@ import { ensureImage, NeverPullError, present } from "./images.js";
 import { tail } from "./logs.js";
 import { computeStatus, type ObservedPod } from "./pod-status.js";
 import { runProbe, startReadinessProber } from "./probes.js";
-import { bindsFor, MountError, prepareVolumes, type VolumeSources } from "./volumes.js";
+import {
+  bindsFor,
+  MountError,
+  prepareVolumes,
+  refreshProjected,
+  type VolumeSources,
+} from "./volumes.js";
 
 export interface WorkerContext {
   docker: Docker;
@@ -116,6 +122,14 @@ export class PodWorker {
       this.#pod.spec.containers.map((c, i) =>
         this.#runContainer(c, this.#observed.main, i, false, folders),
       ),
+    );
+  }
+
+  /** A ConfigMap or Secret changed: its folders in this pod, once made, are rewritten. */
+  async refreshVolumes(changed: Parameters<typeof refreshProjected>[3]): Promise<void> {
+    if (!this.#observed.volumesReady || this.#stopping) return;
+    await refreshProjected(this.#pod, this.dir, this.ctx.volumeSources, changed).catch((error) =>
+      console.error(`stand-in kubelet: pod ${this.#name()}: ${(error as Error).message}`),
     );
   }
 

@@ -3,8 +3,12 @@
  * the pod, a PVC → the folder its claim maps to (a `--pv CLAIM=HOSTDIR` mapping or one the
  * stand-in makes), ConfigMap/Secret/downwardAPI → files written into a folder of the pod,
  * hostPath → itself. Mounts honour subPath (created when missing, as the kubelet does) and readOnly.
+ * ConfigMap and Secret folders are laid out as the kubelet's atomic writer lays them out (each key
+ * a link into `..data`, itself a link to a timestamped folder) and rewritten the same way when
+ * their object changes, so a mounted folder changes live, by one rename, as in a cluster.
  */
-import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { chmod, lstat, mkdir, readdir, rename, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { V1Container, V1Volume } from "@kubernetes/client-node";
 import type { KubeObject, Pod } from "../types.js";
@@ -61,20 +65,7 @@ async function prepare(
       throw new MountError(
         `MountVolume.SetUp failed for volume "${volume.name}" : ${isSecret ? "secret" : "configmap"} "${name}" not found`,
       );
-    const data = object ? dataOf(object, isSecret) : {};
-    const items: { key: string; path: string; mode?: number }[] =
-      (isSecret ? volume.secret!.items : volume.configMap!.items) ??
-      Object.keys(data).map((key) => ({ key, path: key }));
-    const mode = (isSecret ? volume.secret!.defaultMode : volume.configMap!.defaultMode) ?? 0o644;
-    await mkdir(dir, { recursive: true });
-    for (const item of items) {
-      const value = data[item.key];
-      if (value === undefined)
-        throw new MountError(
-          `MountVolume.SetUp failed for volume "${volume.name}" : configmap references non-existent config key: ${item.key}`,
-        );
-      await writeInto(dir, item.path, value, item.mode ?? mode);
-    }
+    await writeProjected(dir, projectedFiles(volume, object, isSecret));
     return dir;
   }
   if (volume.downwardAPI) {
@@ -87,6 +78,85 @@ async function prepare(
   throw new MountError(
     `MountVolume.SetUp failed for volume "${volume.name}" : the stand-in does not implement this volume type`,
   );
+}
+
+/** The files a ConfigMap or Secret volume holds for `object` (absent: an optional volume). */
+function projectedFiles(
+  volume: V1Volume,
+  object: KubeObject | undefined,
+  isSecret: boolean,
+): { path: string; value: Buffer; mode: number }[] {
+  const data = object ? dataOf(object, isSecret) : {};
+  const items: { key: string; path: string; mode?: number }[] =
+    (isSecret ? volume.secret!.items : volume.configMap!.items) ??
+    Object.keys(data).map((key) => ({ key, path: key }));
+  const mode = (isSecret ? volume.secret!.defaultMode : volume.configMap!.defaultMode) ?? 0o644;
+  return items.map((item) => {
+    const value = data[item.key];
+    if (value === undefined)
+      throw new MountError(
+        `MountVolume.SetUp failed for volume "${volume.name}" : configmap references non-existent config key: ${item.key}`,
+      );
+    return { path: item.path, value, mode: item.mode ?? mode };
+  });
+}
+
+/** The kubelet's atomic writer: a new `..<time>` folder, `..data` renamed onto it, key links. */
+async function writeProjected(
+  dir: string,
+  files: { path: string; value: Buffer; mode: number }[],
+): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const stamp = `..${new Date().toISOString().replace(/[-:.]/g, "_")}.${randomBytes(4).toString("hex")}`;
+  for (const file of files)
+    await writeInto(path.join(dir, stamp), file.path, file.value, file.mode);
+  await mkdir(path.join(dir, stamp), { recursive: true });
+  await rm(path.join(dir, "..data_tmp"), { force: true });
+  await symlink(stamp, path.join(dir, "..data_tmp"));
+  await rename(path.join(dir, "..data_tmp"), path.join(dir, "..data"));
+  const names = new Set(files.map((file) => file.path.split("/")[0]!));
+  for (const name of names) {
+    const exists = await lstat(path.join(dir, name)).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) await symlink(`..data/${name}`, path.join(dir, name));
+  }
+  for (const entry of await readdir(dir)) {
+    const old = entry.startsWith("..") ? entry !== "..data" && entry !== stamp : !names.has(entry);
+    if (old) await rm(path.join(dir, entry), { recursive: true, force: true });
+  }
+}
+
+/**
+ * Rewrites the pod's folders of the ConfigMap or Secret that changed, as the kubelet's periodic
+ * sync does. A key that the object no longer has leaves the old files in place (the kubelet
+ * keeps the last good content too).
+ */
+export async function refreshProjected(
+  pod: Pod,
+  podDir: string,
+  sources: VolumeSources,
+  changed: { kind: "configmaps" | "secrets"; namespace: string; name: string },
+): Promise<void> {
+  if (pod.metadata.namespace !== changed.namespace) return;
+  for (const volume of pod.spec.volumes ?? []) {
+    const isSecret = Boolean(volume.secret);
+    const name = isSecret ? volume.secret?.secretName : volume.configMap?.name;
+    if (!name || name !== changed.name || (changed.kind === "secrets") !== isSecret) continue;
+    const object = isSecret
+      ? sources.secret(changed.namespace, name)
+      : sources.configMap(changed.namespace, name);
+    if (!object) continue;
+    try {
+      await writeProjected(
+        path.join(podDir, "volumes", volume.name),
+        projectedFiles(volume, object, isSecret),
+      );
+    } catch (error) {
+      if (!(error instanceof MountError)) throw error;
+    }
+  }
 }
 
 async function writeInto(
