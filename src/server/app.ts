@@ -42,6 +42,7 @@ import { dashboardRoutes } from "./routes/dashboard.js";
 import { environmentFileRoutes } from "./routes/environment-files.js";
 import { environmentRoutes } from "./routes/environments.js";
 import { pingRoutes } from "./routes/ping.js";
+import { runtimeRoutes } from "./routes/runtimes.js";
 import { errors } from "./routes/schemas.js";
 import { selectionRoutes } from "./routes/selection.js";
 import { serverSettingsRoutes } from "./routes/server-settings.js";
@@ -203,6 +204,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(taskRoutes, { deploy, tasks, content, store });
       await api.register(sessionRoutes, { store, settings });
       await api.register(selectionRoutes, { store: deps.store, settings: deps.settings, content });
+      await api.register(runtimeRoutes, { store, settings });
       await api.register(environmentFileRoutes, {
         store: deps.store,
         declarative: deps.declarative,
