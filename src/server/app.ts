@@ -37,6 +37,7 @@ import {
 } from "./route-declarations.js";
 import { bundleRoutes } from "./routes/bundles.js";
 import { contentRoutes } from "./routes/content.js";
+import { contentDefaultsRoutes } from "./routes/content-defaults.js";
 import { contentServingRoutes } from "./routes/content-serving.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
 import { environmentFileRoutes } from "./routes/environment-files.js";
@@ -205,6 +206,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(sessionRoutes, { store, settings });
       await api.register(selectionRoutes, { store: deps.store, settings: deps.settings, content });
       await api.register(runtimeRoutes, { store, settings });
+      await api.register(contentDefaultsRoutes, { scheduler: settings.Scheduler, runner });
       await api.register(environmentFileRoutes, {
         store: deps.store,
         declarative: deps.declarative,
