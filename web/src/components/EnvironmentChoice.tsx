@@ -44,7 +44,11 @@ export function EnvironmentChoice(props: {
         </label>
       </fieldset>
       <p>
-        Running in: <span className="mono">{content.image_name ?? "not deployed yet"}</span>
+        Running in:{" "}
+        <span className="mono">
+          {content.image_name ??
+            (content.bundle_id ? "no environment (static content)" : "not deployed yet")}
+        </span>
       </p>
       {mode === "specific" && (
         <p>
