@@ -3,6 +3,7 @@ import { SLIPWAY_VERSION } from "../version.js";
 import { registerDeployCommand } from "./commands/deploy.js";
 import { registerEnvironmentCommands } from "./commands/environments.js";
 import { registerInspectCommand } from "./commands/inspect.js";
+import { registerRuntimesCommand } from "./commands/runtimes.js";
 import { registerSelectCommand } from "./commands/select.js";
 import { registerServerCommand } from "./commands/server.js";
 import { registerUserCommands } from "./commands/users.js";
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerSelectCommand(program);
   registerDeployCommand(program);
   registerInspectCommand(program);
+  registerRuntimesCommand(program);
   return program;
 }
 

@@ -141,3 +141,25 @@ export const Task = Type.Object({
   user_id: Type.Integer(),
 });
 export type Task = Static<typeof Task>;
+
+/** The server's defaults and limits for content's process and resource settings. */
+export const ContentDefaults = Type.Object({
+  ...Type.Pick(ProcessSettings, [
+    "min_processes",
+    "max_processes",
+    "max_conns_per_process",
+    "load_factor",
+    "idle_timeout",
+    "init_timeout",
+    "connection_timeout",
+    "read_timeout",
+  ]).properties,
+  max_processes_limit: Type.Integer({
+    description: "Highest min_processes and max_processes content may ask for.",
+  }),
+  backend: Type.String({ description: "The runner content runs on." }),
+  enforced_resources: Type.Array(Type.String(), {
+    description: "Resource settings this runner can enforce; others are refused above 0.",
+  }),
+});
+export type ContentDefaults = Static<typeof ContentDefaults>;

@@ -89,6 +89,11 @@ export function contentResources(content: Readonly<ContentSettings>): Resources 
   return resources;
 }
 
+/** The resource settings a runner that enforces `enforces` can honour. */
+export function enforcedResourceFields(enforces: ReadonlySet<ResourceName>): ResourceField[] {
+  return RESOURCE_FIELDS.filter((field) => enforces.has(RESOURCE_OF[field]));
+}
+
 /**
  * Refuses a change that leaves the settings inconsistent (min above max, a request above its
  * limit, beyond the server's limits) or asks the runner for a resource it cannot enforce, with

@@ -47,6 +47,7 @@ import {
 import { auditLogRoutes } from "./routes/audit-logs.js";
 import { bundleRoutes } from "./routes/bundles.js";
 import { contentRoutes } from "./routes/content.js";
+import { contentDefaultsRoutes } from "./routes/content-defaults.js";
 import { contentEnvironmentRoutes } from "./routes/content-environment.js";
 import { contentJobRoutes } from "./routes/content-jobs.js";
 import { contentPermissionRoutes } from "./routes/content-permissions.js";
@@ -62,6 +63,7 @@ import { pingRoutes } from "./routes/ping.js";
 import { repositoryRoutes } from "./routes/repository.js";
 import { retiredEnvironmentRoutes } from "./routes/retired-environments.js";
 import { runtimeCacheRoutes } from "./routes/runtime-caches.js";
+import { runtimeRoutes } from "./routes/runtimes.js";
 import { errors } from "./routes/schemas.js";
 import { selectionRoutes } from "./routes/selection.js";
 import { serverSettingsRoutes } from "./routes/server-settings.js";
@@ -285,6 +287,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(taskRoutes, { deploy, tasks, content, store });
       await api.register(sessionRoutes, { store, settings });
       await api.register(selectionRoutes, { store: deps.store, settings: deps.settings, content });
+      await api.register(runtimeRoutes, { store, settings });
+      await api.register(contentDefaultsRoutes, { scheduler: settings.Scheduler, runner });
       await api.register(environmentFileRoutes, {
         store: deps.store,
         declarative: deps.declarative,

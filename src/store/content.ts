@@ -131,3 +131,21 @@ export function contentKeptWarm(db: Kysely<Tables>, defaultMinProcesses: number)
     )
     .execute();
 }
+
+/** Deployed content with its active bundle's manifest, for the runtimes coverage report. */
+export function deployedManifests(db: Kysely<Tables>) {
+  return db
+    .selectFrom("content")
+    .innerJoin("bundles", "bundles.id", "content.bundle_id")
+    .select([
+      "content.guid",
+      "content.name",
+      "content.title",
+      "content.default_environment_guid",
+      "content.default_image_name",
+      "bundles.manifest",
+    ])
+    .orderBy("content.name")
+    .orderBy("content.guid")
+    .execute();
+}

@@ -200,6 +200,7 @@ describe.skipIf(noBrowser)("the dashboard in a real browser", () => {
     const page = await signIn("pat");
     await page.getByRole("link", { name: "Content", exact: true }).click();
     await page.getByRole("link", { name: "dash-report" }).click();
+    await page.getByRole("link", { name: "Runtime", exact: true }).click();
     await page.getByLabel("Use a specific environment").check();
     await page.getByRole("button", { name: "Select environment…" }).click();
     const dialog = page.getByRole("dialog");

@@ -1,6 +1,6 @@
 /** Debian's Chromium driven by playwright-core, and the built dashboard, for browser tests. */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, chromium } from "playwright-core";
@@ -15,9 +15,21 @@ export function browserUnavailable(): string | undefined {
     : `${CHROMIUM} is not installed (apt-get install chromium)`;
 }
 
-/** Builds the dashboard once if this checkout has no build of it. */
+/** Newest change among the files the dashboard is built from (it imports schemas from src/). */
+function newestSource(): number {
+  let newest = 0;
+  for (const folder of ["web", "src/content", "src/environments", "src/users"]) {
+    for (const entry of readdirSync(path.join(root, folder), { recursive: true })) {
+      newest = Math.max(newest, statSync(path.join(root, folder, String(entry))).mtimeMs);
+    }
+  }
+  return newest;
+}
+
+/** Builds the dashboard when this checkout has no build of it, or one older than its sources. */
 export function ensureDashboardBuilt(): void {
-  if (existsSync(path.join(root, "dist/web/index.html"))) return;
+  const built = path.join(root, "dist/web/index.html");
+  if (existsSync(built) && statSync(built).mtimeMs >= newestSource()) return;
   execFileSync(
     path.join(root, "node_modules/.bin/vite"),
     ["build", "--config", "web/vite.config.ts"],

@@ -4,6 +4,7 @@ import { ContentList } from "./components/ContentList";
 import { ContentPage } from "./components/ContentPage";
 import { EnvironmentsPage } from "./components/EnvironmentsPage";
 import { NotAllowed } from "./components/NotAllowed";
+import { RuntimesPage } from "./components/RuntimesPage";
 import { SignIn } from "./components/SignIn";
 import { navigate, useRoute } from "./route";
 
@@ -18,11 +19,11 @@ export function App() {
       })
       .catch(() => setUser(null));
   }, []);
-  if (user === undefined) return <p>Loading…</p>;
+  if (user === undefined) return <p aria-busy="true">Loading…</p>;
   if (user === null) return <SignIn onSignedIn={setUser} />;
 
   const canSeeEnvironments = user.user_role !== "viewer";
-  const section = route.path.split("/")[1];
+  const [, section, guid, tab] = route.path.split("/");
   if (route.path === "/") navigate(canSeeEnvironments ? "/environments" : "/content");
   return (
     <>
@@ -37,7 +38,15 @@ export function App() {
               Environments
             </a>
           )}
-          <a href="#/content" aria-current={section === "content" ? "page" : undefined}>
+          {canSeeEnvironments && (
+            <a href="#/runtimes" aria-current={section === "runtimes" ? "page" : undefined}>
+              Runtimes
+            </a>
+          )}
+          <a
+            href="#/content"
+            aria-current={section === "content" || section === "apps" ? "page" : undefined}
+          >
             Content
           </a>
         </nav>
@@ -63,8 +72,15 @@ export function App() {
           ) : (
             <NotAllowed what="The Environments tab" />
           )
-        ) : section === "content" && route.path.split("/")[2] ? (
-          <ContentPage guid={route.path.split("/")[2]!} user={user} />
+        ) : section === "runtimes" ? (
+          canSeeEnvironments ? (
+            <RuntimesPage />
+          ) : (
+            <NotAllowed what="The Runtimes report" />
+          )
+        ) : (section === "content" || section === "apps") && guid ? (
+          // Connect's dashboard_url is #/apps/GUID: the same page.
+          <ContentPage key={guid} guid={guid} tab={tab} user={user} />
         ) : (
           <ContentList />
         )}

@@ -55,15 +55,21 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   return parsed as T;
 }
 
+export type { Content, ContentDefaults, Task } from "../../src/content/model";
+/*
+ * The shapes the server answers with come from its own TypeBox schemas, so the dashboard
+ * cannot drift from the API: change a schema and the dashboard's type check follows.
+ */
+export type { RuntimeCoverage } from "../../src/environments/coverage";
+export type { Environment, Installation } from "../../src/environments/model";
+export type { SelectionAnswer } from "../../src/environments/selection-answer";
+
+import type { Role } from "../../src/users/roles";
+
 export interface User {
   guid: string;
   username: string;
-  user_role: "administrator" | "publisher" | "viewer";
-}
-
-export interface Installation {
-  version: string;
-  path: string;
+  user_role: Role;
 }
 
 export type Runtime = "python" | "r" | "quarto";
@@ -73,30 +79,3 @@ export const RUNTIME_LABEL: Record<Runtime, string> = {
   r: "R",
   quarto: "Quarto",
 };
-
-export interface Environment {
-  guid: string;
-  name: string;
-  title: string | null;
-  description: string | null;
-  matching: "any" | "exact" | "none";
-  supervisor: string | null;
-  managed_by: string | null;
-  created_time: string;
-  python: { installations: Installation[] } | null;
-  r: { installations: Installation[] } | null;
-  quarto: { installations: Installation[] } | null;
-}
-
-export interface Content {
-  guid: string;
-  name: string;
-  title: string | null;
-  app_mode: string | null;
-  last_deployed_time: string | null;
-  bundle_id: string | null;
-  default_environment_guid: string | null;
-  environment_guid: string | null;
-  image_name: string | null;
-  content_url: string;
-}

@@ -5,6 +5,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import type { Command } from "commander";
 import { create as createTar } from "tar";
+import { followTask, type TaskPage } from "../../content/task-follow.js";
 import { ApiClient, type ServerOptions } from "../api-client.js";
 import { action } from "../run-command.js";
 
@@ -14,14 +15,6 @@ interface DeployOptions extends ServerOptions {
   title?: string;
   appMode?: string;
   entrypoint?: string;
-}
-
-interface Task {
-  output: string[];
-  last: number;
-  finished: boolean;
-  code: number;
-  error: string;
 }
 
 export function registerDeployCommand(program: Command): void {
@@ -73,25 +66,19 @@ export function registerDeployCommand(program: Command): void {
             bundle_id: uploaded.id,
           },
         );
-        let first = 0;
-        for (;;) {
-          const task = await client.request<Task>(
-            "GET",
-            `/v1/tasks/${task_id}?first=${first}&wait=1`,
-          );
-          for (const line of task.output) process.stdout.write(`${line}\n`);
-          first = task.last;
-          if (task.finished) {
-            if (task.code !== 0)
-              throw new Error(`Deploy failed (code ${task.code}): ${task.error}`);
-            const item = await client.request<{ content_url: string }>(
-              "GET",
-              `/v1/content/${content.guid}`,
-            );
-            progress(`Deployed: ${item.content_url}`);
-            return;
-          }
-        }
+        const task = await followTask(
+          task_id,
+          (path) => client.request<TaskPage>("GET", path),
+          (lines) => {
+            for (const line of lines) process.stdout.write(`${line}\n`);
+          },
+        );
+        if (task!.code !== 0) throw new Error(`Deploy failed (code ${task!.code}): ${task!.error}`);
+        const item = await client.request<{ content_url: string }>(
+          "GET",
+          `/v1/content/${content.guid}`,
+        );
+        progress(`Deployed: ${item.content_url}`);
       }),
     );
 }

@@ -1,12 +1,12 @@
-import { useEffect, useState } from "react";
 import { api, type Content } from "../api";
+import { LoadState, useLoad } from "../load";
+import { useTitle } from "../title";
 
 export function ContentList() {
-  const [content, setContent] = useState<Content[] | null>(null);
-  useEffect(() => {
-    void api<Content[]>("GET", "/v1/content").then(setContent);
-  }, []);
-  if (!content) return <p>Loading content…</p>;
+  useTitle("Content");
+  const loaded = useLoad(() => api<Content[]>("GET", "/v1/content"), []);
+  const content = loaded.data;
+  if (!content) return <LoadState load={loaded} what="content" />;
   return (
     <section aria-labelledby="content-heading">
       <h1 id="content-heading">Content</h1>

@@ -1,160 +1,96 @@
 import { useEffect, useState } from "react";
-import { api, type Content, describeFailure, type Environment, type User } from "../api";
-import { EnvironmentPicker } from "./EnvironmentPicker";
+import { api, type Content, type ContentDefaults, type Environment, type User } from "../api";
+import { LoadState, useLoad } from "../load";
+import { useTitle } from "../title";
+import { ContentInfo } from "./ContentInfo";
+import { EnvironmentChoice } from "./EnvironmentChoice";
+import { ProcessSettings } from "./ProcessSettings";
+import { TaskLog } from "./TaskLog";
 
-interface Task {
-  output: string[];
-  last: number;
-  finished: boolean;
-  code: number;
-  error: string;
-}
+export const CONTENT_TABS = [
+  ["info", "Info"],
+  ["runtime", "Runtime"],
+  ["logs", "Logs"],
+] as const;
+export type ContentTab = (typeof CONTENT_TABS)[number][0];
 
-function TaskLog(props: { contentGuid: string }) {
-  const [lines, setLines] = useState<string[]>([]);
-  const [state, setState] = useState("");
-  useEffect(() => {
-    let stopped = false;
-    void (async () => {
-      const { id } = await api<{ id: string | null }>(
-        "GET",
-        `/slipway/v1/content/${props.contentGuid}/last-task`,
-      );
-      if (!id) return setState("Not deployed yet.");
-      let first = 0;
-      while (!stopped) {
-        const task = await api<Task>("GET", `/v1/tasks/${id}?first=${first}&wait=1`);
-        first = task.last;
-        if (task.output.length > 0) setLines((previous) => [...previous, ...task.output]);
-        if (task.finished) {
-          setState(
-            task.code === 0 ? "Last deploy succeeded." : `Last deploy failed: ${task.error}`,
-          );
-          return;
-        }
-        setState("Deploying…");
-      }
-    })();
-    return () => {
-      stopped = true;
-    };
-  }, [props.contentGuid]);
+/** A content item's settings as tabs, each its own URL (#/content/GUID/runtime). */
+export function ContentPage(props: { guid: string; tab: string | undefined; user: User }) {
+  const tab: ContentTab = CONTENT_TABS.some(([t]) => t === props.tab)
+    ? (props.tab as ContentTab)
+    : "info";
+  const loaded = useLoad(() => api<Content>("GET", `/v1/content/${props.guid}`), [props.guid]);
+  const [content, setContent] = useState<Content | undefined>(undefined);
+  useEffect(() => setContent(loaded.data), [loaded.data]);
+  const label = CONTENT_TABS.find(([t]) => t === tab)![1];
+  useTitle(content ? `${label} · ${content.title ?? content.name}` : "Content");
+  if (!content) return <LoadState load={loaded} what="this content" />;
   return (
-    <section aria-labelledby="log-heading">
-      <h2 id="log-heading">Last deploy</h2>
-      <p role="status">{state}</p>
-      {lines.length > 0 && (
-        // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling log must take focus so the keyboard can scroll it
-        <pre className="log" role="log" tabIndex={0} aria-label="Deploy log">
-          {lines.join("\n")}
-        </pre>
-      )}
+    <section aria-labelledby="content-title">
+      <p>
+        <a href="#/content">← All content</a>
+      </p>
+      <h1 id="content-title">{content.title ?? content.name}</h1>
+      <p>
+        <a href={content.content_url}>Open the content</a> · app mode {content.app_mode ?? "—"}
+      </p>
+      <nav aria-label="Content settings" className="tabs">
+        {CONTENT_TABS.map(([id, text]) => (
+          <a
+            key={id}
+            href={`#/content/${content.guid}/${id}`}
+            aria-current={id === tab ? "page" : undefined}
+          >
+            {text}
+          </a>
+        ))}
+      </nav>
+      {tab === "info" && <ContentInfo content={content} user={props.user} onSaved={setContent} />}
+      {tab === "runtime" && <RuntimeTab content={content} user={props.user} onSaved={setContent} />}
+      {tab === "logs" &&
+        (content.app_role === "owner" ? (
+          <TaskLog contentGuid={content.guid} />
+        ) : (
+          <p>The logs are for the content's owner and administrators.</p>
+        ))}
     </section>
   );
 }
 
-export function ContentPage(props: { guid: string; user: User }) {
-  const [content, setContent] = useState<Content | null>(null);
-  const [environments, setEnvironments] = useState<Environment[]>([]);
-  const [mode, setMode] = useState<"automatic" | "specific">("automatic");
-  const [chosen, setChosen] = useState<Environment | null>(null);
-  const [picking, setPicking] = useState(false);
-  const [message, setMessage] = useState("");
-  useEffect(() => {
-    void api<Content>("GET", `/v1/content/${props.guid}`).then((c) => {
-      setContent(c);
-      setMode(c.default_environment_guid ? "specific" : "automatic");
-    });
-    void api<Environment[]>("GET", "/v1/environments").then(setEnvironments);
-  }, [props.guid]);
-  useEffect(() => {
-    setChosen(environments.find((e) => e.guid === content?.default_environment_guid) ?? null);
-  }, [environments, content]);
-  if (!content) return <p>Loading…</p>;
-  const changed =
-    (mode === "automatic" ? null : (chosen?.guid ?? null)) !== content.default_environment_guid;
-
+function RuntimeTab(props: { content: Content; user: User; onSaved(content: Content): void }) {
+  const canEdit = props.content.app_role === "owner";
+  const defaults = useLoad(() => api<ContentDefaults>("GET", "/slipway/v1/content-defaults"), []);
+  // Viewers may not read the catalog; their tab shows the settings without the picker.
+  const publisher = props.user.user_role !== "viewer";
+  const environments = useLoad(
+    () =>
+      publisher
+        ? api<Environment[]>("GET", "/v1/environments")
+        : Promise.resolve<Environment[]>([]),
+    [publisher],
+  );
   return (
-    <section aria-labelledby="content-title">
-      <h1 id="content-title">{content.title ?? content.name}</h1>
-      <p>
-        <a href={content.content_url}>Open the content</a> · app mode {content.app_mode ?? "—"} ·
-        environment <span className="mono">{content.image_name ?? "—"}</span>
-      </p>
-      <section aria-labelledby="runtime-heading" className="panel">
-        <h2 id="runtime-heading">Runtime</h2>
-        <fieldset>
-          <legend>Execution Environment</legend>
-          <label className="radio">
-            <input
-              type="radio"
-              name="environment-mode"
-              checked={mode === "automatic"}
-              onChange={() => setMode("automatic")}
-            />
-            Automatic: Slipway selects an environment that fits the content.
-          </label>
-          <label className="radio">
-            <input
-              type="radio"
-              name="environment-mode"
-              checked={mode === "specific"}
-              onChange={() => setMode("specific")}
-            />
-            Use a specific environment
-          </label>
-        </fieldset>
-        {mode === "specific" && (
-          <p>
-            {chosen ? (
-              <>
-                Selected: <strong>{chosen.title ?? chosen.name}</strong>{" "}
-                <span className="mono">({chosen.name})</span>{" "}
-              </>
-            ) : (
-              "No environment selected. "
-            )}
-            <button type="button" onClick={() => setPicking(true)}>
-              {chosen ? "Change…" : "Select environment…"}
-            </button>
-          </p>
-        )}
-        {changed && (
-          <p className="warning">
-            The content will rebuild in the new environment the next time it runs.
-          </p>
-        )}
-        <button
-          type="button"
-          className="primary"
-          disabled={!changed || (mode === "specific" && !chosen)}
-          onClick={async () => {
-            try {
-              const updated = await api<Content>("PATCH", `/v1/content/${content.guid}`, {
-                default_environment_guid: mode === "automatic" ? null : chosen!.guid,
-                default_image_name: null,
-              });
-              setContent(updated);
-              setMessage("Saved.");
-            } catch (error) {
-              setMessage(describeFailure(error));
-            }
-          }}
-        >
-          Save runtime settings
-        </button>
-        <p role="status">{message}</p>
-      </section>
-      <TaskLog contentGuid={content.guid} />
-      {picking && (
-        <EnvironmentPicker
-          contentGuid={content.guid}
-          onClose={() => setPicking(false)}
-          onPick={(e) => {
-            setChosen(e);
-            setPicking(false);
-          }}
+    <section aria-labelledby="runtime-heading" className="panel">
+      <h2 id="runtime-heading">Runtime</h2>
+      {environments.data ? (
+        <EnvironmentChoice
+          content={props.content}
+          environments={environments.data}
+          canEdit={canEdit && publisher}
+          onSaved={props.onSaved}
         />
+      ) : (
+        <LoadState load={environments} what="the environments" />
+      )}
+      {defaults.data ? (
+        <ProcessSettings
+          content={props.content}
+          defaults={defaults.data}
+          canEdit={canEdit}
+          onSaved={props.onSaved}
+        />
+      ) : (
+        <LoadState load={defaults} what="the server's defaults" />
       )}
     </section>
   );

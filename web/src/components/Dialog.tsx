@@ -1,8 +1,12 @@
-import { type ReactNode, useEffect, useRef } from "react";
+import { type ReactNode, useEffect, useId, useRef } from "react";
 
-/** A modal built on the native <dialog>: focus moves in, Escape closes, focus returns. */
+/**
+ * A modal built on the native <dialog>: focus moves in, Escape closes, focus returns. Each
+ * dialog is named by its own title, also when one opens over another.
+ */
 export function Dialog(props: { title: string; onClose(): void; children: ReactNode }) {
   const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
   useEffect(() => {
     const dialog = ref.current;
     const opener = document.activeElement as HTMLElement | null;
@@ -15,13 +19,14 @@ export function Dialog(props: { title: string; onClose(): void; children: ReactN
   return (
     <dialog
       ref={ref}
-      aria-labelledby="dialog-title"
+      aria-labelledby={titleId}
       onCancel={(event) => {
         event.preventDefault();
+        event.stopPropagation();
         props.onClose();
       }}
     >
-      <h2 id="dialog-title">{props.title}</h2>
+      <h2 id={titleId}>{props.title}</h2>
       {props.children}
     </dialog>
   );

@@ -1,4 +1,4 @@
-import { type ReactNode, useEffect, useState } from "react";
+import { type ReactNode, useState } from "react";
 import {
   api,
   type Content,
@@ -7,6 +7,7 @@ import {
   RUNTIME_LABEL,
   RUNTIMES,
 } from "../api";
+import { LoadState, useLoad } from "../load";
 import { navigate } from "../route";
 import { Dialog } from "./Dialog";
 
@@ -18,16 +19,16 @@ export function EnvironmentDetail(props: {
   editor: ReactNode;
 }) {
   const e = props.environment;
-  const [users, setUsers] = useState<Content[]>([]);
-  const [confirming, setConfirming] = useState(false);
-  const [refusal, setRefusal] = useState("");
-  useEffect(() => {
-    void api<Content[]>("GET", "/v1/content").then((all) =>
-      setUsers(
+  const usersLoad = useLoad(
+    () =>
+      api<Content[]>("GET", "/v1/content").then((all) =>
         all.filter((c) => c.environment_guid === e.guid || c.default_environment_guid === e.guid),
       ),
-    );
-  }, [e.guid]);
+    [e.guid],
+  );
+  const users = usersLoad.data ?? [];
+  const [confirming, setConfirming] = useState(false);
+  const [refusal, setRefusal] = useState("");
   const readOnly = Boolean(e.managed_by);
   return (
     <section aria-labelledby="environment-heading">
@@ -78,7 +79,9 @@ export function EnvironmentDetail(props: {
         </tbody>
       </table>
       <h2>Content using it</h2>
-      {users.length === 0 ? (
+      {!usersLoad.data ? (
+        <LoadState load={usersLoad} what="the content using it" />
+      ) : users.length === 0 ? (
         <p>No content uses this environment.</p>
       ) : (
         <ul>
@@ -110,8 +113,9 @@ export function EnvironmentDetail(props: {
       {confirming && (
         <Dialog title={`Remove ${e.name}?`} onClose={() => setConfirming(false)}>
           <p>
-            New deploys can no longer select it. While content uses it, it is retired rather than
-            deleted: that content keeps running in it until its next deploy.
+            {users.length === 0
+              ? "No content uses this environment. Content can no longer be deployed to it once it is removed."
+              : `${users.length} content ${users.length === 1 ? "item uses" : "items use"} this environment: it is retired rather than deleted, and they keep running in it, then select another environment on their next deploy.`}
           </p>
           <p className="field-error" role="alert">
             {refusal}

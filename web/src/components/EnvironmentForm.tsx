@@ -8,8 +8,9 @@ import {
   RUNTIMES,
   type Runtime,
 } from "../api";
+import { ABSOLUTE_PATH, IMAGE_NAME } from "../patterns";
 import { Dialog } from "./Dialog";
-import { ABSOLUTE_PATH, InstallationDialog } from "./InstallationDialog";
+import { InstallationDialog } from "./InstallationDialog";
 
 const MATCHING = [
   ["any", "Any: Slipway may select it automatically for content that fits."],
@@ -55,6 +56,8 @@ export function EnvironmentForm(props: {
   const check = (): Record<string, string> => {
     const found: Record<string, string> = {};
     if (!fields.name.trim()) found.name = "The container image name is required.";
+    else if (!editing && !IMAGE_NAME.test(fields.name.trim()))
+      found.name = "A container image name such as ghcr.io/org/image:tag.";
     if (fields.supervisor && !ABSOLUTE_PATH.test(fields.supervisor))
       found.supervisor = "An absolute path, such as /scripts/supervise.sh.";
     return found;
@@ -124,6 +127,7 @@ export function EnvironmentForm(props: {
             name="title"
             value={fields.title}
             onChange={(e) => setFields({ ...fields, title: e.target.value })}
+            aria-invalid={!!errors.title}
             aria-describedby="title-error"
           />
         </label>
@@ -134,6 +138,7 @@ export function EnvironmentForm(props: {
             name="description"
             value={fields.description}
             onChange={(e) => setFields({ ...fields, description: e.target.value })}
+            aria-invalid={!!errors.description}
             aria-describedby="description-error"
           />
         </label>

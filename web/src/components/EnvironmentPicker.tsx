@@ -1,5 +1,6 @@
 import { useEffect, useState } from "react";
 import { api, type Environment } from "../api";
+import { LoadState, useLoad } from "../load";
 import { Dialog } from "./Dialog";
 import { EnvironmentTable, type TableState } from "./EnvironmentTable";
 
@@ -15,12 +16,12 @@ export function EnvironmentPicker(props: {
   onPick(environment: Environment): void;
   onClose(): void;
 }) {
-  const [environments, setEnvironments] = useState<Environment[]>([]);
+  const loaded = useLoad(() => api<Environment[]>("GET", "/v1/environments"), []);
+  const environments = loaded.data ?? [];
   const [verdicts, setVerdicts] = useState<Map<string, Verdict> | null>(null);
   const [note, setNote] = useState("");
   const [state, setState] = useState<TableState>({ query: "", sort: "title", descending: false });
   useEffect(() => {
-    void api<Environment[]>("GET", "/v1/environments").then(setEnvironments);
     api<{ explanation: Verdict[] }>("POST", "/slipway/v1/selection", {
       content_guid: props.contentGuid,
       each: true,
@@ -37,6 +38,7 @@ export function EnvironmentPicker(props: {
       <p className="lead">
         {note || "Compatibility is judged against the manifest of the content's active bundle."}
       </p>
+      {!loaded.data && <LoadState load={loaded} what="environments" />}
       <EnvironmentTable
         caption="Environments to choose from"
         environments={environments.filter((e) => e.matching !== "none")}

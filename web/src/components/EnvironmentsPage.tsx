@@ -1,7 +1,9 @@
-import { useCallback, useEffect, useState } from "react";
+import { useEffect, useState } from "react";
 import { api, type Environment, type User } from "../api";
 import { SORT_KEYS, type SortKey } from "../environment-list";
+import { LoadState, useLoad } from "../load";
 import { navigate, type Route, replaceQuery } from "../route";
+import { useTitle } from "../title";
 import { EnvironmentDetail } from "./EnvironmentDetail";
 import { EnvironmentForm } from "./EnvironmentForm";
 import { EnvironmentTable, type TableState } from "./EnvironmentTable";
@@ -17,23 +19,30 @@ export function tableState(route: Route): TableState {
 }
 
 export function EnvironmentsPage(props: { user: User; route: Route }) {
-  const [environments, setEnvironments] = useState<Environment[] | null>(null);
+  const loaded = useLoad(() => api<Environment[]>("GET", "/v1/environments"), []);
+  const [environments, setEnvironments] = useState<Environment[] | undefined>(undefined);
+  useEffect(() => setEnvironments(loaded.data), [loaded.data]);
   const [editing, setEditing] = useState<Environment | "new" | null>(null);
   const [message, setMessage] = useState("");
-  const load = useCallback(
-    () => api<Environment[]>("GET", "/v1/environments").then(setEnvironments),
-    [],
-  );
-  useEffect(() => {
-    void load();
-  }, [load]);
+  const load = () => api<Environment[]>("GET", "/v1/environments").then(setEnvironments);
   const admin = props.user.user_role === "administrator";
   const open = props.route.path.startsWith("/environments/")
     ? props.route.path.split("/")[2]
     : undefined;
   const selected = environments?.find((e) => e.guid === open);
 
-  if (!environments) return <p>Loading environments…</p>;
+  useTitle(selected ? `${selected.title ?? selected.name} · Environments` : "Environments");
+  if (!environments) return <LoadState load={loaded} what="environments" />;
+  if (open && !selected) {
+    return (
+      <div role="alert">
+        <h1>No such environment</h1>
+        <p>
+          There is no environment {open}. <a href="#/environments">All environments</a>
+        </p>
+      </div>
+    );
+  }
   if (selected) {
     return (
       <EnvironmentDetail

@@ -1,9 +1,7 @@
 import { useState } from "react";
 import { type Installation, RUNTIME_LABEL, type Runtime } from "../api";
+import { ABSOLUTE_PATH, VERSION } from "../patterns";
 import { Dialog } from "./Dialog";
-
-export const VERSION = /^[0-9]+(\.[0-9]+)*$/;
-export const ABSOLUTE_PATH = /^(?!.*(^|\/)\.\.(\/|$))\/.*$/;
 
 export function InstallationDialog(props: {
   runtime: Runtime;

@@ -1,4 +1,7 @@
+import { useTitle } from "../title";
+
 export function NotAllowed(props: { what: string }) {
+  useTitle("Not available");
   return (
     <section>
       <h1>Not available to you</h1>

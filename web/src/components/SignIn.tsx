@@ -1,11 +1,13 @@
 import { useState } from "react";
 import { api, describeFailure, setApiKey, setCsrfToken, type User } from "../api";
+import { useTitle } from "../title";
 
 export function SignIn(props: { onSignedIn(user: User): void }) {
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
   const [key, setKey] = useState("");
   const [error, setError] = useState("");
+  useTitle("Sign in");
   return (
     <main className="sign-in">
       <h1>Sign in to Slipway</h1>
