@@ -5,13 +5,14 @@
  */
 import { ApiError } from "../errors.js";
 import type { Store } from "../store/database.js";
+import { tagsOfContent, toTag } from "../store/tags.js";
 import { findUser } from "../store/users.js";
+import { findVanity } from "../store/vanities.js";
 import type { Content } from "./model.js";
 
 /** What each documented field Slipway lacks may still be, so a client restating it passes. */
 const ONLY_VALUE = new Map<string, { value: unknown; why: string }>(
   Object.entries({
-    access_type: { value: "acl", why: "Slipway serves content to signed-in users only (acl)" },
     run_as: { value: null, why: "Slipway runs every job as its runner's one account" },
     run_as_current_user: {
       value: false,
@@ -62,7 +63,7 @@ export function parseIncludes(include: string | undefined): Set<(typeof INCLUDES
   return out;
 }
 
-/** Adds what was asked for: the owner's names; tags and vanity URL, which Slipway has none of. */
+/** Adds what was asked for: the owner's names, the tags, the vanity path. */
 export async function withIncludes(
   store: Store,
   content: Content,
@@ -81,7 +82,9 @@ export async function withIncludes(
         }
       : null;
   }
-  if (include.has("tags")) out.tags = [];
-  if (include.has("vanity_url")) out.vanity_url = null;
+  if (include.has("tags")) out.tags = (await tagsOfContent(store.db, content.guid)).map(toTag);
+  if (include.has("vanity_url")) {
+    out.vanity_url = (await findVanity(store.db, content.guid))?.path ?? null;
+  }
   return out;
 }

@@ -76,10 +76,10 @@ export const Content = Type.Object({
       Type.Null(),
     ]),
   ),
-  /** With `include=tags`: Slipway has no tags. */
+  /** With `include=tags`: its tags, as `/v1/tags` answers them. */
   tags: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))),
-  /** With `include=vanity_url`: Slipway has no vanity URLs. */
-  vanity_url: Type.Optional(Type.Null()),
+  /** With `include=vanity_url`: its vanity path, or null. */
+  vanity_url: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 });
 export type Content = Static<typeof Content>;
 

@@ -3,6 +3,15 @@ import type { Tables, TagsTable } from "./schema.js";
 
 export type TagRow = Readonly<Selectable<TagsTable>>;
 
+/** A tag as Connect answers it: ids as strings. */
+export const toTag = (row: TagRow) => ({
+  id: String(row.id),
+  name: row.name,
+  parent_id: row.parent_id === null ? null : String(row.parent_id),
+  created_time: row.created_time,
+  updated_time: row.updated_time,
+});
+
 export function listTags(db: Kysely<Tables>, filter: { name?: string; parentId?: number | null }) {
   let query = db.selectFrom("tags").selectAll().orderBy("id");
   if (filter.name !== undefined) query = query.where("name", "=", filter.name);

@@ -76,8 +76,6 @@ describe.each(STORE_DIALECTS)("content fields (%s)", (dialect) => {
         body,
       });
     for (const [field, value] of [
-      ["access_type", "logged_in"],
-      ["access_type", "all"],
       ["locked", true],
       ["locked_message", "closed"],
       ["run_as", "rstudio-connect"],

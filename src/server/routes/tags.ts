@@ -11,9 +11,9 @@ import {
   findTag,
   insertTag,
   listTags,
-  type TagRow,
   tagContent,
   tagsOfContent,
+  toTag,
   untagContent,
 } from "../../store/tags.js";
 import type { ContentSite } from "../content-site.js";
@@ -26,14 +26,6 @@ const Tag = Type.Object({
   parent_id: Type.Union([Type.String(), Type.Null()]),
   created_time: Type.String(),
   updated_time: Type.String(),
-});
-
-const toTag = (row: TagRow) => ({
-  id: String(row.id),
-  name: row.name,
-  parent_id: row.parent_id === null ? null : String(row.parent_id),
-  created_time: row.created_time,
-  updated_time: row.updated_time,
 });
 
 const TagParams = Type.Object({ id: RowIdText });
