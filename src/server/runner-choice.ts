@@ -60,6 +60,7 @@ export async function chooseRunner(
     runtimeDir: RUNTIME_DIR,
     user: isolation.user && { uid: isolation.user.uid, gid: isolation.user.gid },
     bubblewrap: isolation.bubblewrap,
+    hidden: isolation.hidden,
   });
 }
 

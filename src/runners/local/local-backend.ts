@@ -93,13 +93,15 @@ export class LocalRunner implements Runner {
     }
     const status = statusFile(dir);
     const log = logFile(dir);
-    const { bubblewrap, logDir } = this.#config;
+    const { bubblewrap, logDir, hidden } = this.#config;
     const spec = localProcess(job, process.env, status, {
       paths: this.paths,
       ports,
       home,
       dir,
-      sandbox: bubblewrap ? { bubblewrap, hidden: [this.paths.data, logDir], user } : null,
+      sandbox: bubblewrap
+        ? { bubblewrap, hidden: outermost([...hidden, this.paths.data, logDir]), user }
+        : null,
     });
     const fd = openSync(log, "w");
     const child = spawn(spec.command, spec.args, {
@@ -365,4 +367,11 @@ async function readChunk(file: string, start: number, available: number): Promis
   } finally {
     await handle.close();
   }
+}
+
+/** The folders not inside another of them. */
+function outermost(folders: readonly string[]): string[] {
+  return folders.filter(
+    (f, i) => folders.indexOf(f) === i && !folders.some((o) => f.startsWith(`${o}/`)),
+  );
 }

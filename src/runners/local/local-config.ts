@@ -20,6 +20,8 @@ export interface LocalConfig {
    * the job mounts; unset runs jobs on the host's files as they are.
    */
   bubblewrap?: string | null;
+  /** Folders jobs under bubblewrap also see empty, besides the data and log folders. */
+  hidden?: readonly string[];
   /**
    * How long `stop` waits after SIGTERM before it sends SIGKILL to the job's process group,
    * when the caller gives no grace of its own. Applications get this long to finish requests.
@@ -35,6 +37,7 @@ export interface LocalConfig {
 export const LOCAL_DEFAULTS = {
   user: null,
   bubblewrap: null,
+  hidden: [],
   stopGraceMs: 5000,
   pollIntervalMs: 100,
 } as const satisfies Partial<LocalConfig>;

@@ -23,6 +23,8 @@ export interface LocalIsolation {
   user: { uid: number; gid: number; name: string } | null;
   /** bubblewrap's path, when jobs are confined with it. */
   bubblewrap: string | null;
+  /** What jobs under bubblewrap see empty but for their own volumes. */
+  hidden: string[];
   /** What is not protected, for the start-up log. */
   warnings: string[];
 }
@@ -42,7 +44,21 @@ export async function localIsolation(options: {
     );
   }
   if (user && user.uid !== 0 && !bubblewrap) await closeDataFolder(options.dataDir);
-  return { user, bubblewrap, warnings };
+  const hidden = user ? [await blockedAbove(options.dataDir)] : [options.dataDir];
+  return { user, bubblewrap, hidden, warnings };
+}
+
+/**
+ * The content account reaches its volumes in the data folder through every folder above it; a
+ * folder there that others may not pass (a home folder, a private temporary one) is hidden
+ * whole instead, and the way to the volumes made anew inside it.
+ */
+async function blockedAbove(dataDir: string): Promise<string> {
+  let hidden = dataDir;
+  for (let dir = path.dirname(dataDir); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    if (((await stat(dir)).mode & 0o001) === 0) hidden = dir;
+  }
+  return hidden;
 }
 
 async function contentAccount(
