@@ -65,7 +65,9 @@ def waitress_serve():
 
 def serve_wsgi(app, host, port, root_path):
     app = prefixed(app, root_path)
-    threads = int(os.environ.get("SLIPWAY_PYTHON_THREADS", "16"))
+    # More threads than this contend for the GIL: 16 served a hello-world app at 0.6x of
+    # gunicorn's own sync worker, 4 at 0.88x (bench/launcher.ts); Slipway adds processes instead.
+    threads = int(os.environ.get("SLIPWAY_PYTHON_THREADS", "4"))
     base = gunicorn_base()
     if base is not None:
 
