@@ -11,6 +11,7 @@ import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chmod, readdir, stat } from "node:fs/promises";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
@@ -76,19 +77,7 @@ async function contentAccount(
   }
   const name = runAs || DEFAULT_ACCOUNT;
   let account = await lookUp(name);
-  if (!account && name === DEFAULT_ACCOUNT) {
-    await run("useradd", [
-      "--system",
-      "--user-group",
-      "--no-create-home",
-      "--home-dir",
-      "/nonexistent",
-      "--shell",
-      "/usr/sbin/nologin",
-      name,
-    ]);
-    account = await lookUp(name);
-  }
+  if (!account && name === DEFAULT_ACCOUNT) account = await createAccount(name);
   if (!account) {
     throw new Error(
       `[Applications] RunAs names the account ${name}, which does not exist on this machine: create it or leave RunAs empty for ${DEFAULT_ACCOUNT}`,
@@ -100,6 +89,33 @@ async function contentAccount(
     );
   }
   return account.uid === 0 ? null : account;
+}
+
+/**
+ * Creates the system account. Servers starting on one machine at the same moment race for it:
+ * the loser finds the account made, or finds the password file locked (useradd's 10) and tries
+ * again once the winner is done.
+ */
+async function createAccount(name: string): Promise<LocalIsolation["user"]> {
+  for (let attempt = 1; ; attempt++) {
+    const failure = await run("useradd", [
+      "--system",
+      "--user-group",
+      "--no-create-home",
+      "--home-dir",
+      "/nonexistent",
+      "--shell",
+      "/usr/sbin/nologin",
+      name,
+    ]).then(
+      () => null,
+      (error: Error & { code?: number }) => error,
+    );
+    const account = await lookUp(name);
+    if (account || !failure) return account;
+    if (failure.code !== 10 || attempt === 5) throw failure;
+    await sleep(100 * attempt);
+  }
 }
 
 async function lookUp(name: string): Promise<{ uid: number; gid: number; name: string } | null> {
