@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -44,6 +44,8 @@ describe.skipIf(noFlask).each(STORE_DIALECTS)("packages on %s", (dialect) => {
   let bundleId: string;
   beforeAll(async () => {
     wheels = await mkdtemp(path.join(tmpdir(), "slipway-wheels-"));
+    // Builds run as the content account, which reads the wheelhouse as any other user would.
+    await chmod(wheels, 0o755);
     buildWheel(wheels);
     server = await startTestServer(dialect, (s) => {
       s.Python.SystemSitePackages = true;
