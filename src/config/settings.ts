@@ -503,7 +503,7 @@ export const SCHEMA = {
     ),
     PrePullImages: bool(
       false,
-      "Keep the catalog's images and the init image pulled on every node with a DaemonSet, so the first start of content does not wait for a pull.",
+      "Meant to keep the catalog's images and the init image pulled on every node with a DaemonSet. Not built yet: accepted (the chart writes it) and warned about at start.",
     ),
   },
   Metrics: {
