@@ -254,7 +254,9 @@ export class LocalRunner implements Runner {
       const members = await groupMembers(pgid);
       if (members.length === 0) return true;
       for (const member of members) {
-        const id = `${member.pid}:${member.started}`;
+        // A shell's child signalled between fork and exec runs the shell's handler, then execs
+        // the command with the same pid and start time: the new command must be signalled too.
+        const id = `${member.pid}:${member.started}:${member.command}`;
         if (signalled.has(id)) continue;
         signalled.add(id);
         signalProcess(member.pid, signal);
@@ -314,25 +316,32 @@ async function readHandle(file: string): Promise<LocalHandle | undefined> {
 /** State letter, process group and start time of a process, from /proc/<pid>/stat. */
 async function processStat(
   pid: number | string,
-): Promise<{ state: string; pgrp: number; started: string } | undefined> {
+): Promise<{ state: string; pgrp: number; started: string; command: string } | undefined> {
   try {
     const text = await readFile(`/proc/${pid}/stat`, "utf8");
     // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
     const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return { state: fields[0] ?? "", pgrp: Number(fields[2]), started: fields[19] ?? "" };
+    return {
+      state: fields[0] ?? "",
+      pgrp: Number(fields[2]),
+      started: fields[19] ?? "",
+      command: text.slice(text.indexOf("(") + 1, text.lastIndexOf(")")),
+    };
   } catch {
     return undefined;
   }
 }
 
 /** The live processes of a group; zombies are left out, as they wait only on their reaper. */
-async function groupMembers(pgid: number): Promise<{ pid: number; started: string }[]> {
-  const members: { pid: number; started: string }[] = [];
+async function groupMembers(
+  pgid: number,
+): Promise<{ pid: number; started: string; command: string }[]> {
+  const members: { pid: number; started: string; command: string }[] = [];
   for (const entry of await readdir("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     const proc = await processStat(entry);
     if (proc && proc.pgrp === pgid && proc.state !== "Z") {
-      members.push({ pid: Number(entry), started: proc.started });
+      members.push({ pid: Number(entry), started: proc.started, command: proc.command });
     }
   }
   return members;
