@@ -208,22 +208,8 @@ describe.skipIf(skip)("a server killed while its applications run", { timeout: 6
       });
       expect(created.status).toBe(200);
       const item = (await server.call("POST", "/v1/content", { name: "survivor" })).body;
-      const upload = await fetch(`${server.url}/__api__/v1/content/${item.guid}/bundles`, {
-        method: "POST",
-        headers: { Authorization: `Key ${server.key}` },
-        body: tarGz(app()),
-      });
-      const bundle = (await upload.json()) as { id: string };
-      const started = await server.call("POST", `/v1/content/${item.guid}/deploy`, {
-        bundle_id: bundle.id,
-      });
-      for (;;) {
-        const task = (await server.call("GET", `/v1/tasks/${started.body.task_id}?wait=5`)).body;
-        if (task.finished) {
-          expect(task.code, task.output.join("\n")).toBe(0);
-          break;
-        }
-      }
+      const task = await server.finished(await server.deploy(item.guid, tarGz(app())));
+      expect(task.code, task.output.join("\n")).toBe(0);
       const content = `${server.url}/content/${item.guid}/`;
       const visit = () => fetch(content, { headers: { Authorization: `Key ${server.key}` } });
       const host = await (await visit()).text();

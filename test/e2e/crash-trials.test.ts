@@ -130,27 +130,9 @@ describe.skipIf(unavailable("Crash trials", noFlask))(
         { path: "requirements.txt", content: requirements },
       ]);
 
-    const deploy = async (guid: string, archive: Buffer) => {
-      const uploaded = await fetch(`${server.url}/__api__/v1/content/${guid}/bundles`, {
-        method: "POST",
-        headers: { Authorization: `Key ${server.key}` },
-        body: archive,
-      });
-      const { id } = (await uploaded.json()) as { id: string };
-      const started = await server.call("POST", `/v1/content/${guid}/deploy`, { bundle_id: id });
-      expect(started.status, JSON.stringify(started.body)).toBe(202);
-      return started.body.task_id as string;
-    };
-    const task = (id: string) => server.call("GET", `/v1/tasks/${id}`).then((r) => r.body);
-    const finished = (id: string) =>
-      until(`task ${id}`, async () => {
-        const t = await task(id);
-        return t.finished ? t : undefined;
-      });
-
     it(`stops the abandoned build, removes its half-built cache and serves the first request at once, ${TRIALS} times`, async () => {
       const item = (await server.call("POST", "/v1/content", { name: "crashed" })).body;
-      const live = await finished(await deploy(item.guid, bundle(0, "flask\n")));
+      const live = await server.finished(await server.deploy(item.guid, bundle(0, "flask\n")));
       expect(live.code, live.output.join("\n")).toBe(0);
       const get = () =>
         fetch(item.content_url, { headers: { Authorization: `Key ${server.key}` } });
@@ -158,7 +140,10 @@ describe.skipIf(unavailable("Crash trials", noFlask))(
       for (let trial = 1; trial <= TRIALS; trial++) {
         await writeFile(slow, "");
         // Requirements of their own each time: a cache miss, so a build that writes the cache.
-        const held = await deploy(item.guid, bundle(trial, `flask\n# trial ${trial}\nwerkzeug\n`));
+        const held = await server.deploy(
+          item.guid,
+          bundle(trial, `flask\n# trial ${trial}\nwerkzeug\n`),
+        );
         const groups = await until("the build to be running", async () => {
           const g = await buildGroups(server.dataDir);
           const building = (await unfinishedCacheBuilds(server.dataDir)).length > 0;
@@ -175,7 +160,7 @@ describe.skipIf(unavailable("Crash trials", noFlask))(
         expect(first.status).toBe(200);
         expect(await first.text()).toBe("round 0");
 
-        const interrupted = await finished(held);
+        const interrupted = await server.finished(held);
         expect(interrupted.code).not.toBe(0);
         expect(interrupted.error).toContain("The server stopped while this task was running");
         await until("the abandoned build to be stopped", async () =>
@@ -187,8 +172,8 @@ describe.skipIf(unavailable("Crash trials", noFlask))(
       }
 
       // The requirements of the last interrupted build now build afresh and go live.
-      const again = await finished(
-        await deploy(item.guid, bundle(TRIALS + 1, `flask\n# trial ${TRIALS}\nwerkzeug\n`)),
+      const again = await server.finished(
+        await server.deploy(item.guid, bundle(TRIALS + 1, `flask\n# trial ${TRIALS}\nwerkzeug\n`)),
       );
       expect(again.code, again.output.join("\n")).toBe(0);
       expect(again.output.join("\n")).toContain("Python package cache miss");

@@ -59,29 +59,16 @@ describe.skipIf(
       });
       expect(created.status).toBe(200);
       const item = (await server.call("POST", "/v1/content", { name: "survivor" })).body;
-      const upload = await fetch(`${server.url}/__api__/v1/content/${item.guid}/bundles`, {
-        method: "POST",
-        headers: { Authorization: `Key ${server.key}` },
-        body: tarGz([
-          manifestEntry({
-            metadata: { appmode: "python-api", entrypoint: "app:app" },
-            python: { version: "3.11" },
-            environment: { environment_management: { python: false } },
-          }),
-          { path: "app.py", content: APP },
-        ]),
-      });
-      const bundle = (await upload.json()) as { id: string };
-      const started = await server.call("POST", `/v1/content/${item.guid}/deploy`, {
-        bundle_id: bundle.id,
-      });
-      for (;;) {
-        const task = (await server.call("GET", `/v1/tasks/${started.body.task_id}?wait=5`)).body;
-        if (task.finished) {
-          expect(task.code, task.output.join("\n")).toBe(0);
-          break;
-        }
-      }
+      const archive = tarGz([
+        manifestEntry({
+          metadata: { appmode: "python-api", entrypoint: "app:app" },
+          python: { version: "3.11" },
+          environment: { environment_management: { python: false } },
+        }),
+        { path: "app.py", content: APP },
+      ]);
+      const task = await server.finished(await server.deploy(item.guid, archive));
+      expect(task.code, task.output.join("\n")).toBe(0);
       const visit = () =>
         fetch(`${server.url}/content/${item.guid}/`, {
           headers: { Authorization: `Key ${server.key}` },

@@ -16,6 +16,12 @@ export interface ServerProcess {
   dataDir: string;
   child: ChildProcess;
   call(method: string, apiPath: string, body?: unknown): Promise<{ status: number; body: any }>;
+  /** Uploads the archive as a bundle of the content and deploys it; returns the task's id. */
+  deploy(guid: string, archive: Buffer): Promise<string>;
+  /** The task once it has finished, with its whole output. */
+  finished(
+    taskId: string,
+  ): Promise<{ finished: true; code: number; error: string; output: string[] }>;
   /** The server's own process id (node, with tsx only as its loader). */
   readonly pid: number;
   /** Resident memory now, in bytes (VmRSS). */
@@ -105,6 +111,24 @@ export async function startServerProcess(extraConfig = ""): Promise<ServerProces
       });
       const text = await response.text();
       return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    },
+    async deploy(guid, archive) {
+      const uploaded = await fetch(`${url}/__api__/v1/content/${guid}/bundles`, {
+        method: "POST",
+        headers: { Authorization: `Key ${key}` },
+        body: archive,
+      });
+      if (uploaded.status !== 200) throw new Error(`upload failed: ${await uploaded.text()}`);
+      const { id } = (await uploaded.json()) as { id: string };
+      const started = await server.call("POST", `/v1/content/${guid}/deploy`, { bundle_id: id });
+      if (started.status !== 202) throw new Error(`deploy failed: ${JSON.stringify(started.body)}`);
+      return started.body.task_id as string;
+    },
+    async finished(taskId) {
+      for (;;) {
+        const task = (await server.call("GET", `/v1/tasks/${taskId}?wait=5`)).body;
+        if (task.finished) return task;
+      }
     },
     async kill() {
       const gone = new Promise((resolve) => child.once("exit", resolve));
