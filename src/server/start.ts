@@ -12,6 +12,7 @@ import { isApiError } from "../errors.js";
 import { hostEnvironment } from "../inspect/host-environment.js";
 import { listenForScrapes, type MetricsListener } from "../metrics/listener.js";
 import { Metrics } from "../metrics/metrics.js";
+import type { Runner } from "../runners/runner.js";
 import { openStore, type Store } from "../store/database.js";
 import { listEnvironments } from "../store/environments.js";
 import { installationInstance } from "../store/installation.js";
@@ -63,7 +64,7 @@ export async function startServer(
     const runner = await chooseRunner(settings, await installationInstance(store.db), logger);
     // The host's own interpreters are an environment only where content runs on the host.
     if (settings.Applications.HostEnvironment && runner.backend === "local") {
-      await registerHostEnvironment(store, logger);
+      await registerHostEnvironment(store, logger, runner.user);
     }
     const file = settings.ExecutionEnvironments.ConfigFilePath;
     const declarative = file ? new DeclarativeFile(store, path.resolve(file), logger) : undefined;
@@ -128,9 +129,13 @@ export async function startServer(
 }
 
 /** An empty catalog on the local runner gets this machine's interpreters as an environment. */
-async function registerHostEnvironment(store: Store, logger: FastifyBaseLogger): Promise<void> {
+async function registerHostEnvironment(
+  store: Store,
+  logger: FastifyBaseLogger,
+  contentAccount: Runner["user"],
+): Promise<void> {
   if ((await listEnvironments(store.db)).length > 0) return;
-  const host = await hostEnvironment();
+  const host = await hostEnvironment(contentAccount);
   try {
     await new EnvironmentService(store).create(host);
     logger.info(
