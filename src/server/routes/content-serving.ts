@@ -183,7 +183,7 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
         if (holder && (await servedAs()) === "files") return { kind: "serve", user: holder.user };
       }
       if (await openToAnyone(store, guid)) return { kind: "serve", user: null };
-      if (wantsPage(request)) return { kind: "redirect", to: SIGN_IN };
+      if (wantsPage(request)) return { kind: "redirect", to: signInThenBack(here(null)) };
       return { kind: "serve", user: await authenticate(headers, store, "GET") };
     }
     // A content host: only passes count here.
@@ -278,8 +278,10 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
   proxyWebSockets(app, resolver, store, site);
 };
 
-/** The dashboard, which asks visitors who are not signed in to sign in. */
-const SIGN_IN = "/connect/";
+/** The dashboard's sign-in, which sends the visitor back to `path` once they are signed in. */
+function signInThenBack(path: string): string {
+  return `/connect/?${new URLSearchParams({ return: path })}`;
+}
 
 const NOT_ALLOWED = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Not allowed</title></head><body><h1>You do not have access to this content</h1><p>Ask its owner to add you, or <a href="/connect/">sign in as someone else</a>.</p></body></html>`;
 
