@@ -1,5 +1,8 @@
 import { useState } from "react";
-import { ApiFailure, api, type Content, describeFailure, type User } from "../api";
+import { ApiFailure, api, type Content, describeFailure, mayChange, type User } from "../api";
+import { ContentTags } from "./ContentTags";
+import { ContentVanity } from "./ContentVanity";
+import { DraftPreviews } from "./DraftPreviews";
 
 /** Info: what the content is, where it lives; its owner and administrators edit title and description. */
 export function ContentInfo(props: {
@@ -8,7 +11,7 @@ export function ContentInfo(props: {
   onSaved(content: Content): void;
 }) {
   const c = props.content;
-  const canEdit = c.app_role === "owner";
+  const canEdit = mayChange(c);
   const [title, setTitle] = useState(c.title ?? "");
   const [description, setDescription] = useState(c.description);
   const [errors, setErrors] = useState<Record<string, string>>({});
@@ -95,6 +98,9 @@ export function ContentInfo(props: {
           <dd>{c.description || "—"}</dd>
         </dl>
       )}
+      <ContentVanity content={c} canChange={canEdit} />
+      <ContentTags content={c} canChange={canEdit} />
+      {canEdit && <DraftPreviews content={c} />}
     </section>
   );
 }
