@@ -236,6 +236,7 @@ describe.skipIf(noBrowser)("the dashboard's Access, Vars and Info tabs by role",
       .waitFor();
     expect(await viewer.getByRole("button", { name: "Set variable" }).count()).toBe(0);
     await ui.open(viewer, `/content/${report.guid}/info`);
+    await viewer.getByRole("definition").getByText("pat", { exact: true }).waitFor();
     await viewer.getByRole("link", { name: `${server.url}/team/report/` }).waitFor();
     await viewer.getByText("finance").waitFor();
     expect(await viewer.getByRole("button", { name: "Set vanity URL" }).count()).toBe(0);

@@ -68,6 +68,11 @@ describe.skipIf(noBrowser || noFlask)(
         })
       ).body.guid;
       app = await createContent(server, "jobs-app");
+      // One process, so every visit's line lands in the one log the test follows.
+      await server.call("PATCH", `/__api__/v1/content/${app.guid}`, {
+        key: server.keys.publisher,
+        body: { max_processes: 1 },
+      });
       const deployed = await deploy(server, app.guid, [
         manifestEntry({
           metadata: { appmode: "python-api", entrypoint: "app:app" },
@@ -279,6 +284,27 @@ describe.skipIf(noBrowser || noFlask)(
         .getByText("The logs are for the content's owner, collaborators and administrators.")
         .waitFor();
       expect(await viewer.getByRole("table", { name: "Jobs" }).count()).toBe(0);
+    });
+
+    it("lists an environment retired by its removal apart; only an administrator restores it", async () => {
+      // The running app uses it, so removing it retires it instead.
+      expect((await server.call("DELETE", `/__api__/v1/environments/${environment}`)).status).toBe(
+        204,
+      );
+      const publisher = await ui.signIn("pat");
+      await ui.open(publisher, "/environments");
+      const retired = publisher.getByRole("table", { name: "Retired environments" });
+      await retired.getByRole("cell", { name: "Team Python" }).waitFor();
+      expect(await publisher.getByRole("button", { name: "Restore Team Python" }).count()).toBe(0);
+
+      const admin = await ui.signIn("ada");
+      await ui.open(admin, "/environments");
+      await admin.getByRole("button", { name: "Restore Team Python" }).click();
+      await admin.getByRole("button", { name: "Team Python", exact: true }).waitFor();
+      expect(await admin.getByRole("table", { name: "Retired environments" }).count()).toBe(0);
+      expect((await server.call("GET", `/__api__/v1/environments/${environment}`)).status).toBe(
+        200,
+      );
     });
   },
 );
