@@ -164,6 +164,18 @@ describe.skipIf(noBrowser)("the dashboard's Access, Vars and Info tabs by role",
         })
       ).body,
     ).toEqual(["API_TOKEN"]);
+    // A failed load says so at once and recovers on "Try again".
+    const vars = `**/__api__/v1/content/${report.guid}/environment`;
+    await page.route(vars, (route) => route.abort("connectionfailed"));
+    await page.reload();
+    const alert = page
+      .getByRole("alert")
+      .filter({ hasText: "Could not load the environment variables:" });
+    await alert.waitFor();
+    await page.unroute(vars);
+    await alert.getByRole("button", { name: "Try again" }).click();
+    await page.getByRole("cell", { name: "API_TOKEN", exact: true }).waitFor();
+
     const phone = await ui.signIn("pat", PHONE);
     await ui.open(phone, `/content/${report.guid}/vars`);
     await phone.getByRole("cell", { name: "API_TOKEN", exact: true }).waitFor();

@@ -37,6 +37,8 @@ const CACHES = "/__api__/v1/system/caches/runtime";
 
 describe.skipIf(noBrowser || noFlask)(
   "the dashboard's jobs, environment permissions and caches",
+  // Builds and processes share two cores with other suites: a step may take its time.
+  { timeout: 60_000 },
   () => {
     let server: TestServer;
     let browser: Browser;
