@@ -15,5 +15,8 @@ export const RuntimeCache = Type.Object({
   ...CacheFields,
   size_bytes: Type.Integer({ description: "Slipway's extension: bytes on disk." }),
   entries: Type.Integer({ description: "Slipway's extension: package sets built into it." }),
+  last_used_time: Type.Union([Type.String(), Type.Null()], {
+    description: "Slipway's extension: when a build last made or reused one of its package sets.",
+  }),
 });
 export type RuntimeCache = Static<typeof RuntimeCache>;

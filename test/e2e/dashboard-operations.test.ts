@@ -211,9 +211,15 @@ describe.skipIf(noBrowser || noFlask)(
       const row = await table
         .locator("tbody tr")
         .evaluateAll((trs) =>
-          trs.map((tr) => [...tr.children].slice(0, 5).map((td) => td.textContent.trim())),
+          trs.map((tr) => [...tr.children].slice(0, 6).map((td) => td.textContent.trim())),
         );
-      expect(row).toEqual([["Local", "Python", "3.11.2", expect.stringMatching(/B$/), "1"]]);
+      // The build that made it is its last use, shown as the browser writes a date.
+      expect(Date.parse(listed[0].last_used_time)).toBeGreaterThan(Date.now() - 600_000);
+      const used = await page.evaluate(
+        (iso: string) => new Date(iso).toLocaleString(),
+        listed[0].last_used_time,
+      );
+      expect(row).toEqual([["Local", "Python", "3.11.2", expect.stringMatching(/B$/), "1", used]]);
       await ui.shot(page, "runtime-caches-desktop");
 
       // A build of another server writes into it: the delete is refused, in the dialog.

@@ -22,6 +22,7 @@ const DeleteBody = Type.Object({
   dry_run: Type.Optional(Type.Boolean()),
   size_bytes: Type.Optional(Type.Integer()),
   entries: Type.Optional(Type.Integer()),
+  last_used_time: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 });
 
 const DeleteResult = Type.Object({

@@ -50,6 +50,7 @@ export function RuntimeCachesPage() {
                 <th scope="col">Version</th>
                 <th scope="col">Size</th>
                 <th scope="col">Package sets</th>
+                <th scope="col">Last used</th>
                 <th scope="col">Action</th>
               </tr>
             </thead>
@@ -61,6 +62,9 @@ export function RuntimeCachesPage() {
                   <td>{c.version}</td>
                   <td>{size(c.size_bytes)}</td>
                   <td>{c.entries}</td>
+                  <td>
+                    {c.last_used_time ? new Date(c.last_used_time).toLocaleString() : "never"}
+                  </td>
                   <td>
                     <button
                       type="button"
