@@ -4,6 +4,7 @@ import type { FastifyRequest } from "fastify";
 import type { ContentService } from "../../content/content-service.js";
 import { toContent } from "../../content/content-service.js";
 import { Content } from "../../content/model.js";
+import { Tag } from "../../content/tag-model.js";
 import { ApiError } from "../../errors.js";
 import type { Store } from "../../store/database.js";
 import {
@@ -20,14 +21,6 @@ import {
 import type { ContentSite } from "../content-site.js";
 import { baseUrl } from "./content.js";
 import { errors, GuidParams, RowIdText } from "./schemas.js";
-
-const Tag = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  parent_id: Type.Union([Type.String(), Type.Null()]),
-  created_time: Type.String(),
-  updated_time: Type.String(),
-});
 
 const TagParams = Type.Object({ id: RowIdText });
 const TAG_NAME = /^(?!\s)[^/\\]{1,255}(?<!\s)$/u;
