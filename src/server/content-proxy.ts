@@ -62,6 +62,15 @@ export interface Forwarded {
  * application cannot be reached or closes the connection before answering.
  */
 export function forward(to: Forwarded): Promise<IncomingMessage> {
+  return send(to).catch((error: unknown) => {
+    // A kept connection the application closed just as it was reused: nothing reached the
+    // application, so a request with no body goes again on another connection.
+    if (!to.body && isStale(error)) return send(to);
+    throw error;
+  });
+}
+
+function send(to: Forwarded): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const outgoing = httpRequest(
       {
@@ -74,7 +83,9 @@ export function forward(to: Forwarded): Promise<IncomingMessage> {
       },
       resolve,
     );
-    outgoing.once("error", reject);
+    outgoing.once("error", (error) => {
+      reject(outgoing.reusedSocket ? Object.assign(error, { [STALE]: true }) : error);
+    });
     to.clientGone(() => outgoing.destroy());
     if (to.body) {
       to.body.once("error", (error) => outgoing.destroy(error));
@@ -83,4 +94,13 @@ export function forward(to: Forwarded): Promise<IncomingMessage> {
       outgoing.end();
     }
   });
+}
+
+const STALE = Symbol("stale connection");
+
+function isStale(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return (
+    (error as { [STALE]?: boolean })[STALE] === true && (code === "ECONNRESET" || code === "EPIPE")
+  );
 }
