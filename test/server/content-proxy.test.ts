@@ -258,7 +258,7 @@ describe.skipIf(!gunicorn)("the content proxy's forwarding", () => {
 
   it("answers 502 in Connect's shape when the app closes without answering", async () => {
     const answer = await fetch(`${url}drop`, { method: "POST", headers: key, body: "x" });
-    const body = await answer.json();
+    const body = (await answer.json()) as { error: string };
     expectConnectError({ status: answer.status, body, headers: answer.headers }, 502);
     expect(body.error).toMatch(/did not answer/);
     expect(answer.headers.get("x-correlation-id")).toBeTruthy();
