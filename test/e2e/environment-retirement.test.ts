@@ -65,7 +65,7 @@ describe.skipIf(noFlask).each(STORE_DIALECTS)("retiring environments on %s", (di
     const old = await createEnvironment("py:retiring", { matching: "any", title: "Old" });
     const item = await createContent(server, "retiree");
     const first = await deploy(server, item.guid, [manifest, app("v1")]);
-    expect(first.task.code).toBe(0);
+    expect(first.task.code, first.task.output.join("\n")).toBe(0);
     // The server's port changes when it restarts.
     const url = () => `${server.url}/content/${item.guid}/`;
     expect(await served(url())).toBe("200 v1");
@@ -126,7 +126,7 @@ describe.skipIf(noFlask).each(STORE_DIALECTS)("retiring environments on %s", (di
 
     // Redeploying the same bundle leaves its recorded (retired) environment, saying so.
     const redeployed = await redeploy(item.guid, first.bundleId);
-    expect(redeployed.code).toBe(0);
+    expect(redeployed.code, redeployed.output.join("\n")).toBe(0);
     const log = redeployed.output.join("\n");
     expect(log).toContain(
       `The environment recorded for bundle ${first.bundleId}, py:retiring (${old.guid}), was retired at`,
@@ -151,7 +151,7 @@ describe.skipIf(noFlask).each(STORE_DIALECTS)("retiring environments on %s", (di
 
     // A fresh bundle selects from the catalog, naming the retired environment it ran in.
     const next = await deploy(server, item.guid, [manifest, app("v2")]);
-    expect(next.task.code).toBe(0);
+    expect(next.task.code, next.task.output.join("\n")).toBe(0);
     expect(next.task.output.join("\n")).toContain(
       `The content last ran in py:retiring (${successor.guid})`,
     );
@@ -210,7 +210,7 @@ describe.skipIf(noFlask).each(STORE_DIALECTS)("retiring environments on %s", (di
     const retired = (await get("/slipway/v1/environments/retired")).body;
     expect(retired.map((e: { guid: string }) => e.guid)).toContain(pinned.guid);
     const deployed = await deploy(server, item.guid, [manifest, app("pinned")]);
-    expect(deployed.task.code).toBe(0);
+    expect(deployed.task.code, deployed.task.output.join("\n")).toBe(0);
     expect(deployed.task.output.join("\n")).toContain(
       `The content's default environment py:pinned (${pinned.guid}) was retired at`,
     );
