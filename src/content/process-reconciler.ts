@@ -223,17 +223,13 @@ export class ProcessReconciler {
 
   /** Stops one process (the jobs API's DELETE); the content is looked at again, as after a crash. */
   async stopProcess(row: RunRow): Promise<void> {
-    const key = this.#keyOf(row);
-    const ready = this.#ready.get(key)?.filter((p) => p.runId !== row.id);
-    if (ready) this.#ready.set(key, ready);
     await this.#stop(row, "stopped through the jobs API");
-    this.#queue.add(key);
+    this.#queue.add(this.#keyOf(row));
   }
 
   /** The proxy could not reach the process: take it out of rotation and look at it again. */
   unreachable(guid: string, runId: number): void {
-    const ready = this.#ready.get(guid)?.filter((p) => p.runId !== runId);
-    if (ready) this.#ready.set(guid, ready);
+    this.#outOfRotation(guid, runId);
     this.#queue.add(guid);
   }
 
@@ -419,7 +415,7 @@ export class ProcessReconciler {
 
   async #startProcess(key: string, job: ReturnType<typeof appJob>, slot: number): Promise<void> {
     const { store, runner } = this.#deps;
-    const { guid } = parseKey(key);
+    const { guid, previewId } = parseKey(key);
     const bundleId = Number(job.labels.bundle);
     const row = await insertRun(store.db, {
       key: runKey(),
@@ -432,6 +428,7 @@ export class ProcessReconciler {
       spec_hash: job.labels["spec-hash"]!,
       image: job.image,
       backend: runner.backend,
+      preview: previewId === null ? 0 : 1,
       server_id: this.#deps.serverId,
       created_time: new Date().toISOString(),
     });
@@ -486,6 +483,8 @@ export class ProcessReconciler {
   async #stop(row: RunRow, why: string): Promise<void> {
     const { store, runner, logger } = this.#deps;
     logger.info({ content: row.content_guid, run: row.key, why }, "stopping a process");
+    // Out of rotation before it goes, so no request is sent to a process being stopped.
+    this.#outOfRotation(this.#keyOf(row), row.id);
     await updateRunStatus(store.db, row.id, { status: "stopping" });
     if (row.handle) {
       const handle = JSON.parse(row.handle) as RunHandle;
@@ -493,6 +492,11 @@ export class ProcessReconciler {
       await runner.remove(handle);
     }
     await this.#markExited(row, null, why);
+  }
+
+  #outOfRotation(key: string, runId: number): void {
+    const ready = this.#ready.get(key)?.filter((p) => p.runId !== runId);
+    if (ready) this.#ready.set(key, ready);
   }
 
   async #forget(row: RunRow): Promise<void> {
@@ -513,7 +517,7 @@ export class ProcessReconciler {
 
   /** The reconcile key a run belongs to: its content's, or its draft's while previewed. */
   #keyOf(row: RunRow): string {
-    return this.#previews.get(row.content_guid)?.has(row.bundle_id)
+    return row.preview === 1 && this.#previews.get(row.content_guid)?.has(row.bundle_id)
       ? previewKey(row.content_guid, row.bundle_id)
       : row.content_guid;
   }
@@ -601,7 +605,9 @@ export class ProcessReconciler {
   async #recover(): Promise<void> {
     const { store, runner, logger } = this.#deps;
     const known = new Set<string>();
-    for (const row of await activeRuns(store.db)) {
+    const rows = await activeRuns(store.db);
+    await this.#recoverPreviews(rows);
+    for (const row of rows) {
       if (row.kind !== "run") {
         // A build or render outlives its task only when the server running it died.
         const task = row.task_id ? await findTask(store.db, row.task_id) : undefined;
@@ -619,13 +625,11 @@ export class ProcessReconciler {
         // Adopted, it is this server's to stop when it goes.
         await updateRunOwner(store.db, row.id, this.#deps.serverId);
         // In rotation at once: the first request after a restart goes straight to it.
+        const key = this.#keyOf(row);
         if (observed.ready) {
-          this.#ready.set(row.content_guid, [
-            ...(this.#ready.get(row.content_guid) ?? []),
-            observed.ready,
-          ]);
+          this.#ready.set(key, [...(this.#ready.get(key) ?? []), observed.ready]);
         }
-        this.#deps.load.started(row.content_guid, row.id);
+        this.#deps.load.started(key, row.id);
         this.#follow(row, JSON.parse(row.handle) as RunHandle);
       }
     }
@@ -642,9 +646,25 @@ export class ProcessReconciler {
     await this.#resyncAll();
   }
 
+  /** Drafts whose preview process outlived the last server, unless activated since. */
+  async #recoverPreviews(rows: readonly RunRow[]): Promise<void> {
+    for (const row of rows) {
+      if (row.kind !== "run" || row.preview !== 1) continue;
+      const content = await findContent(this.#deps.store.db, row.content_guid);
+      if (!content || content.bundle_id === row.bundle_id) continue;
+      const previews = this.#previews.get(row.content_guid) ?? new Set<number>();
+      previews.add(row.bundle_id);
+      this.#previews.set(row.content_guid, previews);
+    }
+  }
+
   async #resyncAll(): Promise<void> {
     const guids = new Set<string>();
-    for (const row of await activeRuns(this.#deps.store.db)) guids.add(row.content_guid);
+    for (const row of await activeRuns(this.#deps.store.db)) {
+      guids.add(row.content_guid);
+      // A preview's own key, so an adopted one nobody visits is still stopped once idle.
+      if (row.kind === "run") guids.add(this.#keyOf(row));
+    }
     const warm = await contentKeptWarm(
       this.#deps.store.db,
       this.#deps.settings.Scheduler.MinProcesses,
