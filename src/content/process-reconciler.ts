@@ -15,7 +15,7 @@ import type { FastifyBaseLogger } from "fastify";
 import type { Settings } from "../config/settings.js";
 import { ApiError } from "../errors.js";
 import type { Metrics } from "../metrics/metrics.js";
-import type { Endpoint, RunHandle, Runner } from "../runners/runner.js";
+import { type Endpoint, outputOf, type RunHandle, type Runner } from "../runners/runner.js";
 import { type ContentRow, contentKeptWarm, findContent } from "../store/content.js";
 import type { Store } from "../store/database.js";
 import {
@@ -32,9 +32,9 @@ import { runPlan } from "./app-commands.js";
 import { commandInput, jobContext } from "./bundle-context.js";
 import { runLogSubPath } from "./data-layout.js";
 import { runKey } from "./job-runs.js";
-import { appJob, type JobContext } from "./jobs.js";
+import { appJob, type Built, type JobContext } from "./jobs.js";
 import type { LoadTracker } from "./load-tracker.js";
-import { removeAbandonedBuilds } from "./package-cache.js";
+import { isCached, removeAbandonedBuilds } from "./package-cache.js";
 import { type ObservedProcess, planProcesses } from "./process-plan.js";
 import {
   DEFAULT_CONTENT_SETTINGS,
@@ -56,6 +56,11 @@ export interface ReconcilerDeps {
   bundles: ActiveBundles;
   /** Opens the content's environment variables for its processes. */
   secrets: SecretBox;
+  /**
+   * Builds a bundle again, resolving once done: what it was built into is gone from the
+   * package cache (its runtime cache was deleted), so a process cannot start until it is back.
+   */
+  rebuild(guid: string, bundleId: number): Promise<void>;
   metrics?: Metrics;
 }
 
@@ -70,6 +75,9 @@ interface Desired {
   readonly specHash: string | null;
   readonly settings: ProcessSettings;
   readonly start?: (slot: number) => ReturnType<typeof appJob>;
+  /** The bundle a start runs and what it was built into, which must still be there. */
+  readonly bundleId?: number;
+  readonly built?: Built;
 }
 
 interface Failure {
@@ -96,6 +104,8 @@ export class ProcessReconciler {
   readonly #settings = new Map<string, ProcessSettings>();
   /** Draft bundles being previewed, by content: each runs under a key of its own. */
   readonly #previews = new Map<string, Set<number>>();
+  /** Rebuilds under way, by bundle: one at a time, however many keys wait for it. */
+  readonly #rebuilding = new Map<number, Promise<void>>();
   /** Ends the following of output when the server goes and leaves its processes running. */
   readonly #closing = new AbortController();
   #resync: NodeJS.Timeout | undefined;
@@ -303,6 +313,7 @@ export class ProcessReconciler {
         }
         await this.#stop(row, stopReasons[action.why]);
       } else if (action.kind === "start" && desired?.start && !held()) {
+        if (!(await this.#builtStill(key, desired))) break;
         await this.#startProcess(key, desired.start(action.slot), action.slot);
         startedAny = true;
       }
@@ -358,7 +369,47 @@ export class ProcessReconciler {
     const plan = runPlan(commandInput(ctx, active.needs, active.built));
     if (plan.kind !== "app") return { specHash: null, settings };
     const start = (slot: number) => appJob(ctx, plan, active.built, slot);
-    return { specHash: start(0).labels["spec-hash"]!, settings, start };
+    return {
+      specHash: start(0).labels["spec-hash"]!,
+      settings,
+      start,
+      bundleId: active.bundle.id,
+      built: active.built,
+    };
+  }
+
+  /**
+   * Whether the packages the bundle was built into are still in the cache. When they are not,
+   * the bundle is rebuilt (they come back at the same path, which depends only on what they
+   * hold) and the key is looked at again once that ends; a rebuild that fails is the start's
+   * failure, told to whoever waits.
+   */
+  async #builtStill(key: string, desired: Desired): Promise<boolean> {
+    const { built, bundleId } = desired;
+    if (!built || bundleId === undefined) return true;
+    const dataDir = this.#deps.settings.Server.DataDir;
+    const entries = [built.pythonEnv, built.rLibrary].filter((p): p is string => p !== null);
+    const gone: string[] = [];
+    for (const subPath of entries) {
+      if (!(await isCached(dataDir, { subPath }))) gone.push(subPath);
+    }
+    if (gone.length === 0) return true;
+    if (!this.#rebuilding.has(bundleId)) {
+      const { guid } = parseKey(key);
+      this.#deps.logger.info(
+        { content: guid, bundle: bundleId, gone },
+        "rebuilding a bundle whose packages left the cache",
+      );
+      const done = this.#deps
+        .rebuild(guid, bundleId)
+        .catch((error: Error) => this.#fail(key, `could not be rebuilt: ${error.message}`))
+        .finally(() => {
+          this.#rebuilding.delete(bundleId);
+          this.#queue.add(key);
+        });
+      this.#rebuilding.set(bundleId, done);
+    }
+    return false;
   }
 
   /** Polls a run and records what changed; null once it has been forgotten. */
@@ -462,12 +513,12 @@ export class ProcessReconciler {
         file = createWriteStream(logFile, { flags: "a" });
         const tail: string[] = [];
         this.#lastLines.set(row.id, tail);
-        const output = this.#deps.runner.logs(handle, { follow: true });
+        const output = outputOf(this.#deps.runner, handle, { follow: true });
         for await (const line of untilAborted(output, this.#closing.signal)) {
           file.write(logLine(line));
-          tail.push(line);
+          tail.push(line.text);
           if (tail.length > 20) tail.shift();
-          this.#events.emit("line", row.content_guid, row.bundle_id, line);
+          this.#events.emit("line", row.content_guid, row.bundle_id, line.text);
         }
       } catch (error) {
         this.#deps.logger.warn({ err: error, run: row.key }, "lost the output of a process");

@@ -116,6 +116,7 @@ function reconcilerOn(runner: Runner, serverId = "server-1"): ProcessReconciler 
     load: new LoadTracker(),
     bundles: new ActiveBundles(store),
     secrets: SecretBox.fromKey(randomBytes(32)),
+    rebuild: () => Promise.reject(new Error("these bundles build nothing into the cache")),
   });
 }
 
