@@ -272,9 +272,13 @@ export class ProcessReconciler {
     const observed = await Promise.all(rows.map((row) => this.#observe(row)));
     const current = observed.filter((o): o is Observed => o !== null);
     const known = new Set((this.#ready.get(key) ?? []).map((p) => p.runId));
-    const ready = current.filter((o) => o.ready).map((o) => o.ready!);
+    // Only processes of the desired spec serve: an outdated one is stopped below, and one of
+    // another root path (an activated draft's preview) would hand out the wrong links.
+    const ready = current
+      .filter((o) => o.ready && o.process.specHash === desired?.specHash)
+      .map((o) => o.ready!);
     this.#ready.set(key, ready);
-    // A ready process new to this key (an activated draft's preview) is news to its waiters.
+    // A ready process new to this key (one adopted from another key) is news to its waiters.
     for (const process of ready) {
       if (!known.has(process.runId)) this.#events.emit("ready", key, process);
     }
@@ -332,9 +336,10 @@ export class ProcessReconciler {
     const settings = processSettings(content, this.#deps.settings.Scheduler);
     const active = await this.#deps.bundles.of(content);
     if (!active) return { specHash: null, settings };
-    // An activated draft's preview process is the content's own from now on.
+    // An activated draft's preview process is the content's from now on: outdated, as its
+    // root path is the preview's, so one at the content's own path replaces it.
     this.#previews.get(content.guid)?.delete(active.bundle.id);
-    return this.#desiredOf(content, active, settings);
+    return this.#desiredOf(content, active, settings, null);
   }
 
   /** One process at most for a draft bundle, stopped once idle like any other. */
@@ -347,13 +352,14 @@ export class ProcessReconciler {
       if (content.bundle_id === bundleId) this.#queue.add(content.guid);
       return { specHash: null, settings };
     }
-    return this.#desiredOf(content, draft, settings);
+    return this.#desiredOf(content, draft, settings, bundleId);
   }
 
   async #desiredOf(
     content: ContentRow,
     active: ActiveBundle,
     settings: ProcessSettings,
+    draft: number | null,
   ): Promise<Desired> {
     const ctx: JobContext = await jobContext(
       {
@@ -366,7 +372,7 @@ export class ProcessReconciler {
       active.bundle,
       active.pick,
     );
-    const plan = runPlan(commandInput(ctx, active.needs, active.built));
+    const plan = runPlan(commandInput(ctx, active.needs, active.built, draft));
     if (plan.kind !== "app") return { specHash: null, settings };
     const start = (slot: number) => appJob(ctx, plan, active.built, slot);
     return {

@@ -252,7 +252,8 @@ describe("the process reconciler", () => {
     await restarted.settled();
     expect(writes(world)).toEqual([]);
 
-    // Activated while no server ran, the draft's process is the content's from then on.
+    // Activated while no server ran, the draft's process gives way to one at the content's own
+    // root path, and the live one of the old bundle goes.
     await restarted.close({ leaveRunning: true });
     await activate(draft);
     const third = reconcilerOn(fakeFor(world), "server-3");
@@ -260,10 +261,14 @@ describe("the process reconciler", () => {
     await third.settled();
     const activated = await third.endpoint(GUID);
     activated.release();
-    expect(activated.process.runId).toBe(preview.process.runId);
+    expect(activated.process.runId).not.toBe(preview.process.runId);
+    expect(activated.process.bundleId).toBe(draft);
     expect(writes(world)).toEqual([
       "stop run-0b7d3a2e-b1-process-0",
       "remove run-0b7d3a2e-b1-process-0",
+      "stop run-0b7d3a2e-b2-process-0",
+      "remove run-0b7d3a2e-b2-process-0",
+      "start run-0b7d3a2e-b2-process-0",
     ]);
     await third.close();
   });

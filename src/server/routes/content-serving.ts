@@ -16,6 +16,7 @@ import path from "node:path";
 import replyFrom from "@fastify/reply-from";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import { mountPath } from "../../content/bundle-context.js";
 import type { ContentResolver, ContentTarget } from "../../content/content-resolver.js";
 import { ApiError, isApiError } from "../../errors.js";
 import type { Metrics } from "../../metrics/metrics.js";
@@ -215,7 +216,7 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
     target: AppTarget,
     draft: number | null,
   ) {
-    const mount = draft === null ? `/content/${guid}` : `/content/${guid}/_bundle${draft}`;
+    const mount = mountPath(guid, draft);
     const origin = site.requestOrigin(request.headers, isEncrypted(request));
     const rules = {
       prefix: `/content/${guid}/`,
