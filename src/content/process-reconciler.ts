@@ -88,6 +88,8 @@ interface Failure {
 
 /** How often every content item with processes is looked at again, whatever happened. */
 const RESYNC_MS = 10_000;
+/** How long a process that ended while starting may take to have its last output read. */
+const OUTPUT_CATCH_UP_MS = 5_000;
 /** How soon a process that is starting is polled again for readiness. */
 const STARTING_RECHECK_MS = 100;
 
@@ -444,6 +446,8 @@ export class ProcessReconciler {
     const state = await this.#deps.runner.poll(JSON.parse(row.handle) as RunHandle);
     if (state.state === "exited") {
       if (row.status === "starting") {
+        // Its last lines say why it failed: let the following of its output catch up first.
+        await this.#outputRead(row.id);
         const code = state.exitCode === null ? "" : ` with code ${state.exitCode}`;
         const why = state.reason ? ` (${state.reason})` : "";
         this.#fail(key, `exited${code}${why} before it answered on its port${this.#tail(row.id)}`);
@@ -549,6 +553,18 @@ export class ProcessReconciler {
       await runner.remove(handle);
     }
     await this.#markExited(row, null, why);
+  }
+
+  /** Once the output of an ended process is all read, or after a few seconds at most. */
+  async #outputRead(runId: number): Promise<void> {
+    const following = this.#following.get(runId);
+    if (!following) return;
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, OUTPUT_CATCH_UP_MS);
+    });
+    await Promise.race([following, bound]);
+    clearTimeout(timer);
   }
 
   #outOfRotation(key: string, runId: number): void {
