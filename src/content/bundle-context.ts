@@ -56,14 +56,27 @@ export async function jobContext(
   };
 }
 
-/** What the run plan of a built bundle is made from. */
-export function commandInput(ctx: JobContext, needs: ContentNeeds, built: Built): CommandInput {
+/**
+ * Where the content is served, or one of its draft bundles previewed: the root path its
+ * application is given, so the links and assets it makes point under the URL it answers at.
+ */
+export function mountPath(guid: string, draft: number | null = null): string {
+  return draft === null ? `/content/${guid}` : `/content/${guid}/_bundle${draft}`;
+}
+
+/** What the run plan of a built bundle is made from; `draft` when it runs as a preview. */
+export function commandInput(
+  ctx: JobContext,
+  needs: ContentNeeds,
+  built: Built,
+  draft: number | null = null,
+): CommandInput {
   return {
     appMode: needs.appMode,
     entrypoint: needs.entrypoint,
     ...interpreters(ctx, built),
     runtimeDir: ctx.paths.runtime,
     outputDir: jobPath(ctx.paths, renderSiteSubPath(ctx.contentGuid, ctx.bundleId)),
-    rootPath: `/content/${ctx.contentGuid}`,
+    rootPath: mountPath(ctx.contentGuid, draft),
   };
 }

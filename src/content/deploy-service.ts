@@ -12,8 +12,8 @@ import { explanationRows, selectEnvironment } from "../environments/selection.js
 import { ApiError } from "../errors.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { Runner } from "../runners/runner.js";
-import { type BundleRow, updateBundle } from "../store/bundles.js";
-import { type ContentRow, updateContent } from "../store/content.js";
+import { type BundleRow, findBundle, updateBundle } from "../store/bundles.js";
+import { type ContentRow, findContent, updateContent } from "../store/content.js";
 import type { Store } from "../store/database.js";
 import { findEnvironment, listEnvironments } from "../store/environments.js";
 import { environmentsNotPermitted } from "../store/permissions.js";
@@ -182,6 +182,38 @@ export class DeployService {
         : `Deployed as a draft: bundle ${bundle.id} is previewed at /content/${content.guid}/_bundle${bundle.id}/; the live content is unchanged`,
     );
     return { bundle_id: String(bundle.id), environment_guid: pick.environment?.guid ?? null };
+  }
+
+  /**
+   * Builds a bundle again as a task of the content's, for a process that cannot start without
+   * the packages it was built into (its runtime cache was deleted). Resolves once the task
+   * ends; fails with the task's error.
+   */
+  async rebuild(contentGuid: string, bundleId: number): Promise<void> {
+    const content = await findContent(this.deps.store.db, contentGuid);
+    const bundle = await findBundle(this.deps.store.db, bundleId);
+    if (!content || !bundle) throw new Error(`bundle ${bundleId} of ${contentGuid} is gone`);
+    const id = await this.deps.tasks.start(
+      { kind: "build", contentGuid, bundleId, userGuid: content.owner_guid },
+      async (log, taskId) => {
+        await log.line(
+          `Rebuilding bundle ${bundleId}: the packages it was built into are gone from the cache (a runtime cache was deleted)`,
+        );
+        return this.#run({
+          log,
+          taskId,
+          content,
+          bundle,
+          options: { bundleId, buildOnly: true, activate: false },
+        });
+      },
+    );
+    for (;;) {
+      const task = await this.deps.tasks.get(id, 0, 60);
+      if (!task.finished) continue;
+      if (task.code !== 0) throw new Error(task.error || `task ${id} failed`);
+      return;
+    }
   }
 
   /** Renders the document in a copy of the bundle's files, into the bundle's site folder. */

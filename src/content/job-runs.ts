@@ -7,7 +7,13 @@ import { randomBytes } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import type { Job, Runner, RunOutcome } from "../runners/runner.js";
+import {
+  type Job,
+  type OutputLine,
+  outputOf,
+  type Runner,
+  type RunOutcome,
+} from "../runners/runner.js";
 import type { Store } from "../store/database.js";
 import { insertRun, updateRunStatus } from "../store/runs.js";
 import { runLogSubPath } from "./data-layout.js";
@@ -57,16 +63,16 @@ export class JobRuns {
         ended_time: new Date().toISOString(),
       });
     const log = await this.#logFile(row.key);
-    const line = (text: string) => {
-      log?.write(logLine(text));
-      return onLine(text);
+    const line = (output: OutputLine) => {
+      log?.write(logLine(output));
+      return onLine(output.text);
     };
     let progress = Promise.resolve();
     let handle: Awaited<ReturnType<Runner["start"]>>;
     try {
       handle = await runner.start(job, {
         onProgress: (text) => {
-          progress = progress.then(() => line(text));
+          progress = progress.then(() => line({ source: "stdout", text }));
         },
       });
     } catch (error) {
@@ -77,7 +83,7 @@ export class JobRuns {
     await updateRunStatus(store.db, row.id, { handle: JSON.stringify(handle) });
     try {
       await progress;
-      for await (const text of runner.logs(handle, { follow: true })) await line(text);
+      for await (const output of outputOf(runner, handle, { follow: true })) await line(output);
       const state = await runner.poll(handle);
       const outcome =
         state.state === "exited"

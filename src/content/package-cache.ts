@@ -142,7 +142,10 @@ export function rCacheEntry(request: RCacheRequest): CacheEntry {
 }
 
 /** Whether a finished entry is published: a hit needs no build at all. */
-export async function isCached(dataDir: string, cached: CacheEntry): Promise<boolean> {
+export async function isCached(
+  dataDir: string,
+  cached: Pick<CacheEntry, "subPath">,
+): Promise<boolean> {
   return readFile(path.join(dataDir, cached.subPath, MARKER), "utf8").then(
     () => true,
     () => false,

@@ -15,7 +15,7 @@ import type { FastifyBaseLogger } from "fastify";
 import type { Settings } from "../config/settings.js";
 import { ApiError } from "../errors.js";
 import type { Metrics } from "../metrics/metrics.js";
-import type { Endpoint, RunHandle, Runner } from "../runners/runner.js";
+import { type Endpoint, outputOf, type RunHandle, type Runner } from "../runners/runner.js";
 import { type ContentRow, contentKeptWarm, findContent } from "../store/content.js";
 import type { Store } from "../store/database.js";
 import {
@@ -32,9 +32,9 @@ import { runPlan } from "./app-commands.js";
 import { commandInput, jobContext } from "./bundle-context.js";
 import { runLogSubPath } from "./data-layout.js";
 import { runKey } from "./job-runs.js";
-import { appJob, type JobContext } from "./jobs.js";
+import { appJob, type Built, type JobContext } from "./jobs.js";
 import type { LoadTracker } from "./load-tracker.js";
-import { removeAbandonedBuilds } from "./package-cache.js";
+import { isCached, removeAbandonedBuilds } from "./package-cache.js";
 import { type ObservedProcess, planProcesses } from "./process-plan.js";
 import {
   DEFAULT_CONTENT_SETTINGS,
@@ -56,6 +56,11 @@ export interface ReconcilerDeps {
   bundles: ActiveBundles;
   /** Opens the content's environment variables for its processes. */
   secrets: SecretBox;
+  /**
+   * Builds a bundle again, resolving once done: what it was built into is gone from the
+   * package cache (its runtime cache was deleted), so a process cannot start until it is back.
+   */
+  rebuild(guid: string, bundleId: number): Promise<void>;
   metrics?: Metrics;
 }
 
@@ -70,6 +75,9 @@ interface Desired {
   readonly specHash: string | null;
   readonly settings: ProcessSettings;
   readonly start?: (slot: number) => ReturnType<typeof appJob>;
+  /** The bundle a start runs and what it was built into, which must still be there. */
+  readonly bundleId?: number;
+  readonly built?: Built;
 }
 
 interface Failure {
@@ -80,6 +88,8 @@ interface Failure {
 
 /** How often every content item with processes is looked at again, whatever happened. */
 const RESYNC_MS = 10_000;
+/** How long a process that ended while starting may take to have its last output read. */
+const OUTPUT_CATCH_UP_MS = 5_000;
 /** How soon a process that is starting is polled again for readiness. */
 const STARTING_RECHECK_MS = 100;
 
@@ -96,6 +106,8 @@ export class ProcessReconciler {
   readonly #settings = new Map<string, ProcessSettings>();
   /** Draft bundles being previewed, by content: each runs under a key of its own. */
   readonly #previews = new Map<string, Set<number>>();
+  /** Rebuilds under way, by bundle: one at a time, however many keys wait for it. */
+  readonly #rebuilding = new Map<number, Promise<void>>();
   /** Ends the following of output when the server goes and leaves its processes running. */
   readonly #closing = new AbortController();
   #resync: NodeJS.Timeout | undefined;
@@ -223,17 +235,13 @@ export class ProcessReconciler {
 
   /** Stops one process (the jobs API's DELETE); the content is looked at again, as after a crash. */
   async stopProcess(row: RunRow): Promise<void> {
-    const key = this.#keyOf(row);
-    const ready = this.#ready.get(key)?.filter((p) => p.runId !== row.id);
-    if (ready) this.#ready.set(key, ready);
     await this.#stop(row, "stopped through the jobs API");
-    this.#queue.add(key);
+    this.#queue.add(this.#keyOf(row));
   }
 
   /** The proxy could not reach the process: take it out of rotation and look at it again. */
   unreachable(guid: string, runId: number): void {
-    const ready = this.#ready.get(guid)?.filter((p) => p.runId !== runId);
-    if (ready) this.#ready.set(guid, ready);
+    this.#outOfRotation(guid, runId);
     this.#queue.add(guid);
   }
 
@@ -266,9 +274,13 @@ export class ProcessReconciler {
     const observed = await Promise.all(rows.map((row) => this.#observe(row)));
     const current = observed.filter((o): o is Observed => o !== null);
     const known = new Set((this.#ready.get(key) ?? []).map((p) => p.runId));
-    const ready = current.filter((o) => o.ready).map((o) => o.ready!);
+    // Only processes of the desired spec serve: an outdated one is stopped below, and one of
+    // another root path (an activated draft's preview) would hand out the wrong links.
+    const ready = current
+      .filter((o) => o.ready && o.process.specHash === desired?.specHash)
+      .map((o) => o.ready!);
     this.#ready.set(key, ready);
-    // A ready process new to this key (an activated draft's preview) is news to its waiters.
+    // A ready process new to this key (one adopted from another key) is news to its waiters.
     for (const process of ready) {
       if (!known.has(process.runId)) this.#events.emit("ready", key, process);
     }
@@ -307,6 +319,7 @@ export class ProcessReconciler {
         }
         await this.#stop(row, stopReasons[action.why]);
       } else if (action.kind === "start" && desired?.start && !held()) {
+        if (!(await this.#builtStill(key, desired))) break;
         await this.#startProcess(key, desired.start(action.slot), action.slot);
         startedAny = true;
       }
@@ -325,9 +338,10 @@ export class ProcessReconciler {
     const settings = processSettings(content, this.#deps.settings.Scheduler);
     const active = await this.#deps.bundles.of(content);
     if (!active) return { specHash: null, settings };
-    // An activated draft's preview process is the content's own from now on.
+    // An activated draft's preview process is the content's from now on: outdated, as its
+    // root path is the preview's, so one at the content's own path replaces it.
     this.#previews.get(content.guid)?.delete(active.bundle.id);
-    return this.#desiredOf(content, active, settings);
+    return this.#desiredOf(content, active, settings, null);
   }
 
   /** One process at most for a draft bundle, stopped once idle like any other. */
@@ -340,13 +354,14 @@ export class ProcessReconciler {
       if (content.bundle_id === bundleId) this.#queue.add(content.guid);
       return { specHash: null, settings };
     }
-    return this.#desiredOf(content, draft, settings);
+    return this.#desiredOf(content, draft, settings, bundleId);
   }
 
   async #desiredOf(
     content: ContentRow,
     active: ActiveBundle,
     settings: ProcessSettings,
+    draft: number | null,
   ): Promise<Desired> {
     const ctx: JobContext = await jobContext(
       {
@@ -359,10 +374,50 @@ export class ProcessReconciler {
       active.bundle,
       active.pick,
     );
-    const plan = runPlan(commandInput(ctx, active.needs, active.built));
+    const plan = runPlan(commandInput(ctx, active.needs, active.built, draft));
     if (plan.kind !== "app") return { specHash: null, settings };
     const start = (slot: number) => appJob(ctx, plan, active.built, slot);
-    return { specHash: start(0).labels["spec-hash"]!, settings, start };
+    return {
+      specHash: start(0).labels["spec-hash"]!,
+      settings,
+      start,
+      bundleId: active.bundle.id,
+      built: active.built,
+    };
+  }
+
+  /**
+   * Whether the packages the bundle was built into are still in the cache. When they are not,
+   * the bundle is rebuilt (they come back at the same path, which depends only on what they
+   * hold) and the key is looked at again once that ends; a rebuild that fails is the start's
+   * failure, told to whoever waits.
+   */
+  async #builtStill(key: string, desired: Desired): Promise<boolean> {
+    const { built, bundleId } = desired;
+    if (!built || bundleId === undefined) return true;
+    const dataDir = this.#deps.settings.Server.DataDir;
+    const entries = [built.pythonEnv, built.rLibrary].filter((p): p is string => p !== null);
+    const gone: string[] = [];
+    for (const subPath of entries) {
+      if (!(await isCached(dataDir, { subPath }))) gone.push(subPath);
+    }
+    if (gone.length === 0) return true;
+    if (!this.#rebuilding.has(bundleId)) {
+      const { guid } = parseKey(key);
+      this.#deps.logger.info(
+        { content: guid, bundle: bundleId, gone },
+        "rebuilding a bundle whose packages left the cache",
+      );
+      const done = this.#deps
+        .rebuild(guid, bundleId)
+        .catch((error: Error) => this.#fail(key, `could not be rebuilt: ${error.message}`))
+        .finally(() => {
+          this.#rebuilding.delete(bundleId);
+          this.#queue.add(key);
+        });
+      this.#rebuilding.set(bundleId, done);
+    }
+    return false;
   }
 
   /** Polls a run and records what changed; null once it has been forgotten. */
@@ -391,6 +446,8 @@ export class ProcessReconciler {
     const state = await this.#deps.runner.poll(JSON.parse(row.handle) as RunHandle);
     if (state.state === "exited") {
       if (row.status === "starting") {
+        // Its last lines say why it failed: let the following of its output catch up first.
+        await this.#outputRead(row.id);
         const code = state.exitCode === null ? "" : ` with code ${state.exitCode}`;
         const why = state.reason ? ` (${state.reason})` : "";
         this.#fail(key, `exited${code}${why} before it answered on its port${this.#tail(row.id)}`);
@@ -419,7 +476,7 @@ export class ProcessReconciler {
 
   async #startProcess(key: string, job: ReturnType<typeof appJob>, slot: number): Promise<void> {
     const { store, runner } = this.#deps;
-    const { guid } = parseKey(key);
+    const { guid, previewId } = parseKey(key);
     const bundleId = Number(job.labels.bundle);
     const row = await insertRun(store.db, {
       key: runKey(),
@@ -432,6 +489,7 @@ export class ProcessReconciler {
       spec_hash: job.labels["spec-hash"]!,
       image: job.image,
       backend: runner.backend,
+      preview: previewId === null ? 0 : 1,
       server_id: this.#deps.serverId,
       created_time: new Date().toISOString(),
     });
@@ -465,12 +523,12 @@ export class ProcessReconciler {
         file = createWriteStream(logFile, { flags: "a" });
         const tail: string[] = [];
         this.#lastLines.set(row.id, tail);
-        const output = this.#deps.runner.logs(handle, { follow: true });
+        const output = outputOf(this.#deps.runner, handle, { follow: true });
         for await (const line of untilAborted(output, this.#closing.signal)) {
           file.write(logLine(line));
-          tail.push(line);
+          tail.push(line.text);
           if (tail.length > 20) tail.shift();
-          this.#events.emit("line", row.content_guid, row.bundle_id, line);
+          this.#events.emit("line", row.content_guid, row.bundle_id, line.text);
         }
       } catch (error) {
         this.#deps.logger.warn({ err: error, run: row.key }, "lost the output of a process");
@@ -486,6 +544,8 @@ export class ProcessReconciler {
   async #stop(row: RunRow, why: string): Promise<void> {
     const { store, runner, logger } = this.#deps;
     logger.info({ content: row.content_guid, run: row.key, why }, "stopping a process");
+    // Out of rotation before it goes, so no request is sent to a process being stopped.
+    this.#outOfRotation(this.#keyOf(row), row.id);
     await updateRunStatus(store.db, row.id, { status: "stopping" });
     if (row.handle) {
       const handle = JSON.parse(row.handle) as RunHandle;
@@ -493,6 +553,23 @@ export class ProcessReconciler {
       await runner.remove(handle);
     }
     await this.#markExited(row, null, why);
+  }
+
+  /** Once the output of an ended process is all read, or after a few seconds at most. */
+  async #outputRead(runId: number): Promise<void> {
+    const following = this.#following.get(runId);
+    if (!following) return;
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, OUTPUT_CATCH_UP_MS);
+    });
+    await Promise.race([following, bound]);
+    clearTimeout(timer);
+  }
+
+  #outOfRotation(key: string, runId: number): void {
+    const ready = this.#ready.get(key)?.filter((p) => p.runId !== runId);
+    if (ready) this.#ready.set(key, ready);
   }
 
   async #forget(row: RunRow): Promise<void> {
@@ -513,7 +590,7 @@ export class ProcessReconciler {
 
   /** The reconcile key a run belongs to: its content's, or its draft's while previewed. */
   #keyOf(row: RunRow): string {
-    return this.#previews.get(row.content_guid)?.has(row.bundle_id)
+    return row.preview === 1 && this.#previews.get(row.content_guid)?.has(row.bundle_id)
       ? previewKey(row.content_guid, row.bundle_id)
       : row.content_guid;
   }
@@ -601,7 +678,9 @@ export class ProcessReconciler {
   async #recover(): Promise<void> {
     const { store, runner, logger } = this.#deps;
     const known = new Set<string>();
-    for (const row of await activeRuns(store.db)) {
+    const rows = await activeRuns(store.db);
+    await this.#recoverPreviews(rows);
+    for (const row of rows) {
       if (row.kind !== "run") {
         // A build or render outlives its task only when the server running it died.
         const task = row.task_id ? await findTask(store.db, row.task_id) : undefined;
@@ -619,13 +698,11 @@ export class ProcessReconciler {
         // Adopted, it is this server's to stop when it goes.
         await updateRunOwner(store.db, row.id, this.#deps.serverId);
         // In rotation at once: the first request after a restart goes straight to it.
+        const key = this.#keyOf(row);
         if (observed.ready) {
-          this.#ready.set(row.content_guid, [
-            ...(this.#ready.get(row.content_guid) ?? []),
-            observed.ready,
-          ]);
+          this.#ready.set(key, [...(this.#ready.get(key) ?? []), observed.ready]);
         }
-        this.#deps.load.started(row.content_guid, row.id);
+        this.#deps.load.started(key, row.id);
         this.#follow(row, JSON.parse(row.handle) as RunHandle);
       }
     }
@@ -642,9 +719,25 @@ export class ProcessReconciler {
     await this.#resyncAll();
   }
 
+  /** Drafts whose preview process outlived the last server, unless activated since. */
+  async #recoverPreviews(rows: readonly RunRow[]): Promise<void> {
+    for (const row of rows) {
+      if (row.kind !== "run" || row.preview !== 1) continue;
+      const content = await findContent(this.#deps.store.db, row.content_guid);
+      if (!content || content.bundle_id === row.bundle_id) continue;
+      const previews = this.#previews.get(row.content_guid) ?? new Set<number>();
+      previews.add(row.bundle_id);
+      this.#previews.set(row.content_guid, previews);
+    }
+  }
+
   async #resyncAll(): Promise<void> {
     const guids = new Set<string>();
-    for (const row of await activeRuns(this.#deps.store.db)) guids.add(row.content_guid);
+    for (const row of await activeRuns(this.#deps.store.db)) {
+      guids.add(row.content_guid);
+      // A preview's own key, so an adopted one nobody visits is still stopped once idle.
+      if (row.kind === "run") guids.add(this.#keyOf(row));
+    }
     const warm = await contentKeptWarm(
       this.#deps.store.db,
       this.#deps.settings.Scheduler.MinProcesses,

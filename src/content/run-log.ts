@@ -1,17 +1,19 @@
 /**
- * The log file of one run: each line as printed, after the time it was printed and a tab,
- * so the jobs API can answer with Connect's `{source, timestamp, data}` entries.
+ * The log file of one run: each line as printed, after the time it was printed and the stream
+ * it came from, tab-separated, so the jobs API can answer with Connect's `{source, timestamp,
+ * data}` entries.
  */
 import { readFile } from "node:fs/promises";
+import type { OutputLine } from "../runners/runner.js";
 
 export interface LogEntry {
-  readonly source: "stdout";
+  readonly source: OutputLine["source"];
   readonly timestamp: string;
   readonly data: string;
 }
 
-export function logLine(text: string, at = new Date()): string {
-  return `${at.toISOString()}\t${text}\n`;
+export function logLine(line: OutputLine, at = new Date()): string {
+  return `${at.toISOString()}\t${line.source}\t${line.text}\n`;
 }
 
 /** The last `maxLines` entries of a log file; none when the run has written nothing yet. */
@@ -25,9 +27,12 @@ export async function readLog(file: string, maxLines: number): Promise<LogEntry[
   }
   const lines = text.split("\n");
   if (lines.at(-1) === "") lines.pop();
-  // Runners merge a job's two streams into one, so every entry is reported as stdout.
   return lines.slice(-maxLines).map((line) => {
-    const tab = line.indexOf("\t");
-    return { source: "stdout", timestamp: line.slice(0, tab), data: line.slice(tab + 1) };
+    const [timestamp = "", source = "", ...data] = line.split("\t");
+    return {
+      source: source === "stderr" ? "stderr" : "stdout",
+      timestamp,
+      data: data.join("\t"),
+    };
   });
 }

@@ -11,6 +11,7 @@
  * `paths.runtime`. It listens on the ports it declares, at the address and port numbers the
  * backend gives it in its environment, and the backend says where the server reaches it.
  */
+import { StringDecoder } from "node:string_decoder";
 
 /** A unit of work as plain data: what to run, from which image, with what. */
 export interface Job {
@@ -199,6 +200,12 @@ export interface Runner {
    */
   logs(handle: RunHandle, options?: { follow?: boolean }): AsyncIterable<string>;
   /**
+   * The same lines as `logs`, each marked with the stream it was written to. Each stream keeps
+   * its order; how the two interleave is as close as the backend can tell. A backend whose
+   * engine keeps only the merged stream (Kubernetes pod logs) has no `output`: see `outputOf`.
+   */
+  output?(handle: RunHandle, options?: { follow?: boolean }): AsyncIterable<OutputLine>;
+  /**
    * Frees everything the work left behind (output, exit status, containers, volumes), killing
    * it at once if it still runs. Removing work that is gone or was removed already succeeds.
    */
@@ -211,6 +218,50 @@ export interface Runner {
   list(): Promise<RunHandle[]>;
   /** Lets go of what the backend holds open (watches); the work itself goes on. */
   close?(): Promise<void>;
+}
+
+export interface OutputLine {
+  readonly source: "stdout" | "stderr";
+  readonly text: string;
+}
+
+/** The work's output lines with their streams; all stdout where the backend cannot tell. */
+export async function* outputOf(
+  runner: Runner,
+  handle: RunHandle,
+  options: { follow?: boolean } = {},
+): AsyncIterable<OutputLine> {
+  if (runner.output) {
+    yield* runner.output(handle, options);
+    return;
+  }
+  for await (const text of runner.logs(handle, options)) yield { source: "stdout", text };
+}
+
+/** Just the text of each line, for `logs` over a backend's own `output`. */
+export async function* textOf(lines: AsyncIterable<OutputLine>): AsyncIterable<string> {
+  for await (const line of lines) yield line.text;
+}
+
+/**
+ * Splits bytes of one stream into lines: `push` returns the lines a chunk completes (a
+ * character split across chunks waits for its remaining bytes), `end` the unterminated rest.
+ */
+export class LineSplitter {
+  readonly #decoder = new StringDecoder("utf8");
+  #rest = "";
+
+  push(chunk: Buffer): string[] {
+    const lines = (this.#rest + this.#decoder.write(chunk)).split("\n");
+    this.#rest = lines.pop() ?? "";
+    return lines;
+  }
+
+  end(): string[] {
+    const rest = this.#rest + this.#decoder.end();
+    this.#rest = "";
+    return rest ? [rest] : [];
+  }
 }
 
 /**

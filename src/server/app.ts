@@ -181,7 +181,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await bundles.removeAbandonedStaging(logger);
   const active = new ActiveBundles(store);
   const secrets = await SecretBox.open(dataDir, settings.Server.SecretKey);
-  const reconciler = new ProcessReconciler({
+  const reconciler: ProcessReconciler = new ProcessReconciler({
     store,
     runner,
     settings,
@@ -192,8 +192,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bundles: active,
     secrets,
     metrics,
+    rebuild: (guid: string, bundleId: number): Promise<void> => deploy.rebuild(guid, bundleId),
   });
-  await reconciler.start();
   const resolver = new ContentResolver(store, active, reconciler, dataDir);
   const jobs = new JobRuns({ store, runner, serverId, dataDir });
   const builder = new ContentBuilder({ runner, jobs, settings, dataDir });
@@ -211,6 +211,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     secrets,
     metrics,
   });
+  // Once the deploy service a rebuild goes through exists: adopting may find one needed.
+  await reconciler.start();
   const repositories = new RepositoryService({
     store,
     git: {

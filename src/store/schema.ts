@@ -200,6 +200,8 @@ export interface RunsTable {
   spec_hash: string;
   image: string | null;
   backend: string;
+  /** 1 for a draft bundle's preview process, which stays the draft's until it is activated. */
+  preview: Generated<number>;
   /** The backend's handle, as JSON; null until the backend has answered the start. */
   handle: string | null;
   /** starting | ready | stopping | exited */

@@ -116,6 +116,7 @@ function reconcilerOn(runner: Runner, serverId = "server-1"): ProcessReconciler 
     load: new LoadTracker(),
     bundles: new ActiveBundles(store),
     secrets: SecretBox.fromKey(randomBytes(32)),
+    rebuild: () => Promise.reject(new Error("these bundles build nothing into the cache")),
   });
 }
 
@@ -219,6 +220,57 @@ describe("the process reconciler", () => {
       200,
     );
     await restarted.close();
+  });
+
+  it("adopts a draft's preview process after a restart as the draft's, never the live content's", async () => {
+    settings.Scheduler.IdleTimeout = 600;
+    const world = new FakeWorld();
+    const first = reconcilerOn(fakeFor(world));
+    await first.start();
+    const live = await first.endpoint(GUID);
+    live.release();
+    const draft = await builtBundle("draft:app");
+    const preview = await first.previewEndpoint(GUID, draft);
+    preview.release();
+    await first.close({ leaveRunning: true });
+    world.calls.length = 0;
+
+    const restarted = reconcilerOn(fakeFor(world), "server-2");
+    await restarted.start();
+    await restarted.settled();
+    // Taken for an outdated process of the content, the draft's would be stopped here.
+    expect(writes(world)).toEqual([]);
+    for (let i = 0; i < 4; i++) {
+      const again = await restarted.endpoint(GUID);
+      again.release();
+      expect(again.process.runId).toBe(live.process.runId);
+    }
+    const previewed = await restarted.previewEndpoint(GUID, draft);
+    previewed.release();
+    expect(previewed.process.runId).toBe(preview.process.runId);
+    await restarted.reconcile(GUID);
+    await restarted.settled();
+    expect(writes(world)).toEqual([]);
+
+    // Activated while no server ran, the draft's process gives way to one at the content's own
+    // root path, and the live one of the old bundle goes.
+    await restarted.close({ leaveRunning: true });
+    await activate(draft);
+    const third = reconcilerOn(fakeFor(world), "server-3");
+    await third.start();
+    await third.settled();
+    const activated = await third.endpoint(GUID);
+    activated.release();
+    expect(activated.process.runId).not.toBe(preview.process.runId);
+    expect(activated.process.bundleId).toBe(draft);
+    expect(writes(world)).toEqual([
+      "stop run-0b7d3a2e-b1-process-0",
+      "remove run-0b7d3a2e-b1-process-0",
+      "stop run-0b7d3a2e-b2-process-0",
+      "remove run-0b7d3a2e-b2-process-0",
+      "start run-0b7d3a2e-b2-process-0",
+    ]);
+    await third.close();
   });
 
   it("stops and forgets every process of a deleted content item", async () => {

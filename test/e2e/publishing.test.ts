@@ -124,9 +124,15 @@ describe.skipIf(noFlask).each(STORE_DIALECTS)("publishing on the local runner (%
 
   it("lists builds and processes as jobs with their logs, stops one, and shows processes to administrators", async () => {
     const item = await createContent(server, "jobs-app");
+    const streams = [
+      "import sys",
+      'print("jobs-app says hello on stdout", flush=True)',
+      'print("jobs-app warns on stderr", file=sys.stderr, flush=True)',
+      "",
+    ].join("\n");
     const { task } = await deploy(server, item.guid, [
       manifest(),
-      { path: "app.py", content: ENV_APP },
+      { path: "app.py", content: streams + ENV_APP },
     ]);
     expect(task.code, task.output.join("\n")).toBe(0);
     const jobsUrl = `/__api__/v1/content/${item.guid}/jobs`;
@@ -153,18 +159,30 @@ describe.skipIf(noFlask).each(STORE_DIALECTS)("publishing on the local runner (%
     const one = await server.call("GET", `${jobsUrl}/${run.key}`, { key: server.keys.publisher });
     expect(one.body).toEqual(run);
 
-    // The process's output, as Connect's log entries.
+    // The process's output, as Connect's log entries, each line with the stream it came from.
     await waitForText(server, item.content_url, "unset|1");
-    const log = await server.call("GET", `${jobsUrl}/${run.key}/log?maxLogLines=200`, {
-      key: server.keys.publisher,
-    });
+    type Entry = { source: string; timestamp: string; data: string };
+    const ours = (entries: Entry[]) => entries.filter((e) => e.data.startsWith("jobs-app "));
+    let log = { status: 0, body: { entries: [] as Entry[] } };
+    for (let i = 0; i < 300 && ours(log.body.entries).length < 2; i++) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      log = await server.call("GET", `${jobsUrl}/${run.key}/log?maxLogLines=200`, {
+        key: server.keys.publisher,
+      });
+    }
     expect(log.status).toBe(200);
-    expect(log.body.entries.length).toBeGreaterThan(0);
-    expect(log.body.entries[0]).toMatchObject({
-      source: "stdout",
-      timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-      data: expect.any(String),
-    });
+    expect(ours(log.body.entries)).toEqual([
+      {
+        source: "stdout",
+        timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        data: "jobs-app says hello on stdout",
+      },
+      {
+        source: "stderr",
+        timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        data: "jobs-app warns on stderr",
+      },
+    ]);
 
     const procs = await server.call("GET", "/__api__/metrics/procs", {
       key: server.keys.administrator,

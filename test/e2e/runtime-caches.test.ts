@@ -87,7 +87,49 @@ describe.skipIf(noFlask).each(STORE_DIALECTS)("runtime caches on %s", (dialect) 
       headers: { Authorization: `Key ${server.keys.viewer}` },
     });
     expect(await answer.text()).toBe("hi");
-  });
+  }, 180_000);
+
+  it("rebuilds what a restart of content running on a deleted cache needs, then starts it", async () => {
+    const item = await createContent(server, "cache-restarted");
+    const first = await deploy(server, item.guid, bundle);
+    expect(first.task.code, first.task.output.join("\n")).toBe(0);
+    const visit = () =>
+      fetch(`${server.url}/content/${item.guid}/`, {
+        headers: { Authorization: `Key ${server.keys.viewer}` },
+      });
+    expect(await (await visit()).text()).toBe("hi");
+    const jobs = async (tag: string) =>
+      (
+        (
+          await server.call("GET", `/__api__/v1/content/${item.guid}/jobs`, {
+            key: server.keys.publisher,
+          })
+        ).body as { tag: string; status: number; key: string }[]
+      ).filter((j) => j.tag === tag);
+    const buildsBefore = (await jobs("python_restore")).length;
+    const [running] = (await jobs("run_api")).filter((j) => j.status === 0);
+
+    const removed = await server.call("DELETE", PATH, { body: target });
+    expect(removed.status).toBe(200);
+    expect((await waitForTask(server, removed.body.task_id, server.keys.administrator)).code).toBe(
+      0,
+    );
+    expect((await server.call("GET", PATH)).body.caches).toEqual([]);
+
+    // Its process stopped (the jobs API's DELETE), the next visit must start another.
+    const stopped = await server.call(
+      "DELETE",
+      `/__api__/v1/content/${item.guid}/jobs/${running!.key}`,
+      { key: server.keys.publisher },
+    );
+    expect(stopped.status).toBe(200);
+    const answer = await visit();
+    expect(`${answer.status} ${await answer.text()}`).toBe("200 hi");
+    const now = (await jobs("run_api")).filter((j) => j.status === 0);
+    expect(now.map((j) => j.key)).not.toContain(running!.key);
+    expect((await jobs("python_restore")).length).toBe(buildsBefore + 1);
+    expect((await server.call("GET", PATH)).body.caches).toMatchObject([{ ...target, entries: 1 }]);
+  }, 180_000);
 
   it("refuses to delete a cache a running build writes into, naming its task", async () => {
     // A build of another server sharing the data volume: its task is unfinished in the store.

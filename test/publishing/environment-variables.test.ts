@@ -117,6 +117,76 @@ describe.each(STORE_DIALECTS)("content environment variables (%s)", (dialect) =>
     expect(anonymous.status).toBe(401);
   });
 
+  it("lets collaborators read and write, and refuses viewers with Connect's codes even when they may see the content", async () => {
+    const item = await createContent(server, "vars-collaborators");
+    const collaborator = await createUser(server.server.store, "vars-collab", "publisher");
+    const listedViewer = await createUser(server.server.store, "vars-listed", "viewer");
+    const guidOf = async (key: string) =>
+      (await server.call("GET", "/__api__/v1/user", { key })).body.guid as string;
+    for (const [key, role] of [
+      [collaborator.apiKey, "owner"],
+      [listedViewer.apiKey, "viewer"],
+    ] as const) {
+      const added = await server.call("POST", `/__api__/v1/content/${item.guid}/permissions`, {
+        key: server.keys.publisher,
+        body: { principal_guid: await guidOf(key), principal_type: "user", role },
+      });
+      expect(added.status, JSON.stringify(added.body)).toBe(200);
+    }
+
+    const set = await server.call("PATCH", env(item.guid), {
+      key: collaborator.apiKey,
+      body: [
+        { name: "FROM_COLLABORATOR", value: "c" },
+        { name: "GONE", value: "g" },
+      ],
+    });
+    expect(set).toMatchObject({ status: 200, body: ["FROM_COLLABORATOR", "GONE"] });
+    const removed = await server.call("PATCH", env(item.guid), {
+      key: collaborator.apiKey,
+      body: [{ name: "GONE", value: null }],
+    });
+    expect(removed.body).toEqual(["FROM_COLLABORATOR"]);
+    expect(await server.call("GET", env(item.guid), { key: collaborator.apiKey })).toMatchObject({
+      status: 200,
+      body: ["FROM_COLLABORATOR"],
+    });
+    // What a collaborator set, the owner sees too.
+    expect((await server.call("GET", env(item.guid), { key: server.keys.publisher })).body).toEqual(
+      ["FROM_COLLABORATOR"],
+    );
+    const replaced = await server.call("PUT", env(item.guid), {
+      key: collaborator.apiKey,
+      body: [{ name: "REPLACED", value: "r" }],
+    });
+    expect(replaced).toMatchObject({ status: 200, body: ["REPLACED"] });
+
+    // Viewers may see the content (listed, or everyone signed in) but never its variables.
+    const opened = await server.call("PATCH", `/__api__/v1/content/${item.guid}`, {
+      key: server.keys.publisher,
+      body: { access_type: "logged_in" },
+    });
+    expect(opened.status, JSON.stringify(opened.body)).toBe(200);
+    for (const key of [listedViewer.apiKey, server.keys.viewer]) {
+      const seen = await server.call("GET", `/__api__/v1/content/${item.guid}`, { key });
+      expect(seen.status).toBe(200);
+      for (const method of ["GET", "PATCH", "PUT"]) {
+        const refused = await server.call(method, env(item.guid), {
+          key,
+          ...(method === "GET" ? {} : { body: [{ name: "REPLACED", value: "x" }] }),
+        });
+        expect(refused.status, `${method} as a viewer`).toBe(403);
+        expect(refused.body).toMatchObject({ code: 22, error: expect.any(String), payload: null });
+      }
+    }
+    expect((await server.call("GET", env(item.guid), { key: collaborator.apiKey })).body).toEqual([
+      "REPLACED",
+    ]);
+    const anonymous = await server.call("GET", env(item.guid), { key: null });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.body).toMatchObject({ code: expect.any(Number), error: expect.any(String) });
+  });
+
   it("refuses bad names, long values, duplicates and malformed bodies, changing nothing", async () => {
     const item = await createContent(server, "vars-errors");
     await server.call("PATCH", env(item.guid), {

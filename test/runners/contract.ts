@@ -10,6 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import {
   type Job,
+  type OutputLine,
   type RunHandle,
   type Runner,
   type RunState,
@@ -32,10 +33,13 @@ export interface ContractOptions {
 
 let counter = 0;
 
+const byText = (a: OutputLine, b: OutputLine) => a.text.localeCompare(b.text);
+
 export const CASES = {
   toEnd:
     "runs a job to its end with its output (both streams), working directory, env and exit code",
   follow: "follows output as it is written, until the job exits",
+  streams: "marks each output line with the stream it was written to",
   running: "says running while the work runs, and stops it with its children",
   forced: "forces a job that ignores the polite stop",
   startTwice: "adopts running work when the same job is started again",
@@ -123,6 +127,26 @@ export function runRunnerContract(options: ContractOptions): void {
       expect(lines).toContain("second");
       expect(await runner.poll(handle)).toEqual({ state: "exited", exitCode: 3, reason: null });
       expect(await drain(runner.logs(handle))).toEqual(lines);
+      await runner.remove(handle);
+    });
+
+    it.skipIf(CASES.streams in skipCases)(CASES.streams, async (context) => {
+      const runner = await create();
+      if (!runner.output) {
+        context.skip(`the ${name} runner keeps only the merged stream; every line is stdout`);
+        return;
+      }
+      const handle = await runner.start(
+        job([{ out: "out one" }, { out: "err one", stderr: true }, { out: "out two" }]),
+      );
+      const seen: OutputLine[] = [];
+      for await (const line of runner.output(handle, { follow: true })) seen.push(line);
+      const of = (source: string) => seen.filter((l) => l.source === source).map((l) => l.text);
+      expect(of("stdout")).toEqual(["out one", "out two"]);
+      expect(of("stderr")).toEqual(["err one"]);
+      const again: OutputLine[] = [];
+      for await (const line of runner.output(handle)) again.push(line);
+      expect(again.sort(byText)).toEqual([...seen].sort(byText));
       await runner.remove(handle);
     });
 

@@ -7,19 +7,22 @@
  */
 import { chown, mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { PassThrough, Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import Docker from "dockerode";
 import { accepts, freePort } from "../ports.js";
 import {
   type Job,
   type JobPaths,
+  LineSplitter,
+  type OutputLine,
   type ResourceName,
   type RunHandle,
   type Runner,
   type RunState,
   StartFailed,
   type StartOptions,
+  textOf,
   UnsupportedByBackend,
 } from "../runner.js";
 import { DOCKER_DEFAULTS, DOCKER_PATHS, type DockerConfig, LABEL } from "./docker-config.js";
@@ -192,7 +195,11 @@ export class DockerRunner implements Runner {
     await this.#engine.docker.getContainer(h.id).stop({ t: grace }).catch(ignoreGone);
   }
 
-  async *logs(handle: RunHandle, options: { follow?: boolean } = {}): AsyncIterable<string> {
+  logs(handle: RunHandle, options: { follow?: boolean } = {}): AsyncIterable<string> {
+    return textOf(this.output(handle, options));
+  }
+
+  async *output(handle: RunHandle, options: { follow?: boolean } = {}): AsyncIterable<OutputLine> {
     const h = own(handle);
     const container = this.#engine.docker.getContainer(h.id);
     let stream: NodeJS.ReadableStream;
@@ -204,7 +211,7 @@ export class DockerRunner implements Runner {
       if (isGone(error)) return;
       throw error;
     }
-    yield* lines(this.#demux(stream));
+    yield* demuxedLines(stream);
   }
 
   async remove(handle: RunHandle): Promise<void> {
@@ -240,7 +247,7 @@ export class DockerRunner implements Runner {
       if (StatusCode !== 0) {
         const logs = Readable.from([await init.logs({ stdout: true, stderr: true })]);
         const output: string[] = [];
-        for await (const line of lines(this.#demux(logs))) output.push(line);
+        for await (const line of demuxedLines(logs)) output.push(line.text);
         throw new StartFailed(
           `The content-init image ${spec.Image} exited with code ${StatusCode}: ${output.join(" ")}`,
         );
@@ -249,15 +256,6 @@ export class DockerRunner implements Runner {
     } finally {
       await removeSettled(init);
     }
-  }
-
-  /** Docker's multiplexed log frames as one stream, stdout and stderr interleaved. */
-  #demux(stream: NodeJS.ReadableStream): PassThrough {
-    const output = new PassThrough();
-    this.#engine.docker.modem.demuxStream(stream, output, output);
-    stream.on("end", () => output.end());
-    stream.on("error", (error) => output.destroy(error));
-    return output;
   }
 
   #endpoints(h: DockerHandle, found: Docker.ContainerInspectInfo) {
@@ -390,12 +388,26 @@ export function engineMessage(error: Error): string {
   return (json?.message ?? error.message).trim();
 }
 
-async function* lines(stream: PassThrough): AsyncIterable<string> {
-  let rest = "";
+/**
+ * Lines of Docker's multiplexed log stream (containers without a TTY), in the order the
+ * engine framed them, each with its stream: every frame is an 8-byte header (stream 1 or 2,
+ * then the payload's length, big-endian, at byte 4) and its payload.
+ */
+export async function* demuxedLines(stream: AsyncIterable<unknown>): AsyncIterable<OutputLine> {
+  const splitters = { stdout: new LineSplitter(), stderr: new LineSplitter() };
+  let pending = Buffer.alloc(0);
   for await (const chunk of stream) {
-    const parts = (rest + (chunk as Buffer).toString("utf8")).split("\n");
-    rest = parts.pop() ?? "";
-    yield* parts;
+    pending = Buffer.concat([pending, chunk as Buffer]);
+    while (pending.length >= 8) {
+      const size = pending.readUInt32BE(4);
+      if (pending.length < 8 + size) break;
+      const source = pending[0] === 2 ? "stderr" : "stdout";
+      const payload = pending.subarray(8, 8 + size);
+      pending = pending.subarray(8 + size);
+      for (const text of splitters[source].push(payload)) yield { source, text };
+    }
   }
-  if (rest) yield rest;
+  for (const source of ["stdout", "stderr"] as const) {
+    for (const text of splitters[source].end()) yield { source, text };
+  }
 }

@@ -1,7 +1,7 @@
 /**
  * Runs jobs as processes on the Slipway host, each in its own process group (a new session)
- * so stopping a job also stops whatever it started. stdout and stderr go to one log file per
- * job; the command's exit code goes to a status file written by the job's own wrapper; the
+ * so stopping a job also stops whatever it started. stdout and stderr go to a file each per
+ * job, so each line's stream is known; the command's exit code goes to a status file written by the job's own wrapper; the
  * handle holds the pid and the process start time, so a restarted server tells its process
  * from another that reused the pid, and still learns the exit code of a job that ended while
  * it was down.
@@ -12,16 +12,18 @@ import { closeSync, openSync } from "node:fs";
 import { chown, mkdir, open, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { constants } from "node:os";
 import path from "node:path";
-import { StringDecoder } from "node:string_decoder";
 import { setTimeout as sleep } from "node:timers/promises";
 import { accepts, freePort } from "../ports.js";
 import {
   type Job,
   type JobPaths,
+  LineSplitter,
+  type OutputLine,
   type ResourceName,
   type RunHandle,
   type Runner,
   type RunState,
+  textOf,
   UnsupportedByBackend,
 } from "../runner.js";
 import { LOCAL_DEFAULTS, type LocalConfig } from "./local-config.js";
@@ -92,7 +94,6 @@ export class LocalRunner implements Runner {
       await chown(home, user.uid, user.gid);
     }
     const status = statusFile(dir);
-    const log = logFile(dir);
     const { bubblewrap, logDir, hidden } = this.#config;
     const spec = localProcess(job, process.env, status, {
       paths: this.paths,
@@ -103,16 +104,18 @@ export class LocalRunner implements Runner {
         ? { bubblewrap, hidden: outermost([...hidden, this.paths.data, logDir]), user }
         : null,
     });
-    const fd = openSync(log, "w");
+    const out = openSync(streamFile(dir, "stdout"), "w");
+    const err = openSync(streamFile(dir, "stderr"), "w");
     const child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
       env: spec.env,
       detached: true,
-      stdio: ["ignore", fd, fd],
+      stdio: ["ignore", out, err],
       // Under bubblewrap the job switches account itself, once its mounts are made.
       ...(user && !bubblewrap ? { uid: user.uid, gid: user.gid } : {}),
     });
-    closeSync(fd);
+    closeSync(out);
+    closeSync(err);
     // The wrapper records the code itself; this covers a wrapper killed by a signal.
     const exited = new Promise<void>((resolve) => {
       child.once("exit", (code, signal) => {
@@ -126,7 +129,10 @@ export class LocalRunner implements Runner {
       child.once("spawn", () => resolve(child.pid ?? -1));
       child.once("error", reject);
     }).catch(async (error: Error) => {
-      await writeFile(log, `slipway: cannot start ${job.name}: ${error.message}\n`);
+      await writeFile(
+        streamFile(dir, "stderr"),
+        `slipway: cannot start ${job.name}: ${error.message}\n`,
+      );
       await writeFile(status, "127\n");
       return -1;
     });
@@ -181,28 +187,44 @@ export class LocalRunner implements Runner {
     await this.#exits.get(h.pid);
   }
 
-  async *logs(handle: RunHandle, options: { follow?: boolean } = {}): AsyncIterable<string> {
+  logs(handle: RunHandle, options: { follow?: boolean } = {}): AsyncIterable<string> {
+    return textOf(this.output(handle, options));
+  }
+
+  /** Both files read as they grow; lines that arrive in one poll come stdout first. */
+  async *output(handle: RunHandle, options: { follow?: boolean } = {}): AsyncIterable<OutputLine> {
     const h = own(handle);
     if (!h) return;
-    const decoder = new StringDecoder("utf8");
-    let offset = 0;
-    let rest = "";
-    for (;;) {
-      const size = await fileSize(logFile(h.dir));
-      if (size < 0) return;
-      if (size > offset) {
-        const chunk = await readChunk(logFile(h.dir), offset, size - offset);
-        const lines = (rest + decoder.write(chunk)).split("\n");
-        offset += chunk.length;
-        rest = lines.pop() ?? "";
-        yield* lines;
-        continue;
+    const streams = STREAMS.map((source) => ({
+      source,
+      file: streamFile(h.dir, source),
+      offset: 0,
+      lines: new LineSplitter(),
+    }));
+    const grown = async () => {
+      for (const stream of streams) {
+        if ((await fileSize(stream.file)) > stream.offset) return true;
       }
+      return false;
+    };
+    for (;;) {
+      let read = false;
+      for (const stream of streams) {
+        const size = await fileSize(stream.file);
+        if (size < 0) return;
+        if (size <= stream.offset) continue;
+        const chunk = await readChunk(stream.file, stream.offset, size - stream.offset);
+        stream.offset += chunk.length;
+        read = true;
+        for (const text of stream.lines.push(chunk)) yield { source: stream.source, text };
+      }
+      if (read) continue;
       if (!options.follow || (await this.poll(h)).state !== "running") {
         // The process may have written its last bytes between the size check and the poll.
-        if ((await fileSize(logFile(h.dir))) > offset) continue;
-        rest += decoder.end();
-        if (rest) yield rest;
+        if (await grown()) continue;
+        for (const stream of streams) {
+          for (const text of stream.lines.end()) yield { source: stream.source, text };
+        }
         return;
       }
       await sleep(this.#config.pollIntervalMs);
@@ -298,8 +320,10 @@ function own(handle: RunHandle): LocalHandle | null {
   return complete ? (handle as LocalHandle) : null;
 }
 
-function logFile(dir: string): string {
-  return path.join(dir, "output.log");
+const STREAMS = ["stdout", "stderr"] as const;
+
+function streamFile(dir: string, source: OutputLine["source"]): string {
+  return path.join(dir, `${source}.log`);
 }
 
 function statusFile(dir: string): string {

@@ -16,6 +16,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import { mountPath } from "../../content/bundle-context.js";
 import {
   type ContentLookup,
   type ContentResolver,
@@ -224,7 +225,7 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
     target: AppTarget,
     draft: number | null,
   ) {
-    const mount = draft === null ? `/content/${guid}` : `/content/${guid}/_bundle${draft}`;
+    const mount = mountPath(guid, draft);
     const origin = site.requestOrigin(request.headers, isEncrypted(request));
     const rules = {
       prefix: `/content/${guid}/`,

@@ -100,7 +100,9 @@ export const runtimeCacheRoutes: FastifyPluginAsyncTypebox<{
         async (log) => {
           await log.line(`Removing the ${language} ${version} cache for image "${image_name}"`);
           await remove();
-          await log.line("Removed; the next build that needs it repopulates it.");
+          await log.line(
+            "Removed; the next build that needs it repopulates it, and content built into it is rebuilt before its next process starts.",
+          );
         },
       );
       return { ...target, task_id: taskId };
