@@ -43,6 +43,11 @@ export interface EnvironmentsTable {
   volume_mounts: string;
   /** always, if-not-present or never; null leaves it to the server's default. */
   image_pull_policy: string | null;
+  /** JSON of the Kubernetes scheduling fields; null when unset. */
+  node_selector: string | null;
+  tolerations: string | null;
+  service_account: string | null;
+  image_pull_secrets: string | null;
   created_time: string;
   updated_time: string;
 }

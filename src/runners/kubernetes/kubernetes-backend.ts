@@ -21,6 +21,7 @@ import {
   type V1EndpointSlice,
   type V1Job,
   type V1Pod,
+  type V1Secret,
   type V1Service,
   Watch,
 } from "@kubernetes/client-node";
@@ -49,6 +50,8 @@ import {
   type KubeSpawn,
   labelKey,
   objectName,
+  secretData,
+  secretObject,
   serviceObject,
 } from "./kube-objects.js";
 import { eventLine, exitOf, mainStatus, startPhase } from "./kube-progress.js";
@@ -246,6 +249,8 @@ export class KubernetesRunner implements Runner {
       const made = await mkdir(folder, { recursive: true });
       if (made && !volume.readOnly) await chown(folder, this.user.uid, this.user.gid);
     }
+    const secret = secretObject(job, this.#spawn());
+    if (secret) await this.#putSecret(job, secret);
     let created: V1Job;
     try {
       created = await this.#batch.createNamespacedJob({ namespace: this.namespace, body });
@@ -258,20 +263,40 @@ export class KubernetesRunner implements Runner {
         );
         return this.#handleOf(theirs);
       }
+      if (secret) {
+        await this.#core
+          .deleteNamespacedSecret({ name: secret.metadata!.name!, namespace: this.namespace })
+          .catch(() => undefined);
+      }
       throw new StartFailed(`The cluster refused the Job ${job.name}: ${apiMessage(error)}`);
     }
     const handle = this.#handleOf(created);
     const began = Date.now();
     progress(`Created Job ${job.name} in namespace ${this.namespace} from ${job.image}`);
+    const owner = {
+      apiVersion: "batch/v1",
+      kind: "Job",
+      name: created.metadata!.name!,
+      uid: handle.uid,
+      controller: true,
+      blockOwnerDeletion: true,
+    };
+    if (secret) {
+      // Owned by the Job from now on, so the cluster collects it with the Job (and its TTL).
+      await this.#core
+        .patchNamespacedSecret({
+          name: secret.metadata!.name!,
+          namespace: this.namespace,
+          body: [{ op: "add", path: "/metadata/ownerReferences", value: [owner] }],
+        })
+        .catch(async (error) => {
+          await this.remove(handle);
+          throw new StartFailed(
+            `The cluster refused to give the Secret ${job.name} to its Job: ${apiMessage(error)}`,
+          );
+        });
+    }
     if (job.ports.length > 0) {
-      const owner = {
-        apiVersion: "batch/v1",
-        kind: "Job",
-        name: created.metadata!.name!,
-        uid: handle.uid,
-        controller: true,
-        blockOwnerDeletion: true,
-      };
       try {
         await this.#core.createNamespacedService({
           namespace: this.namespace,
@@ -293,6 +318,35 @@ export class KubernetesRunner implements Runner {
     const pod = this.#podOf(handle);
     if (pod) this.#capture(handle, pod);
     return handle;
+  }
+
+  /**
+   * Writes the job's variables into its Secret before the Job exists, as its pod reads them at
+   * once. A Secret of that name already there (a start cut short, another server's start of
+   * the same job) gets these values; whoever owns it keeps it.
+   */
+  async #putSecret(job: Job, secret: V1Secret): Promise<void> {
+    const name = secret.metadata!.name!;
+    try {
+      await this.#core.createNamespacedSecret({ namespace: this.namespace, body: secret });
+    } catch (error) {
+      if ((error as ApiException<unknown>).code !== 409) {
+        throw new StartFailed(
+          `The cluster refused the Secret holding the variables of ${job.name}: ${apiMessage(error)}`,
+        );
+      }
+      await this.#core
+        .patchNamespacedSecret({
+          name,
+          namespace: this.namespace,
+          body: [{ op: "replace", path: "/data", value: secretData(job) }],
+        })
+        .catch((failure) => {
+          throw new StartFailed(
+            `The cluster refused the Secret holding the variables of ${job.name}: ${apiMessage(failure)}`,
+          );
+        });
+    }
   }
 
   /** Resolves once the content container runs (or has ended); fails at once when it never will. */
@@ -537,6 +591,10 @@ export class KubernetesRunner implements Runner {
       for (const pod of this.#caches.pods.list()) {
         if (ownerUid(pod) === h.uid) await this.#deletePod(pod, 0);
       }
+      // Collected with its Job by the cluster; deleted here too, for a start cut short.
+      await this.#core
+        .deleteNamespacedSecret({ name: objectName(h.name), namespace: h.namespace })
+        .catch(ignoreGone);
       const service = this.#caches.services.get(objectName(h.name));
       if (service?.metadata?.ownerReferences?.some((o) => o.uid === h.uid)) {
         await this.#core
