@@ -298,7 +298,16 @@ export interface VanitiesTable {
   created_time: string;
 }
 
+/** A named lease held by one server until it expires (replicas sharing their work). */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  /** Milliseconds since the epoch; a lease past it is anyone's. */
+  expires_ms: number;
+}
+
 export interface Tables {
+  leases: LeasesTable;
   vanities: VanitiesTable;
   tags: TagsTable;
   content_tags: ContentTagsTable;

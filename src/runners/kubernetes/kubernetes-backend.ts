@@ -54,7 +54,7 @@ import {
   secretObject,
   serviceObject,
 } from "./kube-objects.js";
-import { eventLine, exitOf, mainStatus, startPhase } from "./kube-progress.js";
+import { eventLine, exitOf, mainStatus, refusedPod, startPhase } from "./kube-progress.js";
 import { Reflector } from "./kube-reflector.js";
 
 export interface KubeHandle extends RunHandle {
@@ -353,6 +353,7 @@ export class KubernetesRunner implements Runner {
   async #untilStarted(handle: KubeHandle, progress: (line: string) => void): Promise<void> {
     const { jobs, pods, events } = this.#caches;
     const told = new Set<string>();
+    let refused: string | undefined;
     const tell = () => {
       const pod = this.#podOf(handle);
       const involved = new Set([handle.uid, pod?.metadata?.uid]);
@@ -361,12 +362,14 @@ export class KubernetesRunner implements Runner {
         const key = `${event.metadata?.uid}:${event.count ?? 1}`;
         if (told.has(key)) continue;
         told.add(key);
+        refused ??= refusedPod(event);
         const line = eventLine(event);
         if (line) progress(line);
       }
     };
     const unsubscribe = events.subscribe(() => tell());
     let seen = false;
+    const settled = new AbortController();
     try {
       const probe = () => {
         tell();
@@ -377,12 +380,15 @@ export class KubernetesRunner implements Runner {
           throw new StartFailed(`The Job ${handle.name} was deleted before it started.`);
         }
         seen = true;
+        if (refused) throw new StartFailed(refused);
         const phase = startPhase(job, this.#podOf(handle));
         if (phase.phase === "failed") throw new StartFailed(phase.message);
         return phase.phase === "started" ? true : undefined;
       };
-      await Promise.race([jobs.until(probe), pods.until(probe)]);
+      // A refusal arrives as an Event alone: the Job and its (missing) pod do not change.
+      await Promise.race([jobs, pods, events].map((cache) => cache.until(probe, settled.signal)));
     } finally {
+      settled.abort();
       unsubscribe();
     }
   }

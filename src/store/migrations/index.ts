@@ -8,7 +8,7 @@ import { signInThrottle } from "./0005-sign-in-throttle.js";
 import { publishing } from "./0006-publishing.js";
 import { retireAndGit } from "./0007-retire-and-git.js";
 import { people } from "./0008-people.js";
-import { environmentScheduling } from "./0009-environment-scheduling.js";
+import { leases } from "./0009-leases.js";
 
 /** Every migration, in order. Names are permanent: never rename or edit one that shipped. */
 export function migrations(dialect: StoreDialect): Record<string, Migration> {
@@ -21,6 +21,6 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0006-publishing": publishing,
     "0007-retire-and-git": retireAndGit,
     "0008-people": people(dialect),
-    "0009-environment-scheduling": environmentScheduling,
+    "0009-leases": leases,
   };
 }
