@@ -64,6 +64,13 @@ export interface Placement {
   readonly imagePullSecrets?: readonly string[];
 }
 
+/** An image to keep pulled, with what pulling it on the environment's nodes takes. */
+export interface PrePull {
+  readonly image: string;
+  readonly pullSecrets?: readonly string[];
+  readonly tolerations?: readonly Toleration[];
+}
+
 /** A Kubernetes toleration, in Kubernetes's own shape. */
 export interface Toleration {
   readonly key?: string;
@@ -234,6 +241,11 @@ export interface Runner {
    * records to adopt what it knows and remove what it does not.
    */
   list(): Promise<RunHandle[]>;
+  /**
+   * Keeps these images pulled on every node ahead of need, replacing the last list given; an
+   * empty list stops it. Backends that run on one machine, or are told not to, do nothing.
+   */
+  prePull?(images: readonly PrePull[]): Promise<void>;
   /** Lets go of what the backend holds open (watches); the work itself goes on. */
   close?(): Promise<void>;
 }

@@ -25,6 +25,7 @@ import { RepositoryService } from "../content/repository-service.js";
 import { SecretBox } from "../content/secret-box.js";
 import { TaskRunner } from "../content/task-runner.js";
 import type { DeclarativeFile } from "../environments/declarative.js";
+import { keepImagesPulled } from "../environments/image-prepull.js";
 import { EnvironmentService } from "../environments/service.js";
 import { ApiError } from "../errors.js";
 import { measuredRunner } from "../metrics/measured-runner.js";
@@ -195,6 +196,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     metrics,
   });
   await reconciler.start();
+  const prePuller = keepImagesPulled(store, runner, logger);
   const resolver = new ContentResolver(store, active, reconciler, dataDir);
   const jobs = new JobRuns({ store, runner, serverId, dataDir });
   const builder = new ContentBuilder({ runner, jobs, settings, dataDir });
@@ -228,6 +230,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     repositories.startPolling(settings.Git.PollingFrequency * 1000);
   }
   app.addHook("onClose", async () => {
+    prePuller.stop();
     await repositories.close();
     await tasks.drain();
     await reconciler.close();

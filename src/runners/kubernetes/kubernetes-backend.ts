@@ -12,6 +12,7 @@ import path from "node:path";
 import { PassThrough } from "node:stream";
 import {
   ApiException,
+  AppsV1Api,
   BatchV1Api,
   CoreV1Api,
   type CoreV1Event,
@@ -28,6 +29,7 @@ import {
 import {
   type Job,
   type JobPaths,
+  type PrePull,
   type ResourceName,
   type RunHandle,
   type Runner,
@@ -54,6 +56,7 @@ import {
   secretObject,
   serviceObject,
 } from "./kube-objects.js";
+import { prePullerName, prePullerObject } from "./kube-prepuller.js";
 import { eventLine, exitOf, mainStatus, refusedPod, startPhase } from "./kube-progress.js";
 import { Reflector } from "./kube-reflector.js";
 
@@ -100,6 +103,8 @@ export class KubernetesRunner implements Runner {
   /** The last state seen of each pod, by its Job's uid, so a deleted pod's exit is known. */
   readonly #lastPods = new Map<string, V1Pod>();
   readonly #unsubscribe: () => void;
+  /** A pre-puller left by an earlier configuration has been removed. */
+  #prePullerGone = false;
 
   private constructor(
     config: Required<KubernetesConfig>,
@@ -211,6 +216,42 @@ export class KubernetesRunner implements Runner {
   async close(): Promise<void> {
     this.#unsubscribe();
     for (const cache of Object.values(this.#caches)) (cache as Reflector<never>).stop();
+  }
+
+  /**
+   * Keeps the images and the content-init image pulled on every node with the pre-puller
+   * DaemonSet, made or replaced to match; with [Kubernetes] PrePullImages off, removes one an
+   * earlier configuration left.
+   */
+  async prePull(images: readonly PrePull[]): Promise<void> {
+    const apps = this.#kc.makeApiClient(AppsV1Api);
+    const name = prePullerName(this.#config.instance);
+    const namespace = this.namespace;
+    if (!this.#config.prePullImages) {
+      if (this.#prePullerGone) return;
+      this.#prePullerGone = true;
+      await apps.deleteNamespacedDaemonSet({ name, namespace }).catch((error) => {
+        // Off and never allowed (the chart grants DaemonSets only with the option): nothing to remove.
+        if ((error as ApiException<unknown>).code !== 403) ignoreGone(error);
+      });
+      return;
+    }
+    const body = prePullerObject(images, {
+      namespace,
+      instance: this.#config.instance,
+      initImage: this.#config.initImage,
+      user: this.#config.user,
+    });
+    try {
+      await apps.replaceNamespacedDaemonSet({ name, namespace, body });
+    } catch (error) {
+      if ((error as ApiException<unknown>).code !== 404) {
+        throw new Error(`The cluster refused the image pre-puller: ${apiMessage(error)}`);
+      }
+      await apps.createNamespacedDaemonSet({ namespace, body }).catch((failure) => {
+        throw new Error(`The cluster refused the image pre-puller: ${apiMessage(failure)}`);
+      });
+    }
   }
 
   #spawn(): KubeSpawn {
