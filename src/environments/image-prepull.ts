@@ -20,7 +20,8 @@ export function keepImagesPulled(
 ): { stop(): void } {
   if (!runner.prePull) return { stop() {} };
   let applied: number | undefined;
-  let running: Promise<void> | undefined;
+  // One check at a time: a slow API server must not stack them up.
+  let busy = false;
   const check = async () => {
     const revision = await catalogRevision(store.db);
     if (revision === applied) return;
@@ -35,10 +36,12 @@ export function keepImagesPulled(
     applied = revision;
   };
   const tick = () => {
-    running ??= check()
+    if (busy) return;
+    busy = true;
+    check()
       .catch((error: Error) => logger.warn({ err: error }, "could not update the image pre-puller"))
       .finally(() => {
-        running = undefined;
+        busy = false;
       });
   };
   tick();
