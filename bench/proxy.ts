@@ -2,8 +2,8 @@
  * Requests through Slipway's content URL against the same application's own port, in the same
  * run: throughput and p99 latency of a hello-world WSGI app (gunicorn, through Slipway's
  * launcher) at 50 concurrent connections, and the round trip of a WebSocket echo (an ASGI app
- * under uvicorn). Aim: at least 0.8x the direct throughput. A bare Fastify proxy
- * (@fastify/reply-from, as Slipway uses, with nothing else on the path) to the same port is
+ * under uvicorn). Aim: at least 0.8x the direct throughput. A bare node:http proxy over kept
+ * connections (as Slipway forwards, with no routing and no checks) to the same port is
  * measured too: what any proxy in Node costs on this machine, so what remains is Slipway's own.
  *
  *   npx tsx bench/proxy.ts [--seconds 10]
@@ -11,10 +11,9 @@
 
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
+import { Agent, createServer, request } from "node:http";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
-import replyFrom from "@fastify/reply-from";
-import Fastify from "fastify";
 import WebSocket from "ws";
 import { activeRuns } from "../src/store/runs.js";
 import { createContent, deploy, manifestEntry } from "../test/support/deploy.js";
@@ -83,12 +82,38 @@ interface LoadResult {
   non2xx: number;
 }
 
-/** A proxy with nothing but @fastify/reply-from in it, to `target`; closed by the caller. */
+/** A proxy with nothing but node:http in it, to `target`; closed by the caller. */
 async function bareProxy(target: string) {
-  const app = Fastify();
-  await app.register(replyFrom, { base: target, undici: { connections: 64, pipelining: 1 } });
-  app.all("/*", (request, reply) => reply.from(request.url));
-  return { url: `${await app.listen({ port: 0, host: "127.0.0.1" })}/`, close: () => app.close() };
+  const { hostname, port } = new URL(target);
+  const agent = new Agent({ keepAlive: true, timeout: 1000 });
+  const server = createServer((incoming, outgoing) => {
+    const upstream = request(
+      {
+        agent,
+        host: hostname,
+        port,
+        method: incoming.method,
+        path: incoming.url,
+        headers: incoming.headers,
+      },
+      (answer) => {
+        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(outgoing);
+      },
+    );
+    upstream.on("error", () => outgoing.destroy());
+    incoming.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port: own } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${own}/`,
+    close: () => {
+      agent.destroy();
+      server.closeAllConnections();
+      server.close();
+    },
+  };
 }
 
 /** Median round trip of a WebSocket message, after the connection is open. */
@@ -136,10 +161,10 @@ try {
     "req/s",
   );
   verdict(
-    "the same load: Slipway's content path against a bare Fastify proxy to the same port",
+    "the same load: Slipway's content path against a bare node:http proxy to the same port",
     { label: "through /content/{guid}/", value: through.requests.average },
     {
-      label: `@fastify/reply-from alone (p99 ${floor.latency.p99} ms)`,
+      label: `node:http proxy alone (p99 ${floor.latency.p99} ms)`,
       value: floor.requests.average,
     },
     { text: "at least 0.8x", met: through.requests.average >= 0.8 * floor.requests.average },

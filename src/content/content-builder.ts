@@ -19,6 +19,7 @@ import {
   type CacheEntry,
   discardBuild,
   isCached,
+  markUsed,
   publishBuild,
   pythonCacheEntry,
   rCacheEntry,
@@ -155,6 +156,7 @@ export class ContentBuilder {
     const what = entry.runtime === "python" ? "Python" : "R";
     if (await isCached(dataDir, entry)) {
       await log.line(`${what} package cache hit: ${entry.subPath} (nothing to install)`);
+      await markUsed(dataDir, entry);
       return;
     }
     await log.line(

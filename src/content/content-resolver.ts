@@ -5,7 +5,7 @@
  */
 import path from "node:path";
 import { ApiError } from "../errors.js";
-import { findContent } from "../store/content.js";
+import { type ContentRow, findContent } from "../store/content.js";
 import type { Store } from "../store/database.js";
 import type { UserRow } from "../store/users.js";
 import { appRoleOf, mayChange } from "../users/content-access.js";
@@ -25,6 +25,21 @@ export type ContentTarget =
       readonly release: () => void;
     };
 
+/**
+ * The content's row as one request reads it: the route and the resolver share one read per
+ * request instead of each reading it again.
+ */
+export type ContentLookup = () => Promise<ContentRow | undefined>;
+
+/** A lookup that reads the row at most once. */
+export function lookupOnce(store: Store, guid: string): ContentLookup {
+  let read: Promise<ContentRow | undefined> | undefined;
+  return () => {
+    read ??= findContent(store.db, guid);
+    return read;
+  };
+}
+
 export class ContentResolver {
   constructor(
     private readonly store: Store,
@@ -34,8 +49,12 @@ export class ContentResolver {
   ) {}
 
   /** Where to send the request; `draft` names a bundle to preview instead of the live one. */
-  async resolve(guid: string, draft: number | null = null): Promise<ContentTarget> {
-    const { content, active, preview } = await this.#bundle(guid, draft);
+  async resolve(
+    guid: string,
+    draft: number | null = null,
+    lookup = lookupOnce(this.store, guid),
+  ): Promise<ContentTarget> {
+    const { content, active, preview } = await this.#bundle(guid, draft, lookup);
     const { appMode } = active.needs;
     if (appMode === "static") {
       return {
@@ -58,8 +77,12 @@ export class ContentResolver {
   }
 
   /** Drafts are for the people who may change the content: its owner and administrators. */
-  async checkPreview(caller: UserRow | null, guid: string): Promise<void> {
-    const content = await findContent(this.store.db, guid);
+  async checkPreview(
+    caller: UserRow | null,
+    guid: string,
+    lookup = lookupOnce(this.store, guid),
+  ): Promise<void> {
+    const content = await lookup();
     if (!content) throw new ApiError("notFound", `Content ${guid} does not exist.`);
     if (!caller) {
       throw new ApiError("authenticationRequired", "Sign in to preview a draft bundle.");
@@ -72,8 +95,8 @@ export class ContentResolver {
     }
   }
 
-  async #bundle(guid: string, draft: number | null) {
-    const content = await findContent(this.store.db, guid);
+  async #bundle(guid: string, draft: number | null, lookup: ContentLookup) {
+    const content = await lookup();
     // A "draft" that is the active bundle is simply the live content.
     const preview = draft !== null && content?.bundle_id !== draft;
     const active =
@@ -95,8 +118,12 @@ export class ContentResolver {
    * Whether the content is served as files or by a process, without starting or choosing
    * one: the content route decides who may enter (and where to send them) before that.
    */
-  async servedAs(guid: string, draft: number | null = null): Promise<"files" | "app"> {
-    const { active } = await this.#bundle(guid, draft);
+  async servedAs(
+    guid: string,
+    draft: number | null = null,
+    lookup = lookupOnce(this.store, guid),
+  ): Promise<"files" | "app"> {
+    const { active } = await this.#bundle(guid, draft, lookup);
     const { appMode } = active.needs;
     return appMode === "static" || isRendered(appMode) ? "files" : "app";
   }

@@ -29,13 +29,17 @@ import {
   mayView,
 } from "../users/content-access.js";
 import { roleAtLeast } from "../users/roles.js";
-import type { Content, ContentCreate, ContentPatch } from "./model.js";
+import {
+  type Content,
+  type ContentCreate,
+  type ContentPatch,
+  PROCESS_FIELDS,
+  RESOURCE_FIELDS,
+} from "./model.js";
 import {
   type ContentSettings,
   checkContentSettings,
   DEFAULT_CONTENT_SETTINGS,
-  PROCESS_FIELDS,
-  RESOURCE_FIELDS,
 } from "./process-settings.js";
 
 /** What a runner can enforce, for checking resource settings before they are stored. */

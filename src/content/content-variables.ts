@@ -9,9 +9,9 @@ import type { Store } from "../store/database.js";
 import type { UserRow } from "../store/users.js";
 import type { ContentService } from "./content-service.js";
 import type { SecretBox } from "./secret-box.js";
+import { VARIABLE_NAME_PATTERN } from "./variable-names.js";
 
-/** A POSIX shell identifier: what every runtime and every backend can carry. */
-export const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const VARIABLE_NAME = new RegExp(VARIABLE_NAME_PATTERN);
 export const MAX_NAME_BYTES = 255;
 export const MAX_VALUE_BYTES = 64 * 1024;
 export const MAX_VARIABLES = 1000;

@@ -13,6 +13,28 @@ const seconds = (description: string) =>
 const amount = (description: string) =>
   Type.Union([Type.Number({ minimum: 0, maximum: 1e15 }), Type.Null()], { description });
 
+/** Connect's process settings of content: how many processes, and how long each waits. */
+export const PROCESS_FIELDS = [
+  "min_processes",
+  "max_processes",
+  "max_conns_per_process",
+  "load_factor",
+  "idle_timeout",
+  "init_timeout",
+  "connection_timeout",
+  "read_timeout",
+] as const;
+
+/** Connect's resource settings of content: what a process may use or is given. */
+export const RESOURCE_FIELDS = [
+  "memory_limit",
+  "memory_request",
+  "cpu_limit",
+  "cpu_request",
+  "nvidia_gpu_limit",
+  "amd_gpu_limit",
+] as const;
+
 /** Connect's process and resource settings of content, each null for the server's default. */
 const ProcessSettings = Type.Object({
   min_processes: count("Processes kept running even when idle."),
@@ -144,16 +166,7 @@ export type Task = Static<typeof Task>;
 
 /** The server's defaults and limits for content's process and resource settings. */
 export const ContentDefaults = Type.Object({
-  ...Type.Pick(ProcessSettings, [
-    "min_processes",
-    "max_processes",
-    "max_conns_per_process",
-    "load_factor",
-    "idle_timeout",
-    "init_timeout",
-    "connection_timeout",
-    "read_timeout",
-  ]).properties,
+  ...Type.Pick(ProcessSettings, [...PROCESS_FIELDS]).properties,
   max_processes_limit: Type.Integer({
     description: "Highest min_processes and max_processes content may ask for.",
   }),

@@ -25,7 +25,9 @@ import {
   readlink,
   rename,
   rm,
+  stat,
   symlink,
+  utimes,
   writeFile,
 } from "node:fs/promises";
 import path from "node:path";
@@ -144,6 +146,23 @@ export async function isCached(dataDir: string, cached: CacheEntry): Promise<boo
   return readFile(path.join(dataDir, cached.subPath, MARKER), "utf8").then(
     () => true,
     () => false,
+  );
+}
+
+/**
+ * Records a hit on the entry's marker, so the caches listing can say when each was last used.
+ * Best effort: a marker the server may not touch (another account's) only leaves that date older.
+ */
+export async function markUsed(dataDir: string, cached: CacheEntry): Promise<void> {
+  const now = new Date();
+  await utimes(path.join(dataDir, cached.subPath, MARKER), now, now).catch(() => {});
+}
+
+/** When the published entry at `entryDir` was built or last used; null when it is not published. */
+export async function lastUsed(entryDir: string): Promise<Date | null> {
+  return stat(path.join(entryDir, MARKER)).then(
+    (s) => s.mtime,
+    () => null,
   );
 }
 

@@ -6,26 +6,7 @@
 import type { Settings } from "../config/settings.js";
 import { ApiError } from "../errors.js";
 import type { ResourceName, Resources } from "../runners/runner.js";
-
-export const PROCESS_FIELDS = [
-  "min_processes",
-  "max_processes",
-  "max_conns_per_process",
-  "load_factor",
-  "idle_timeout",
-  "init_timeout",
-  "connection_timeout",
-  "read_timeout",
-] as const;
-
-export const RESOURCE_FIELDS = [
-  "memory_limit",
-  "memory_request",
-  "cpu_limit",
-  "cpu_request",
-  "nvidia_gpu_limit",
-  "amd_gpu_limit",
-] as const;
+import { PROCESS_FIELDS, RESOURCE_FIELDS } from "./model.js";
 
 export type ProcessField = (typeof PROCESS_FIELDS)[number];
 export type ResourceField = (typeof RESOURCE_FIELDS)[number];

@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { lstat, readdir, readFile, rename, rm } from "node:fs/promises";
 import path from "node:path";
-import { cacheName } from "./package-cache.js";
+import { cacheName, lastUsed } from "./package-cache.js";
 
 export const LANGUAGES = ["Python", "R"] as const;
 export type Language = (typeof LANGUAGES)[number];
@@ -23,6 +23,8 @@ export interface RuntimeCache {
   size_bytes: number;
   /** Finished, published entries: one per package set. */
   entries: number;
+  /** When a build last published or reused one of its entries; null with none published. */
+  last_used_time: string | null;
 }
 
 export interface CacheTarget {
@@ -70,13 +72,16 @@ export async function listRuntimeCaches(dataDir: string): Promise<RuntimeCache[]
       const language = LANGUAGES.find((l) => folder.startsWith(FOLDER_PREFIX[l]));
       if (!language) continue;
       const full = path.join(root, image, folder);
-      const entries = (await names(full)).filter((n) => !n.includes(".build-")).length;
+      const published = (await names(full)).filter((n) => !n.includes(".build-"));
+      const used = await Promise.all(published.map((n) => lastUsed(path.join(full, n))));
+      const newest = Math.max(0, ...used.map((d) => d?.getTime() ?? 0));
       caches.push({
         language,
         version: decodeCacheName(folder.slice(FOLDER_PREFIX[language].length)) ?? "",
         image_name: decodeCacheName(image) ?? HOST_IMAGE_NAME,
         size_bytes: await treeSize(full),
-        entries,
+        entries: published.length,
+        last_used_time: newest === 0 ? null : new Date(newest).toISOString(),
       });
     }
   }

@@ -19,9 +19,15 @@ import {
   updateEnvironment,
 } from "../store/environments.js";
 import type { Tables } from "../store/schema.js";
+import { recordChange } from "../users/audit.js";
 import { formatProblems, parseEnvironmentFile } from "./environment-file.js";
 import { type Environment, type EnvironmentCreate, fieldsWithDefaults } from "./model.js";
-import { planReconcile, type ReconcileAction, summarizePlan } from "./reconcile-plan.js";
+import {
+  describeAction,
+  planReconcile,
+  type ReconcileAction,
+  summarizePlan,
+} from "./reconcile-plan.js";
 
 export interface DeclarativeStatus {
   file: string;
@@ -51,18 +57,47 @@ export async function bootstrapEnvironments(
   if (problems.length > 0) {
     throw new ApiError("badRequest", `Invalid bootstrap file:\n  ${problems.join("\n  ")}`);
   }
-  return store.dialect.withLock(store.db as Kysely<unknown>, "slipway-bootstrap", async (trx) => {
-    const db = trx as Kysely<Tables>;
-    if ((await listEnvironments(db)).length > 0) {
-      logger.info({ files }, "Environments exist already: the bootstrap file is ignored");
-      return 0;
-    }
-    const now = new Date().toISOString();
-    for (const environment of desired) {
-      await insertEnvironment(db, randomUUID(), fieldsWithDefaults(environment, null), now);
-    }
-    logger.info({ files, created: desired.length }, "Created the bootstrap environments");
-    return desired.length;
+  return store.dialect
+    .withLock(store.db as Kysely<unknown>, "slipway-bootstrap", async (trx) => {
+      const db = trx as Kysely<Tables>;
+      if ((await listEnvironments(db)).length > 0) {
+        logger.info({ files }, "Environments exist already: the bootstrap file is ignored");
+        return [];
+      }
+      const now = new Date().toISOString();
+      for (const environment of desired) {
+        await insertEnvironment(db, randomUUID(), fieldsWithDefaults(environment, null), now);
+      }
+      logger.info({ files, created: desired.length }, "Created the bootstrap environments");
+      return desired;
+    })
+    .then(async (created) => {
+      for (const environment of created) {
+        await auditFileChange(
+          logger,
+          store,
+          "create",
+          `+ create ${environment.name}`,
+          files.join(", "),
+        );
+      }
+      return created.length;
+    });
+}
+
+/** A change a file made, in the audit log beside those made through the API. */
+function auditFileChange(
+  logger: FastifyBaseLogger,
+  store: Store,
+  kind: ReconcileAction["kind"],
+  line: string,
+  file: string,
+): Promise<void> {
+  return recordChange(logger, store.db, {
+    actor: null,
+    actorName: "environments file",
+    action: `${kind} environment`,
+    description: `${line}, from ${file}`,
   });
 }
 
@@ -187,7 +222,7 @@ export class DeclarativeFile {
       this.#fail(formatProblems(parsed.problems));
       return;
     }
-    const changes = await this.store.dialect.withLock(
+    const plan = await this.store.dialect.withLock(
       this.store.db as Kysely<unknown>,
       "slipway-declarative-environments",
       async (trx) => {
@@ -199,9 +234,14 @@ export class DeclarativeFile {
         });
         const now = new Date().toISOString();
         for (const action of plan) await apply(db, action, this.file, now);
-        return summarizePlan(plan);
+        return plan;
       },
     );
+    for (const action of plan) {
+      const line = describeAction(action);
+      if (line) await auditFileChange(this.logger, this.store, action.kind, line, this.file);
+    }
+    const changes = summarizePlan(plan);
     this.#lastHash = hash;
     Object.assign(this.#status, {
       ok: true,

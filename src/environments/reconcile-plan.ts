@@ -155,7 +155,8 @@ export function summarizePlan(plan: readonly ReconcileAction[]): string[] {
   return lines;
 }
 
-function describeAction(action: ReconcileAction): string | undefined {
+/** One action as a line of the plan; nothing for one that changes nothing. */
+export function describeAction(action: ReconcileAction): string | undefined {
   switch (action.kind) {
     case "create":
       return `+ create ${action.name}`;

@@ -55,9 +55,10 @@ export class EnvironmentService {
     return this.#listJson.json;
   }
 
-  async get(guid: string): Promise<Environment> {
+  /** The environment; one in `hidden` (the caller may not use it) answers as if it were not. */
+  async get(guid: string, hidden?: ReadonlySet<string>): Promise<Environment> {
     const environment = await findEnvironment(this.store.db, guid);
-    if (!environment) {
+    if (!environment || hidden?.has(guid)) {
       throw new ApiError("notFound", `Environment ${guid} does not exist.`, { payload: { guid } });
     }
     return environment;

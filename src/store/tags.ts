@@ -37,6 +37,19 @@ export async function insertTag(
     .executeTakeFirstOrThrow();
 }
 
+export async function updateTag(
+  db: Kysely<Tables>,
+  id: number,
+  change: { name: string; parent_id: number | null },
+): Promise<TagRow> {
+  return db
+    .updateTable("tags")
+    .set({ ...change, updated_time: new Date().toISOString() })
+    .where("id", "=", id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
 /** Deletes the tag; its descendants and their content links go with it (foreign keys). */
 export async function deleteTag(db: Kysely<Tables>, id: number): Promise<void> {
   await db.deleteFrom("tags").where("id", "=", id).execute();

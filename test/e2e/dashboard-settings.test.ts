@@ -223,7 +223,9 @@ describe.skipIf(noBrowser)("the dashboard's content settings and reports", () =>
     expect(await viewer.getByRole("button", { name: "Save process settings" }).count()).toBe(0);
     expect(await viewer.getByRole("button", { name: "Save runtime settings" }).count()).toBe(0);
     await open(viewer, `/content/${site.guid}/logs`);
-    await viewer.getByText("The logs are for the content's owner and administrators.").waitFor();
+    await viewer
+      .getByText("The logs are for the content's owner, collaborators and administrators.")
+      .waitFor();
     await shot(viewer, "content-logs-viewer");
 
     const admin = await signIn("ada");

@@ -91,7 +91,9 @@ describe.each(STORE_DIALECTS)("content access on %s", (dialect) => {
     // A browser that is not signed in is sent to sign in.
     const browser = await view(null, { Accept: "text/html" });
     expect(browser.status).toBe(302);
-    expect(browser.headers.get("location")).toBe("/connect/");
+    expect(browser.headers.get("location")).toBe(
+      `/connect/?return=${encodeURIComponent(new URL(url).pathname)}`,
+    );
   });
 
   it("lets listed users and groups' members view, and collaborators change", async () => {

@@ -82,6 +82,11 @@ describe.each(STORE_DIALECTS)("environment permissions on %s", (dialect) => {
     expect(await listed(server.keys.publisher)).toEqual([open]);
     expect(await listed(pia)).toEqual([restricted, open]);
     expect(await listed(server.keys.administrator)).toEqual([restricted, open]);
+    // Nor does pat find it by its guid: it answers as one that does not exist.
+    const byGuid = (key: string) =>
+      server.call("GET", `/__api__/v1/environments/${restricted}`, { key });
+    expect(await byGuid(server.keys.publisher)).toMatchObject({ status: 404, body: { code: 4 } });
+    expect(await byGuid(pia)).toMatchObject({ status: 200, body: { guid: restricted } });
     const forPat = await select(server.keys.publisher, { manifest });
     expect(forPat.body.environment.guid).toBe(open);
     const row = forPat.body.explanation.find(

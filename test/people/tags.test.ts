@@ -97,6 +97,50 @@ describe.each(STORE_DIALECTS)("tags on %s", (dialect) => {
     expect((await server.call("GET", `/__api__/v1/content/${hidden.guid}/tags`)).body).toEqual([]);
   });
 
+  it("renames a tag and moves it within the tree, never under itself", async () => {
+    const top = (await tag("Fruit")).body;
+    const middle = (await tag("Citrus", top.id)).body;
+    const leaf = (await tag("Lemon", middle.id)).body;
+    const patch = (id: string, body: object, key = server.keys.administrator) =>
+      server.call("PATCH", `/__api__/v1/tags/${id}`, { key, body });
+
+    const renamed = await patch(leaf.id, { name: "Lime" });
+    expect(renamed).toMatchObject({ status: 200, body: { name: "Lime", parent_id: middle.id } });
+    expect(renamed.body.updated_time >= leaf.updated_time).toBe(true);
+    expect((await patch(leaf.id, { parent_id: top.id })).body).toMatchObject({
+      name: "Lime",
+      parent_id: top.id,
+    });
+    expect((await patch(leaf.id, { parent_id: null })).body.parent_id).toBeNull();
+
+    expect(await patch(top.id, { parent_id: top.id })).toMatchObject({ status: 400 });
+    expect(await patch(top.id, { parent_id: middle.id })).toMatchObject({
+      status: 400,
+      body: { code: 25, error: expect.stringContaining("under itself") },
+    });
+    expect(await patch(middle.id, { name: "Lime", parent_id: null })).toMatchObject({
+      status: 409,
+    });
+    expect(await patch(middle.id, { name: "a/b" })).toMatchObject({ status: 400 });
+    expect(await patch(middle.id, { parent_id: "999999" })).toMatchObject({ status: 404 });
+    expect(await patch("999999", { name: "Ghost" })).toMatchObject({ status: 404 });
+    expect(await patch(middle.id, { name: "Mine" }, server.keys.publisher)).toMatchObject({
+      status: 403,
+    });
+    const tree = (await server.call("GET", "/__api__/v1/tags")).body.filter((t: { id: string }) =>
+      [top.id, middle.id, leaf.id].includes(t.id),
+    );
+    expect(
+      tree.map((t: { name: string; parent_id: string | null }) => [t.name, t.parent_id]),
+    ).toEqual([
+      ["Fruit", null],
+      ["Citrus", top.id],
+      ["Lime", null],
+    ]);
+    await server.call("DELETE", `/__api__/v1/tags/${top.id}`);
+    await server.call("DELETE", `/__api__/v1/tags/${leaf.id}`);
+  });
+
   it("refuses bad tags with clear 4xx answers", async () => {
     await tag("Unique");
     expect((await tag("Unique")).status).toBe(409);

@@ -58,8 +58,9 @@ function shellStep(step: Step): string {
   if ("serve" in step) {
     return 'mkdir -p /tmp/www.$$ && echo ok > /tmp/www.$$/index.html && busybox httpd -f -p "$SLIPWAY_HOST:$SLIPWAY_PORT_HTTP" -h /tmp/www.$$ &';
   }
-  // Waiting on a background sleep lets a trap run at once, and the shell stays quiet about it.
-  if ("idle" in step) return "while :; do sleep 1 & wait $!; done";
+  // Waiting on a background sleep lets a trap run at once. When the stop reaches the sleep
+  // first, wait reports it ("Terminated") before the trap runs: 3 in 150 stops under load.
+  if ("idle" in step) return "while :; do sleep 1 & wait $! 2>/dev/null; done";
   return `exit ${step.exit}`;
 }
 

@@ -71,6 +71,11 @@ function encode(value: string): string {
   return out;
 }
 
+/** A generated value as a query parameter: objects as JSON, since some have no prototype. */
+function asQueryValue(value: unknown): string {
+  return typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
+}
+
 const headerValue = fc.string({ unit: "grapheme-ascii", maxLength: 60 });
 
 const KNOWN_KEYS = [
@@ -190,7 +195,7 @@ function requests(route: FuzzRoute, pool: Pool, keys: TestServer["keys"]) {
         Object.entries(typeof v === "object" && v !== null ? v : {})
           // A long-poll on a task that never ends would only measure the wait.
           .filter(([k]) => k !== "wait")
-          .map(([k, value]) => [encode(k), encode(String(value))] as const),
+          .map(([k, value]) => [encode(k), encode(asQueryValue(value))] as const),
       )
     : fc.constant([]);
   const query = fc.tuple(shapedPairs, randomPairs).map(([shaped, random]) => {

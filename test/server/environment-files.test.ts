@@ -66,6 +66,12 @@ describe("environment files", () => {
     await server.restart();
     const second = await server.call("GET", "/__api__/v1/environments");
     expect(second.body.map((e: { name: string }) => e.name)).toEqual(["ghcr.io/org/boot:1"]);
+    const audit = await server.call("GET", "/__api__/v1/audit_logs?limit=100");
+    expect(
+      audit.body.results
+        .filter((e: { user_description: string }) => e.user_description === "environments file")
+        .map((e: { event_description: string }) => e.event_description),
+    ).toEqual([`+ create ghcr.io/org/boot:1, from ${file}`]);
   });
 
   it("refuses to start on an invalid bootstrap file, naming file:line:column, and creates nothing", async () => {
@@ -164,6 +170,31 @@ describe("environment files", () => {
       () => server!.call("GET", `/__api__/v1/environments/${api.body.guid}`),
       (r) => r.status === 404,
     );
+
+    // Each change the file made is in the audit log, beside those made through the API.
+    const audit = await server.call("GET", "/__api__/v1/audit_logs?limit=100");
+    const byFile = audit.body.results
+      .filter((e: { user_description: string }) => e.user_description === "environments file")
+      .map((e: { action: string; event_description: string }) => [e.action, e.event_description]);
+    expect(byFile).toEqual([
+      ["create environment", `+ create ghcr.io/org/declared:1, from ${map.file}`],
+      [
+        "adopt environment",
+        `~ adopt ghcr.io/org/api-made:1 (made through the API; python: none → 3.11.4), from ${map.file}`,
+      ],
+      [
+        "update environment",
+        `~ update ghcr.io/org/declared:1 (title: "First" → "Second"), from ${map.file}`,
+      ],
+      [
+        "retire environment",
+        `! retire ghcr.io/org/declared:1 (still used by 1 content item; matching → none), from ${map.file}`,
+      ],
+      ["delete environment", `- delete ghcr.io/org/api-made:1, from ${map.file}`],
+    ]);
+    expect(
+      audit.body.results.some((e: { action: string }) => e.action === "create /v1/environments"),
+    ).toBe(true);
   });
 
   it("keeps running on a declarative file that is invalid at start", async () => {

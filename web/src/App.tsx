@@ -4,6 +4,7 @@ import { ContentList } from "./components/ContentList";
 import { ContentPage } from "./components/ContentPage";
 import { EnvironmentsPage } from "./components/EnvironmentsPage";
 import { NotAllowed } from "./components/NotAllowed";
+import { RuntimeCachesPage } from "./components/RuntimeCachesPage";
 import { RuntimesPage } from "./components/RuntimesPage";
 import { SignIn } from "./components/SignIn";
 import { navigate, useRoute } from "./route";
@@ -23,6 +24,7 @@ export function App() {
   if (user === null) return <SignIn onSignedIn={setUser} />;
 
   const canSeeEnvironments = user.user_role !== "viewer";
+  const admin = user.user_role === "administrator";
   const [, section, guid, tab] = route.path.split("/");
   if (route.path === "/") navigate(canSeeEnvironments ? "/environments" : "/content");
   return (
@@ -41,6 +43,11 @@ export function App() {
           {canSeeEnvironments && (
             <a href="#/runtimes" aria-current={section === "runtimes" ? "page" : undefined}>
               Runtimes
+            </a>
+          )}
+          {admin && (
+            <a href="#/caches" aria-current={section === "caches" ? "page" : undefined}>
+              Caches
             </a>
           )}
           <a
@@ -77,6 +84,12 @@ export function App() {
             <RuntimesPage />
           ) : (
             <NotAllowed what="The Runtimes report" />
+          )
+        ) : section === "caches" ? (
+          admin ? (
+            <RuntimeCachesPage />
+          ) : (
+            <NotAllowed what="The Runtime caches page" who="administrators" />
           )
         ) : (section === "content" || section === "apps") && guid ? (
           // Connect's dashboard_url is #/apps/GUID: the same page.

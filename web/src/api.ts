@@ -55,14 +55,19 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   return parsed as T;
 }
 
-export type { Content, ContentDefaults, Task } from "../../src/content/model";
 /*
  * The shapes the server answers with come from its own TypeBox schemas, so the dashboard
  * cannot drift from the API: change a schema and the dashboard's type check follows.
  */
+export type { Job, JobLog } from "../../src/content/job-model";
+export type { Bundle, Content, ContentDefaults, Task } from "../../src/content/model";
+export type { RuntimeCache } from "../../src/content/runtime-cache-model";
+export type { Tag, Vanity } from "../../src/content/tag-model";
 export type { RuntimeCoverage } from "../../src/environments/coverage";
 export type { Environment, Installation } from "../../src/environments/model";
 export type { SelectionAnswer } from "../../src/environments/selection-answer";
+export type { Group, Paged, User as Person } from "../../src/users/directory-model";
+export type { ContentPermission, EnvironmentPermission } from "../../src/users/permission-model";
 
 import type { Role } from "../../src/users/roles";
 
@@ -79,3 +84,8 @@ export const RUNTIME_LABEL: Record<Runtime, string> = {
   r: "R",
   quarto: "Quarto",
 };
+
+/** Owners, collaborators ("editor") and administrators may change a content item. */
+export function mayChange(content: { app_role: string }): boolean {
+  return content.app_role === "owner" || content.app_role === "editor";
+}

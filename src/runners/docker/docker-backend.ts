@@ -8,6 +8,7 @@
 import { chown, mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { PassThrough, Readable } from "node:stream";
+import { setTimeout as delay } from "node:timers/promises";
 import Docker from "dockerode";
 import { accepts, freePort } from "../ports.js";
 import {
@@ -209,7 +210,7 @@ export class DockerRunner implements Runner {
   async remove(handle: RunHandle): Promise<void> {
     const h = own(handle);
     const { docker } = this.#engine;
-    await docker.getContainer(h.id).remove({ force: true, v: true }).catch(ignoreGone);
+    await removeSettled(docker.getContainer(h.id));
     if (h.volume) await docker.getVolume(h.volume).remove().catch(ignoreGone);
   }
 
@@ -231,7 +232,7 @@ export class DockerRunner implements Runner {
     progress: (line: string) => void,
   ): Promise<void> {
     const { docker } = this.#engine;
-    await docker.getContainer(spec.name).remove({ force: true }).catch(ignoreGone);
+    await removeSettled(docker.getContainer(spec.name));
     const init = await docker.createContainer(spec);
     try {
       await init.start();
@@ -246,7 +247,7 @@ export class DockerRunner implements Runner {
       }
       progress(`Copied the runtime components from ${spec.Image}`);
     } finally {
-      await init.remove({ force: true }).catch(ignoreGone);
+      await removeSettled(init);
     }
   }
 
@@ -362,6 +363,25 @@ function isGone(error: unknown): boolean {
 
 function ignoreGone(error: unknown): void {
   if (!isGone(error)) throw error;
+}
+
+/**
+ * Force-removes a container, waiting out Podman's brief "stopped" state: a container whose
+ * process has just exited but whose cleanup has not finished refuses removal with "container
+ * state improper" for a moment, though a retry once it settles succeeds.
+ */
+async function removeSettled(container: Docker.Container): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await container.remove({ force: true, v: true });
+      return;
+    } catch (error) {
+      if (isGone(error)) return;
+      const transient = engineMessage(error as Error).includes("container state improper");
+      if (!transient || attempt >= 20) throw error;
+      await delay(Math.min(50 * 2 ** attempt, 1000));
+    }
+  }
 }
 
 /** The engine's own words from a failed call. */

@@ -5,34 +5,10 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
 import type { ContentJobs } from "../../content/content-jobs.js";
+import { Job, JobLog } from "../../content/job-model.js";
 import { errors, GuidParams } from "./schemas.js";
 
 const text = Type.Union([Type.String(), Type.Null()]);
-const Job = Type.Object({
-  id: Type.String(),
-  ppid: text,
-  pid: text,
-  key: Type.String(),
-  remote_id: text,
-  app_id: Type.String(),
-  app_guid: Type.String(),
-  content_id: Type.String(),
-  content_guid: Type.String(),
-  variant_id: Type.String(),
-  bundle_id: Type.String(),
-  start_time: Type.String(),
-  end_time: text,
-  last_heartbeat_time: Type.String(),
-  queued_time: text,
-  queue_name: text,
-  tag: Type.String(),
-  exit_code: Type.Union([Type.Integer(), Type.Null()]),
-  status: Type.Integer(),
-  hostname: Type.String(),
-  cluster: text,
-  image: text,
-  run_as: text,
-});
 const JobParams = Type.Object({
   guid: GuidParams.properties.guid,
   key: Type.String({ minLength: 1, maxLength: 64 }),
@@ -81,15 +57,7 @@ export const contentJobRoutes: FastifyPluginAsyncTypebox<{ jobs: ContentJobs }> 
         querystring: Type.Object({
           maxLogLines: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
         }),
-        response: {
-          200: Type.Object({
-            source: Type.String(),
-            entries: Type.Array(
-              Type.Object({ source: Type.String(), timestamp: Type.String(), data: Type.String() }),
-            ),
-          }),
-          ...errors,
-        },
+        response: { 200: JobLog, ...errors },
       },
       config: { role: "publisher" },
     },

@@ -11,15 +11,8 @@ import {
   PERMISSION_ROLES,
   removePermission,
 } from "../../users/content-permissions.js";
+import { ContentPermission as Permission } from "../../users/permission-model.js";
 import { errors, GuidParams, RowIdText } from "./schemas.js";
-
-const Permission = Type.Object({
-  id: Type.String(),
-  content_guid: Type.String(),
-  principal_guid: Type.String(),
-  principal_type: Type.String(),
-  role: Type.String(),
-});
 
 const Body = Type.Object({
   principal_guid: Type.String({ minLength: 1, maxLength: 64 }),

@@ -10,16 +10,20 @@
  * origin, the dashboard's cookies never reach content at all; a pass in a cookie of that
  * origin lets the visitor in.
  */
-import type { IncomingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { connect, type Socket } from "node:net";
 import path from "node:path";
-import replyFrom from "@fastify/reply-from";
+import { Readable } from "node:stream";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
-import type { ContentResolver, ContentTarget } from "../../content/content-resolver.js";
+import {
+  type ContentLookup,
+  type ContentResolver,
+  type ContentTarget,
+  lookupOnce,
+} from "../../content/content-resolver.js";
 import { ApiError, isApiError } from "../../errors.js";
 import type { Metrics } from "../../metrics/metrics.js";
-import { findContent } from "../../store/content.js";
 import type { Store } from "../../store/database.js";
 import { findSession } from "../../store/sessions.js";
 import type { UserRow } from "../../store/users.js";
@@ -27,6 +31,7 @@ import { hashApiKey } from "../../users/api-key.js";
 import { appRoleOf, mayView } from "../../users/content-access.js";
 import { authenticate, sessionId } from "../auth.js";
 import { issuePass, PASS_COOKIE, PASS_SEGMENT, redeemPass, splitPass } from "../content-pass.js";
+import { forward as forwardRequest, upstreamAgent, withoutHopByHop } from "../content-proxy.js";
 import type { ContentSite, HostKind } from "../content-site.js";
 import { filterResponseHeaders, type Headers } from "../proxy-headers.js";
 import { markContent } from "../security-headers.js";
@@ -72,7 +77,8 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
   app,
   { resolver, store, site, metrics },
 ) => {
-  await app.register(replyFrom, { undici: { connections: 64, pipelining: 1 } });
+  const agent = upstreamAgent();
+  app.addHook("onClose", async () => agent.destroy());
   await app.register(fastifyStatic, { root: path.resolve("/"), serve: false });
   // An application's request bodies are its own business: any type goes through unparsed.
   app.removeAllContentTypeParsers();
@@ -99,20 +105,21 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
       if (preview && preview[2] === undefined) {
         return reply.redirect(`/content/${guid}/_bundle${draft}/${query}`, 302);
       }
-      const ask = { request, guid, host, pass, rest, query };
-      const access = await decide(ask, () => resolver.servedAs(guid, draft));
+      const row = lookupOnce(store, guid);
+      const ask = { request, guid, host, pass, rest, query, row };
+      const access = await decide(ask, () => resolver.servedAs(guid, draft, row));
       if (access.kind === "redirect") {
         if (access.cookie) reply.header("Set-Cookie", access.cookie);
         return reply.redirect(access.to, 302);
       }
-      const refusal = await refuseViewer(store, access.user, guid);
+      const refusal = await refuseViewer(store, access.user, guid, row);
       if (refusal) {
         if (!wantsPage(request)) throw refusal;
         return reply.status(403).type("text/html; charset=utf-8").send(NOT_ALLOWED);
       }
-      if (draft !== null) await resolver.checkPreview(access.user, guid);
+      if (draft !== null) await resolver.checkPreview(access.user, guid, row);
       const inner = preview ? preview[2]! : rest;
-      const target = await resolver.resolve(guid, draft);
+      const target = await resolver.resolve(guid, draft, row);
       markContent(reply);
       if (target.kind === "files") {
         if (request.method !== "GET" && request.method !== "HEAD") {
@@ -145,16 +152,18 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
       pass: string | null;
       rest: string;
       query: string;
+      row: ContentLookup;
     },
     servedAs: () => Promise<"files" | "app">,
   ): Promise<Access> {
-    const { request, guid, host, pass, rest, query } = ask;
+    const { request, guid, host, pass, rest, query, row } = ask;
     const { headers } = request;
     const navigable = request.method === "GET" || request.method === "HEAD";
     const here = (p: string | null) =>
       `/content/${guid}${p ? `/${PASS_SEGMENT}/${p}` : ""}${rest}${query}`;
     if (headers.authorization) {
-      return { kind: "serve", user: await authenticate(headers, store, "GET") };
+      // The auth hook has checked the key already, for every route.
+      return { kind: "serve", user: request.user ?? (await authenticate(headers, store, "GET")) };
     }
     if (host.kind === "dashboard") {
       const cookie = sessionId(headers);
@@ -182,8 +191,8 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
         const holder = await redeemPass(store, pass, guid);
         if (holder && (await servedAs()) === "files") return { kind: "serve", user: holder.user };
       }
-      if (await openToAnyone(store, guid)) return { kind: "serve", user: null };
-      if (wantsPage(request)) return { kind: "redirect", to: SIGN_IN };
+      if (await openToAnyone(row)) return { kind: "serve", user: null };
+      if (wantsPage(request)) return { kind: "redirect", to: signInThenBack(here(null)) };
       return { kind: "serve", user: await authenticate(headers, store, "GET") };
     }
     // A content host: only passes count here.
@@ -201,7 +210,7 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
         if (navigable) return { kind: "redirect", to: here(value) };
       }
     }
-    if (await openToAnyone(store, guid)) return { kind: "serve", user: null };
+    if (await openToAnyone(row)) return { kind: "serve", user: null };
     const signIn = site.dashboardUrl(`/content/${guid}${rest}${query}`);
     if (navigable && signIn) return { kind: "redirect", to: signIn };
     throw new ApiError("authenticationRequired", "Open the content from the dashboard to sign in.");
@@ -230,43 +239,70 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
         reply.elapsedTime / 1000,
       );
     });
-    const forward = (to: AppTarget, retried: boolean): FastifyReply => {
-      reply.raw.once("close", to.release);
-      let refused: string | undefined;
-      return reply.from(`http://${to.host}:${to.port}${pathAndQuery}`, {
-        rewriteRequestHeaders: (_, headers) => ({
-          ...withoutCredentials(headers),
-          "x-forwarded-prefix": mount,
-          "x-rsc-request": request.url,
-        }),
-        rewriteHeaders: (headers) => {
-          const filtered = filterResponseHeaders(headers as Headers, rules);
-          if (filtered.ok) return filtered.headers as never;
-          refused = filtered.location;
-          return {} as never;
-        },
-        onResponse: (_request, outer, response) => {
-          if (refused === undefined) return outer.send(response.stream);
-          response.stream.resume();
-          const error = new ApiError(
-            "badRequest",
-            `The application redirected to ${refused}, outside its content URL: Slipway does not forward that.`,
-            { status: 502 },
-          );
-          return outer.status(502).type("application/json").send(error.toBody());
-        },
-        onError: (proxied, { error }) => {
-          resolver.unreachable(guid, to.runId);
-          // A process that died since it was chosen: a request without a body may go to another.
-          if (retried || !RETRIABLE.has(request.method)) return proxied.send(error);
-          resolver.resolve(guid, draft).then(
-            (next) => (next.kind === "app" ? forward(next, true) : proxied.send(error)),
-            (failure) => proxied.send(failure),
-          );
-        },
-      });
+    // Fastify reads a body only for methods that carry one (and not GET or HEAD): without it
+    // the application must not wait for one either.
+    const body = request.body instanceof Readable ? request.body : undefined;
+    const headers = {
+      ...withoutHopByHop(withoutCredentials(request.headers)),
+      "x-forwarded-prefix": mount,
+      "x-rsc-request": request.url,
     };
-    return forward(target, false);
+    if (!body) delete headers["content-length"];
+    let gone = false;
+    const send = async (to: AppTarget, retried: boolean): Promise<FastifyReply> => {
+      reply.raw.once("close", to.release);
+      let answer: IncomingMessage;
+      try {
+        answer = await forwardRequest({
+          agent,
+          host: to.host,
+          port: to.port,
+          method: request.method,
+          path: pathAndQuery,
+          headers,
+          body,
+          clientGone: (abort) =>
+            reply.raw.once("close", () => {
+              gone = true;
+              abort();
+            }),
+        });
+      } catch (error) {
+        // The client left first and the request was cut off: nothing is wrong with the process.
+        if (gone) return reply;
+        resolver.unreachable(guid, to.runId);
+        // A process that died since it was chosen: a request without a body may go to another.
+        if (!retried && RETRIABLE.has(request.method)) {
+          const next = await resolver.resolve(guid, draft);
+          if (next.kind === "app") return send(next, true);
+        }
+        throw new ApiError(
+          "internal",
+          `The application did not answer (${(error as Error).message}): it may have stopped; the next request starts it again.`,
+          { status: 502, cause: error },
+        );
+      }
+      const filtered = filterResponseHeaders(withoutHopByHop(answer.headers) as Headers, rules);
+      if (!filtered.ok) {
+        answer.resume();
+        throw new ApiError(
+          "badRequest",
+          `The application redirected to ${filtered.location}, outside its content URL: Slipway does not forward that.`,
+          { status: 502 },
+        );
+      }
+      // A connection whose request body the application did not read cannot carry another.
+      if (body && !request.raw.complete) reply.header("connection", "close");
+      const status = answer.statusCode ?? 0;
+      if (status < 200 || status > 599) {
+        answer.destroy();
+        throw new ApiError("internal", `The application answered with status ${status}.`, {
+          status: 502,
+        });
+      }
+      return reply.code(status).headers(filtered.headers).send(answer);
+    };
+    return send(target, false);
   }
 
   function ownHosts(headers: IncomingHttpHeaders): string[] {
@@ -278,8 +314,10 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
   proxyWebSockets(app, resolver, store, site);
 };
 
-/** The dashboard, which asks visitors who are not signed in to sign in. */
-const SIGN_IN = "/connect/";
+/** The dashboard's sign-in, which sends the visitor back to `path` once they are signed in. */
+function signInThenBack(path: string): string {
+  return `/connect/?${new URLSearchParams({ return: path })}`;
+}
 
 const NOT_ALLOWED = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Not allowed</title></head><body><h1>You do not have access to this content</h1><p>Ask its owner to add you, or <a href="/connect/">sign in as someone else</a>.</p></body></html>`;
 
@@ -291,8 +329,8 @@ function wantsPage(request: FastifyRequest): boolean {
   );
 }
 
-async function openToAnyone(store: Store, guid: string): Promise<boolean> {
-  return (await findContent(store.db, guid))?.access_type === "all";
+async function openToAnyone(row: ContentLookup): Promise<boolean> {
+  return (await row())?.access_type === "all";
 }
 
 /** Why this visitor may not view the content, or null when they may. */
@@ -300,8 +338,9 @@ async function refuseViewer(
   store: Store,
   user: UserRow | null,
   guid: string,
+  lookup: ContentLookup,
 ): Promise<ApiError | null> {
-  const row = await findContent(store.db, guid);
+  const row = await lookup();
   if (!row) return new ApiError("notFound", `Content ${guid} does not exist.`);
   if (mayView(await appRoleOf(store.db, user, row))) return null;
   return user
@@ -351,6 +390,7 @@ function proxyWebSockets(
     if (!match) return socket.destroy();
     try {
       const guid = match[1]!;
+      const row = lookupOnce(store, guid);
       const host = site.hostOf(request.headers);
       if (host.kind === "content" && host.guid !== "any" && host.guid !== guid) throw refused();
       if (!sameOrigin(request.headers)) throw refused();
@@ -358,7 +398,7 @@ function proxyWebSockets(
       if (request.headers.authorization || host.kind === "dashboard") {
         if (site.content && !request.headers.authorization) throw refused();
         const anonymous = !request.headers.authorization && !sessionId(request.headers);
-        if (!anonymous || !(await openToAnyone(store, guid))) {
+        if (!anonymous || !(await openToAnyone(row))) {
           visitor = await authenticate(request.headers, store, "GET");
         }
       } else {
@@ -366,13 +406,13 @@ function proxyWebSockets(
         const holders = await Promise.all(passes.map((p) => redeemPass(store, p, guid)));
         const holder = holders.find(Boolean);
         if (holder) visitor = holder.user;
-        else if (!(await openToAnyone(store, guid))) throw refused();
+        else if (!(await openToAnyone(row))) throw refused();
       }
-      if (await refuseViewer(store, visitor, guid)) throw refused();
+      if (await refuseViewer(store, visitor, guid, row)) throw refused();
       const sub = /^\/_bundle([1-9][0-9]{0,9})(\/.*)?$/.exec(match[2] ?? "/");
       const draft = sub ? Number(sub[1]) : null;
-      if (draft !== null) await resolver.checkPreview(visitor, guid);
-      const target = await resolver.resolve(guid, draft);
+      if (draft !== null) await resolver.checkPreview(visitor, guid, row);
+      const target = await resolver.resolve(guid, draft, row);
       if (target.kind !== "app") return socket.destroy();
       socket.once("close", target.release);
       const prefix = draft === null ? `/content/${guid}/` : `/content/${guid}/_bundle${draft}/`;

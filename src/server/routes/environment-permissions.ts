@@ -11,16 +11,8 @@ import {
   insertEnvironmentPermission,
 } from "../../store/permissions.js";
 import { findUser } from "../../store/users.js";
+import { EnvironmentPermission as Permission } from "../../users/permission-model.js";
 import { errors, GuidParams } from "./schemas.js";
-
-/** Connect's shape, as rsconnect reads it: one of user_guid and group_guid is set. */
-const Permission = Type.Object({
-  guid: Type.String(),
-  environment_guid: Type.String(),
-  user_guid: Type.Union([Type.String(), Type.Null()]),
-  group_guid: Type.Union([Type.String(), Type.Null()]),
-  created_time: Type.String(),
-});
 
 const toPermission = (row: EnvironmentPermissionRow) => ({
   guid: row.guid,

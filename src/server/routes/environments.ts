@@ -64,7 +64,11 @@ export const environmentRoutes: FastifyPluginAsyncTypebox<{
       },
       config: { role: "publisher" },
     },
-    (request) => environments.get(request.params.guid),
+    async (request) =>
+      environments.get(
+        request.params.guid,
+        await environmentsNotPermitted(store.db, request.user!),
+      ),
   );
 
   app.put(

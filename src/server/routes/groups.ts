@@ -2,15 +2,10 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
 import type { Store } from "../../store/database.js";
 import { type GroupRow, groupMembers, searchGroups } from "../../store/groups.js";
+import { Group, Page, User } from "../../users/directory-model.js";
 import { addGroup, addMember, getGroup, removeGroup, removeMember } from "../../users/groups.js";
 import { errors, GuidParams } from "./schemas.js";
-import { Page, PageQuery, toUser, User } from "./users.js";
-
-const Group = Type.Object({
-  guid: Type.String(),
-  name: Type.String(),
-  owner_guid: Type.Union([Type.String(), Type.Null()]),
-});
+import { PageQuery, toUser } from "./users.js";
 
 const toGroup = (group: GroupRow) => ({
   guid: group.guid,

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
+import { CacheFields, RuntimeCache } from "../../content/runtime-cache-model.js";
 import {
   buildsInProgress,
   cacheExists,
@@ -15,28 +16,13 @@ import type { Store } from "../../store/database.js";
 import { findTask } from "../../store/tasks.js";
 import { errors } from "./schemas.js";
 
-const CacheFields = {
-  language: Type.String({ minLength: 1, maxLength: 16, description: "Python or R." }),
-  version: Type.String({ minLength: 1, maxLength: 64 }),
-  image_name: Type.String({
-    minLength: 1,
-    maxLength: 512,
-    description: 'The image the cache belongs to; "Local" for the server\'s own installations.',
-  }),
-};
-
-const RuntimeCache = Type.Object({
-  ...CacheFields,
-  size_bytes: Type.Integer({ description: "Slipway's extension: bytes on disk." }),
-  entries: Type.Integer({ description: "Slipway's extension: package sets built into it." }),
-});
-
 /** What posit-sdk sends back is a listed cache plus dry_run, so the listing's fields are let in. */
 const DeleteBody = Type.Object({
   ...CacheFields,
   dry_run: Type.Optional(Type.Boolean()),
   size_bytes: Type.Optional(Type.Integer()),
   entries: Type.Optional(Type.Integer()),
+  last_used_time: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 });
 
 const DeleteResult = Type.Object({

@@ -4,6 +4,7 @@ import type { FastifyRequest } from "fastify";
 import type { ContentService } from "../../content/content-service.js";
 import { toContent } from "../../content/content-service.js";
 import { Content } from "../../content/model.js";
+import { Tag } from "../../content/tag-model.js";
 import { ApiError } from "../../errors.js";
 import type { Store } from "../../store/database.js";
 import {
@@ -15,18 +16,11 @@ import {
   tagsOfContent,
   toTag,
   untagContent,
+  updateTag,
 } from "../../store/tags.js";
 import type { ContentSite } from "../content-site.js";
 import { baseUrl } from "./content.js";
 import { errors, GuidParams, RowIdText } from "./schemas.js";
-
-const Tag = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  parent_id: Type.Union([Type.String(), Type.Null()]),
-  created_time: Type.String(),
-  updated_time: Type.String(),
-});
 
 const TagParams = Type.Object({ id: RowIdText });
 const TAG_NAME = /^(?!\s)[^/\\]{1,255}(?<!\s)$/u;
@@ -43,6 +37,48 @@ export const tagRoutes: FastifyPluginAsyncTypebox<{
     if (!tag)
       throw new ApiError("notFound", `Tag ${id} does not exist.`, { payload: { id: String(id) } });
     return tag;
+  };
+  const duplicate = (name: string) =>
+    new ApiError("invalidParameter", `A tag named "${name}" already exists there.`, {
+      status: 409,
+      payload: { name },
+    });
+  /** Whether `name` may sit under `parentId`: a valid name, a parent that exists and is not
+   * the tag itself or below it, and no sibling of that name. */
+  const checkPlace = async (name: string, parentId: number | null, self?: number) => {
+    if (!TAG_NAME.test(name)) {
+      throw new ApiError(
+        "invalidParameter",
+        `Invalid tag name "${name}": no slashes, no leading or trailing spaces.`,
+        { payload: { field: "name" } },
+      );
+    }
+    for (let above = parentId; above !== null; ) {
+      const parent = await findTag(store.db, above);
+      if (!parent) {
+        throw new ApiError("invalidParameter", `The parent tag ${parentId} does not exist.`, {
+          status: 404,
+          payload: { parent_id: String(parentId) },
+        });
+      }
+      if (parent.id === self) {
+        throw new ApiError("invalidParameter", `Tag ${self} cannot move under itself.`, {
+          payload: { parent_id: String(parentId) },
+        });
+      }
+      above = parent.parent_id;
+    }
+    const siblings = await listTags(store.db, { name, parentId });
+    if (siblings.some((sibling) => sibling.id !== self)) throw duplicate(name);
+  };
+  /** Runs a write that a sibling of the same name, made meanwhile, may refuse. */
+  const uniquely = async <T>(name: string, write: () => Promise<T>): Promise<T> => {
+    try {
+      return await write();
+    } catch (error) {
+      if (store.dialect.isUniqueViolation(error)) throw duplicate(name);
+      throw error;
+    }
   };
   const urls = (request: FastifyRequest) => {
     const base = baseUrl(request);
@@ -89,33 +125,41 @@ export const tagRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) => {
       const { name } = request.body;
-      if (!TAG_NAME.test(name)) {
-        throw new ApiError(
-          "invalidParameter",
-          `Invalid tag name "${name}": no slashes, no leading or trailing spaces.`,
-          { payload: { field: "name" } },
-        );
-      }
       const parentId = request.body.parent_id ? Number(request.body.parent_id) : null;
-      if (parentId !== null && !(await findTag(store.db, parentId))) {
-        throw new ApiError("invalidParameter", `The parent tag ${parentId} does not exist.`, {
-          status: 404,
-          payload: { parent_id: String(parentId) },
-        });
-      }
-      const sibling = await listTags(store.db, { name, parentId });
-      const duplicate = () =>
-        new ApiError("invalidParameter", `A tag named "${name}" already exists there.`, {
-          status: 409,
-          payload: { name },
-        });
-      if (sibling.length > 0) throw duplicate();
-      try {
-        return toTag(await insertTag(store.db, name, parentId));
-      } catch (error) {
-        if (store.dialect.isUniqueViolation(error)) throw duplicate();
-        throw error;
-      }
+      await checkPlace(name, parentId);
+      return toTag(await uniquely(name, () => insertTag(store.db, name, parentId)));
+    },
+  );
+
+  app.patch(
+    "/v1/tags/:id",
+    {
+      schema: {
+        tags,
+        summary: "Rename a tag or move it under another parent (null: to the top)",
+        params: TagParams,
+        body: Type.Object({
+          name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+          parent_id: Type.Optional(Type.Union([RowIdText, Type.Null()])),
+        }),
+        response: { 200: Tag, ...errors },
+      },
+      config: { role: "administrator" },
+    },
+    async (request) => {
+      const id = Number(request.params.id);
+      const tag = await getTag(id);
+      const name = request.body.name ?? tag.name;
+      const parentId =
+        request.body.parent_id === undefined
+          ? tag.parent_id
+          : request.body.parent_id === null
+            ? null
+            : Number(request.body.parent_id);
+      await checkPlace(name, parentId, id);
+      return toTag(
+        await uniquely(name, () => updateTag(store.db, id, { name, parent_id: parentId })),
+      );
     },
   );
 

@@ -6,24 +6,10 @@ import { searchUsers, type UserRow } from "../../store/users.js";
 import type { ChangeContext } from "../../users/accounts.js";
 import { hashApiKey } from "../../users/api-key.js";
 import { addUser, editUser, getUser, setLocked } from "../../users/directory.js";
+import { Page, User } from "../../users/directory-model.js";
 import { ROLES } from "../../users/roles.js";
 import { sessionId } from "../auth.js";
 import { errors, GuidParams } from "./schemas.js";
-
-export const User = Type.Object({
-  guid: Type.String(),
-  username: Type.String(),
-  email: Type.String(),
-  first_name: Type.String(),
-  last_name: Type.String(),
-  user_role: Type.String(),
-  created_time: Type.String(),
-  updated_time: Type.String(),
-  active_time: Type.Union([Type.String(), Type.Null()]),
-  confirmed: Type.Boolean(),
-  locked: Type.Boolean(),
-  external_id: Type.Union([Type.String(), Type.Null()]),
-});
 
 export const toUser = (user: UserRow) => {
   const { password_hash: _, ...shown } = user;
@@ -35,10 +21,6 @@ export const toUser = (user: UserRow) => {
     external_id: null,
   };
 };
-
-/** Connect's paged list: `results`, the page number asked for, and how many match in all. */
-export const Page = <T extends Parameters<typeof Type.Array>[0]>(item: T) =>
-  Type.Object({ results: Type.Array(item), current_page: Type.Integer(), total: Type.Integer() });
 
 export const PageQuery = {
   page_number: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 })),

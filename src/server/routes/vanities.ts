@@ -7,6 +7,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
 import type { ContentService } from "../../content/content-service.js";
+import { Vanity } from "../../content/tag-model.js";
 import { ApiError } from "../../errors.js";
 import type { Store } from "../../store/database.js";
 import type { UserRow } from "../../store/users.js";
@@ -21,12 +22,6 @@ import {
 } from "../../store/vanities.js";
 import { roleAtLeast } from "../../users/roles.js";
 import { errors, GuidParams } from "./schemas.js";
-
-const Vanity = Type.Object({
-  content_guid: Type.String(),
-  path: Type.String(),
-  created_time: Type.String(),
-});
 
 /** First segments Slipway itself answers, or may answer: never a vanity. */
 const RESERVED = new Set(["content", "connect", "metrics", "favicon.ico", "robots.txt"]);

@@ -1,5 +1,18 @@
 import { useState } from "react";
-import { ApiFailure, api, type Content, describeFailure, type User } from "../api";
+import {
+  ApiFailure,
+  api,
+  type Content,
+  describeFailure,
+  mayChange,
+  type Person,
+  type User,
+} from "../api";
+import { useLoad } from "../load";
+import { personLabel } from "../principal-names";
+import { ContentTags } from "./ContentTags";
+import { ContentVanity } from "./ContentVanity";
+import { DraftPreviews } from "./DraftPreviews";
 
 /** Info: what the content is, where it lives; its owner and administrators edit title and description. */
 export function ContentInfo(props: {
@@ -8,7 +21,8 @@ export function ContentInfo(props: {
   onSaved(content: Content): void;
 }) {
   const c = props.content;
-  const canEdit = c.app_role === "owner";
+  const canEdit = mayChange(c);
+  const owner = useLoad(() => api<Person>("GET", `/v1/users/${c.owner_guid}`), [c.owner_guid]);
   const [title, setTitle] = useState(c.title ?? "");
   const [description, setDescription] = useState(c.description);
   const [errors, setErrors] = useState<Record<string, string>>({});
@@ -26,7 +40,15 @@ export function ContentInfo(props: {
         <dt>Name</dt>
         <dd className="mono">{c.name}</dd>
         <dt>Owner</dt>
-        <dd>{c.owner_guid === props.user.guid ? `you (${props.user.username})` : c.owner_guid}</dd>
+        <dd>
+          {c.owner_guid === props.user.guid
+            ? `you (${props.user.username})`
+            : owner.data
+              ? personLabel(owner.data)
+              : owner.error
+                ? `${c.owner_guid} (could not load the name: ${owner.error})`
+                : c.owner_guid}
+        </dd>
         <dt>App mode</dt>
         <dd>{c.app_mode ?? "not deployed yet"}</dd>
         <dt>Content URL</dt>
@@ -95,6 +117,9 @@ export function ContentInfo(props: {
           <dd>{c.description || "—"}</dd>
         </dl>
       )}
+      <ContentVanity content={c} canChange={canEdit} />
+      <ContentTags content={c} canChange={canEdit} />
+      {canEdit && <DraftPreviews content={c} />}
     </section>
   );
 }

@@ -1,14 +1,26 @@
 import { useEffect, useState } from "react";
-import { api, type Content, type ContentDefaults, type Environment, type User } from "../api";
+import {
+  api,
+  type Content,
+  type ContentDefaults,
+  type Environment,
+  mayChange,
+  type User,
+} from "../api";
 import { LoadState, useLoad } from "../load";
 import { useTitle } from "../title";
+import { ContentAccess } from "./ContentAccess";
 import { ContentInfo } from "./ContentInfo";
+import { ContentVars } from "./ContentVars";
 import { EnvironmentChoice } from "./EnvironmentChoice";
+import { JobList } from "./JobList";
 import { ProcessSettings } from "./ProcessSettings";
 import { TaskLog } from "./TaskLog";
 
 export const CONTENT_TABS = [
   ["info", "Info"],
+  ["access", "Access"],
+  ["vars", "Vars"],
   ["runtime", "Runtime"],
   ["logs", "Logs"],
 ] as const;
@@ -46,19 +58,31 @@ export function ContentPage(props: { guid: string; tab: string | undefined; user
         ))}
       </nav>
       {tab === "info" && <ContentInfo content={content} user={props.user} onSaved={setContent} />}
+      {tab === "access" && <ContentAccess content={content} onSaved={setContent} />}
+      {tab === "vars" &&
+        (mayChange(content) ? (
+          <ContentVars content={content} />
+        ) : (
+          <p>
+            Environment variables are for the content's owner, collaborators and administrators.
+          </p>
+        ))}
       {tab === "runtime" && <RuntimeTab content={content} user={props.user} onSaved={setContent} />}
       {tab === "logs" &&
-        (content.app_role === "owner" ? (
-          <TaskLog contentGuid={content.guid} />
+        (mayChange(content) ? (
+          <>
+            <TaskLog contentGuid={content.guid} />
+            <JobList contentGuid={content.guid} />
+          </>
         ) : (
-          <p>The logs are for the content's owner and administrators.</p>
+          <p>The logs are for the content's owner, collaborators and administrators.</p>
         ))}
     </section>
   );
 }
 
 function RuntimeTab(props: { content: Content; user: User; onSaved(content: Content): void }) {
-  const canEdit = props.content.app_role === "owner";
+  const canEdit = mayChange(props.content);
   const defaults = useLoad(() => api<ContentDefaults>("GET", "/slipway/v1/content-defaults"), []);
   // Viewers may not read the catalog; their tab shows the settings without the picker.
   const publisher = props.user.user_role !== "viewer";

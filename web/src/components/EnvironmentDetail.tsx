@@ -10,6 +10,7 @@ import {
 import { LoadState, useLoad } from "../load";
 import { navigate } from "../route";
 import { Dialog } from "./Dialog";
+import { EnvironmentPermissions } from "./EnvironmentPermissions";
 
 export function EnvironmentDetail(props: {
   environment: Environment;
@@ -92,6 +93,7 @@ export function EnvironmentDetail(props: {
           ))}
         </ul>
       )}
+      {props.admin && <EnvironmentPermissions environmentGuid={e.guid} />}
       {props.admin && !readOnly && (
         <div className="actions">
           <button type="button" onClick={props.onEdit}>

@@ -21,7 +21,9 @@ export function SignIn(props: { onSignedIn(user: User): void }) {
               { username, password },
             );
             setCsrfToken(session.csrf_token);
-            props.onSignedIn(session.user);
+            const back = returnPath(window.location.search);
+            if (back) window.location.assign(back);
+            else props.onSignedIn(session.user);
           } catch (failure) {
             setError(describeFailure(failure));
           }
@@ -82,4 +84,14 @@ export function SignIn(props: { onSignedIn(user: User): void }) {
       </details>
     </main>
   );
+}
+
+/**
+ * Where the content URL asked to be sent back to after sign-in: only a path of this server's
+ * content, so a crafted link cannot send the visitor elsewhere. Only the password sign-in
+ * returns there, as only it gives the session cookie content is opened with.
+ */
+export function returnPath(search: string): string | null {
+  const back = new URLSearchParams(search).get("return");
+  return back && /^\/content\/[^/\\]/.test(back) ? back : null;
 }
