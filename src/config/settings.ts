@@ -503,7 +503,7 @@ export const SCHEMA = {
     ),
     PrePullImages: bool(
       false,
-      "Meant to keep the catalog's images and the init image pulled on every node with a DaemonSet. Not built yet: accepted (the chart writes it) and warned about at start.",
+      "Keeps the catalog's images and the content-init image pulled on every node with a DaemonSet, updated when the catalog changes, so content starts without waiting for a pull. Needs the right to manage DaemonSets in the namespace (the chart grants it with backends.kubernetes.prePullImages).",
     ),
   },
   Metrics: {

@@ -18,6 +18,7 @@ import type { Metrics } from "../metrics/metrics.js";
 import { type Endpoint, outputOf, type RunHandle, type Runner } from "../runners/runner.js";
 import { type ContentRow, contentKeptWarm, findContent } from "../store/content.js";
 import type { Store } from "../store/database.js";
+import { liveLeases, releaseLease, takeLease, withLease } from "../store/leases.js";
 import {
   activeRuns,
   deleteContentRuns,
@@ -90,6 +91,15 @@ interface Failure {
 const RESYNC_MS = 10_000;
 /** How long a process that ended while starting may take to have its last output read. */
 const OUTPUT_CATCH_UP_MS = 5_000;
+/**
+ * How long a replica's hold on a key's reconcile pass, or on being alive, lasts unrenewed: a
+ * replica that dies holding one delays its peers by at most this.
+ */
+const LEASE_TTL_MS = 15_000;
+/** How soon a key another replica is reconciling is tried again. */
+const LEASE_RETRY_MS = 250;
+/** The prefix of each server's liveness lease. */
+const SERVER_LEASE = "server:";
 /** How soon a process that is starting is polled again for readiness. */
 const STARTING_RECHECK_MS = 100;
 
@@ -111,6 +121,7 @@ export class ProcessReconciler {
   /** Ends the following of output when the server goes and leaves its processes running. */
   readonly #closing = new AbortController();
   #resync: NodeJS.Timeout | undefined;
+  #alive: NodeJS.Timeout | undefined;
 
   constructor(deps: ReconcilerDeps) {
     this.#deps = deps;
@@ -126,6 +137,9 @@ export class ProcessReconciler {
 
   /** Adopts what a previous server left running, removes what nobody owns, then keeps watch. */
   async start(): Promise<void> {
+    await this.#beAlive();
+    this.#alive = setInterval(() => void this.#beAlive(), LEASE_TTL_MS / 3);
+    this.#alive.unref();
     await this.#recover();
     this.#resync = setInterval(() => void this.#resyncAll(), RESYNC_MS);
     this.#resync.unref();
@@ -142,9 +156,11 @@ export class ProcessReconciler {
   async close(options: { leaveRunning?: boolean } = {}): Promise<void> {
     clearInterval(this.#resync);
     await this.#queue.close();
+    clearInterval(this.#alive);
     if (options.leaveRunning) {
       this.#closing.abort();
       await Promise.allSettled(this.#following.values());
+      await this.#gone();
       return;
     }
     const rows = (await activeRuns(this.#deps.store.db)).filter(
@@ -156,6 +172,13 @@ export class ProcessReconciler {
       "stopped processes; waiting for their output",
     );
     await Promise.allSettled(this.#following.values());
+    await this.#gone();
+  }
+
+  /** Gone at once for its peers: what it leaves running is theirs to take over now. */
+  async #gone(): Promise<void> {
+    const { store, serverId } = this.#deps;
+    await releaseLease(store.db, `${SERVER_LEASE}${serverId}`, serverId).catch(() => undefined);
   }
 
   /**
@@ -255,7 +278,19 @@ export class ProcessReconciler {
     return this.#queue.flush(guid);
   }
 
+  /**
+   * One pass over the key, while holding its lease: replicas sharing the database take turns,
+   * so two never plan from the same rows and both start the process one was missing.
+   */
   async #reconcile(key: string): Promise<{ recheckInMs?: number }> {
+    const { store, serverId } = this.#deps;
+    const pass = await withLease(store.db, `reconcile:${key}`, serverId, LEASE_TTL_MS, () =>
+      this.#pass(key),
+    );
+    return pass.held ? pass.value : { recheckInMs: LEASE_RETRY_MS };
+  }
+
+  async #pass(key: string): Promise<{ recheckInMs?: number }> {
     const { store, load } = this.#deps;
     const now = Date.now();
     const { guid, previewId } = parseKey(key);
@@ -271,6 +306,7 @@ export class ProcessReconciler {
     const rows = (await activeRuns(store.db, guid)).filter(
       (row) => row.kind === "run" && this.#keyOf(row) === key,
     );
+    await this.#takeOver(rows);
     const observed = await Promise.all(rows.map((row) => this.#observe(row)));
     const current = observed.filter((o): o is Observed => o !== null);
     const known = new Set((this.#ready.get(key) ?? []).map((p) => p.runId));
@@ -680,7 +716,13 @@ export class ProcessReconciler {
     const known = new Set<string>();
     const rows = await activeRuns(store.db);
     await this.#recoverPreviews(rows);
+    const live = await liveLeases(store.db, SERVER_LEASE);
     for (const row of rows) {
+      if (row.server_id !== this.#deps.serverId && live.has(`${SERVER_LEASE}${row.server_id}`)) {
+        // A peer replica's work, running or starting: its to look after.
+        known.add(row.name);
+        continue;
+      }
       if (row.kind !== "run") {
         // A build or render outlives its task only when the server running it died.
         const task = row.task_id ? await findTask(store.db, row.task_id) : undefined;
@@ -729,6 +771,36 @@ export class ProcessReconciler {
       previews.add(row.bundle_id);
       this.#previews.set(row.content_guid, previews);
     }
+  }
+
+  /**
+   * Makes this server the owner of the processes of a replica that is gone (its liveness lease
+   * ran out): it follows their output and stops them when it goes. Called under the key's lease,
+   * so one replica takes each over.
+   */
+  async #takeOver(rows: RunRow[]): Promise<void> {
+    const { store, serverId, logger } = this.#deps;
+    const foreign = rows.filter((row) => row.server_id !== serverId && row.handle);
+    if (foreign.length === 0) return;
+    const live = await liveLeases(store.db, SERVER_LEASE);
+    for (const row of foreign) {
+      if (live.has(`${SERVER_LEASE}${row.server_id}`)) continue;
+      logger.info(
+        { content: row.content_guid, run: row.key, from: row.server_id },
+        "took over a process of a server that is gone",
+      );
+      await updateRunOwner(store.db, row.id, serverId);
+      this.#deps.load.started(this.#keyOf(row), row.id);
+      this.#follow({ ...row, server_id: serverId }, JSON.parse(row.handle!) as RunHandle);
+    }
+  }
+
+  /** Says this server is alive, so its peers leave its processes to it. */
+  async #beAlive(): Promise<void> {
+    const { store, serverId, logger } = this.#deps;
+    await takeLease(store.db, `${SERVER_LEASE}${serverId}`, serverId, LEASE_TTL_MS).catch(
+      (error: Error) => logger.warn({ err: error }, "could not renew this server's lease"),
+    );
   }
 
   async #resyncAll(): Promise<void> {

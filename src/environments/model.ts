@@ -75,6 +75,76 @@ export type VolumeMount = Static<typeof VolumeMount>;
 const nullableText = (maxLength: number, description: string) =>
   Type.Union([Type.String({ maxLength }), Type.Null()], { description });
 
+/** A DNS subdomain, as Kubernetes names its objects (service accounts, secrets). */
+const OBJECT_NAME = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+/** A label key: an optional DNS-subdomain prefix and a name of at most 63 characters. */
+const LABEL_KEY =
+  "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$";
+const LABEL_VALUE = "^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$";
+
+export const Toleration = Type.Object(
+  {
+    key: Type.Optional(Type.String({ pattern: LABEL_KEY, maxLength: 316 })),
+    operator: Type.Optional(Type.Union([Type.Literal("Exists"), Type.Literal("Equal")])),
+    value: Type.Optional(Type.String({ pattern: LABEL_VALUE, maxLength: 63 })),
+    effect: Type.Optional(
+      Type.Union([
+        Type.Literal("NoSchedule"),
+        Type.Literal("PreferNoSchedule"),
+        Type.Literal("NoExecute"),
+      ]),
+    ),
+    tolerationSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * Slipway's extension: where on the cluster the environment's jobs run and as whom. Copied into
+ * each Job's pod by the Kubernetes runner; the other runners run on one machine and ignore it.
+ */
+export const schedulingFields = {
+  node_selector: Type.Optional(
+    Type.Union(
+      [
+        Type.Record(
+          Type.String({ pattern: LABEL_KEY, maxLength: 316 }),
+          Type.String({ pattern: LABEL_VALUE, maxLength: 63 }),
+        ),
+        Type.Null(),
+      ],
+      {
+        description:
+          "Slipway's extension (Kubernetes): node labels a node must carry to run this environment's jobs.",
+      },
+    ),
+  ),
+  tolerations: Type.Optional(
+    Type.Union([Type.Array(Toleration, { maxItems: 50 }), Type.Null()], {
+      description:
+        "Slipway's extension (Kubernetes): taints this environment's jobs tolerate, in Kubernetes's own shape (key, operator, value, effect, tolerationSeconds).",
+    }),
+  ),
+  service_account: Type.Optional(
+    Type.Union([Type.String({ pattern: OBJECT_NAME, maxLength: 253 }), Type.Null()], {
+      description:
+        "Slipway's extension (Kubernetes): the service account this environment's pods run as; null for one with no API token.",
+    }),
+  ),
+  image_pull_secrets: Type.Optional(
+    Type.Union(
+      [
+        Type.Array(Type.String({ pattern: OBJECT_NAME, maxLength: 253 }), { maxItems: 20 }),
+        Type.Null(),
+      ],
+      {
+        description:
+          "Slipway's extension (Kubernetes): names of docker-registry Secrets in the jobs' namespace the image is pulled with.",
+      },
+    ),
+  ),
+};
+
 /** The fields an administrator may set on create; PUT accepts the same minus name/cluster. */
 export const editableFields = {
   title: Type.Optional(nullableText(1024, "Human-readable title shown to publishers.")),
@@ -99,6 +169,7 @@ export const editableFields = {
         "Slipway's extension: when to pull the image (always, if-not-present, never); null uses the server's default.",
     }),
   ),
+  ...schedulingFields,
 };
 
 /** An image reference: registry/repository[:tag][@digest], as container engines accept it. */
@@ -158,6 +229,10 @@ export const Environment = Type.Object({
   nodejs: InstallationList,
   volume_mounts: Type.Array(VolumeMount),
   image_pull_policy: Nullable(Type.Unsafe<PullPolicy>(Type.String({ enum: [...PULL_POLICIES] }))),
+  node_selector: Nullable(Type.Record(Type.String(), Type.String())),
+  tolerations: Nullable(Type.Array(Toleration)),
+  service_account: Nullable(Type.String()),
+  image_pull_secrets: Nullable(Type.Array(Type.String())),
 });
 export type Environment = Static<typeof Environment>;
 
@@ -223,5 +298,9 @@ export function fieldsWithDefaults(
     nodejs: body.nodejs ?? null,
     volume_mounts: body.volume_mounts ?? [],
     image_pull_policy: body.image_pull_policy ?? null,
+    node_selector: body.node_selector ?? null,
+    tolerations: body.tolerations ?? null,
+    service_account: body.service_account ?? null,
+    image_pull_secrets: body.image_pull_secrets ?? null,
   };
 }

@@ -27,6 +27,10 @@ function environment(name: string, extra: Partial<Environment> = {}): Environmen
     nodejs: null,
     volume_mounts: [],
     image_pull_policy: null,
+    node_selector: null,
+    tolerations: null,
+    service_account: null,
+    image_pull_secrets: null,
     ...extra,
   };
 }
@@ -112,6 +116,10 @@ describe("reconcile plan", () => {
         nodejs: null,
         volume_mounts: [],
         image_pull_policy: null,
+        node_selector: null,
+        tolerations: null,
+        service_account: null,
+        image_pull_secrets: null,
       },
     });
   });

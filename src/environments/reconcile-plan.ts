@@ -32,6 +32,10 @@ const COMPARED = [
   "nodejs",
   "volume_mounts",
   "image_pull_policy",
+  "node_selector",
+  "tolerations",
+  "service_account",
+  "image_pull_secrets",
 ] as const;
 type Compared = (typeof COMPARED)[number];
 export type EnvironmentChanges = Partial<Pick<Environment, Compared>>;

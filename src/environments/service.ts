@@ -179,6 +179,11 @@ const EDITABLE = {
   tensorflow: true,
   nodejs: true,
   volume_mounts: true,
+  image_pull_policy: true,
+  node_selector: true,
+  tolerations: true,
+  service_account: true,
+  image_pull_secrets: true,
 } as const;
 
 function refuseManaged(environment: Environment, verb: string): void {

@@ -47,6 +47,38 @@ export interface Job {
    * its spec hash is the same, and replaces it otherwise.
    */
   readonly labels: Readonly<Record<string, string>>;
+  /**
+   * Where on a cluster the job may run and as whom, from its environment. Backends that run
+   * every job on one machine (local, Docker) have no choice to make and ignore it.
+   */
+  readonly placement?: Placement;
+}
+
+/** A cluster's scheduling and identity choices for a job, from its environment. */
+export interface Placement {
+  /** Node labels the node must carry. */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+  readonly tolerations?: readonly Toleration[];
+  /** The account the job's pod runs as in the cluster (its API token, workload identity). */
+  readonly serviceAccount?: string;
+  /** Names of the registry credentials the job's image is pulled with. */
+  readonly imagePullSecrets?: readonly string[];
+}
+
+/** An image to keep pulled, with what pulling it on the environment's nodes takes. */
+export interface PrePull {
+  readonly image: string;
+  readonly pullSecrets?: readonly string[];
+  readonly tolerations?: readonly Toleration[];
+}
+
+/** A Kubernetes toleration, in Kubernetes's own shape. */
+export interface Toleration {
+  readonly key?: string;
+  readonly operator?: "Exists" | "Equal";
+  readonly value?: string;
+  readonly effect?: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+  readonly tolerationSeconds?: number;
 }
 
 export type JobKind = "build" | "render" | "run";
@@ -216,6 +248,11 @@ export interface Runner {
    * records to adopt what it knows and remove what it does not.
    */
   list(): Promise<RunHandle[]>;
+  /**
+   * Keeps these images pulled on every node ahead of need, replacing the last list given; an
+   * empty list stops it. Backends that run on one machine, or are told not to, do nothing.
+   */
+  prePull?(images: readonly PrePull[]): Promise<void>;
   /** Lets go of what the backend holds open (watches); the work itself goes on. */
   close?(): Promise<void>;
 }

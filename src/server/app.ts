@@ -19,11 +19,13 @@ import { ContentVariables } from "../content/content-variables.js";
 import { DeployService } from "../content/deploy-service.js";
 import { JobRuns } from "../content/job-runs.js";
 import { LoadTracker } from "../content/load-tracker.js";
+import { placedRunner } from "../content/placed-runner.js";
 import { ProcessReconciler } from "../content/process-reconciler.js";
 import { RepositoryService } from "../content/repository-service.js";
 import { SecretBox } from "../content/secret-box.js";
 import { TaskRunner } from "../content/task-runner.js";
 import type { DeclarativeFile } from "../environments/declarative.js";
+import { keepImagesPulled } from "../environments/image-prepull.js";
 import { EnvironmentService } from "../environments/service.js";
 import { ApiError } from "../errors.js";
 import { measuredRunner } from "../metrics/measured-runner.js";
@@ -170,7 +172,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       count: Number(row.count),
     })),
   );
-  const runner = measuredRunner(deps.runner, metrics);
+  const runner = placedRunner(measuredRunner(deps.runner, metrics), store);
   const dataDir = settings.Server.DataDir;
   const instance = await installationInstance(store.db);
   const environments = new EnvironmentService(store);
@@ -194,6 +196,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     metrics,
     rebuild: (guid: string, bundleId: number): Promise<void> => deploy.rebuild(guid, bundleId),
   });
+  const prePuller = keepImagesPulled(store, runner, logger);
   const resolver = new ContentResolver(store, active, reconciler, dataDir);
   const jobs = new JobRuns({ store, runner, serverId, dataDir });
   const builder = new ContentBuilder({ runner, jobs, settings, dataDir });
@@ -229,6 +232,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     repositories.startPolling(settings.Git.PollingFrequency * 1000);
   }
   app.addHook("onClose", async () => {
+    prePuller.stop();
     await repositories.close();
     await tasks.drain();
     await reconciler.close();

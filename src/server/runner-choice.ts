@@ -90,17 +90,13 @@ async function kubernetesRunner(
         ? await loadServiceBase(k.DefaultResourceServiceBase)
         : null,
       ttlSecondsAfterFinished: k.JobTTLSeconds || null,
+      prePullImages: k.PrePullImages,
     },
     {
       onWatchError: (error) => logger.warn({ err: error }, "A Kubernetes watch failed; relisting"),
     },
   );
   logger.info({ cluster: runner.description }, "Content builds and runs as Kubernetes Jobs");
-  if (k.PrePullImages) {
-    logger.warn(
-      "[Kubernetes] PrePullImages is not built yet: images are pulled when content first starts on a node",
-    );
-  }
   // In the background: a start must not wait on a pull, and the answer only needs to be loud.
   void runner.sharedVolumeProblem().then(
     (problem) => {

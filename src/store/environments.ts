@@ -38,7 +38,15 @@ export function toEnvironment(row: Row): Environment {
     nodejs: installations(row.nodejs),
     volume_mounts: JSON.parse(row.volume_mounts),
     image_pull_policy: row.image_pull_policy as PullPolicy | null,
+    node_selector: json(row.node_selector),
+    tolerations: json(row.tolerations),
+    service_account: row.service_account,
+    image_pull_secrets: json(row.image_pull_secrets),
   };
+}
+
+function json<T>(text: string | null): T | null {
+  return text === null ? null : (JSON.parse(text) as T);
 }
 
 /** The columns a change may set, apart from those the store assigns (ids and times). */
@@ -52,7 +60,14 @@ const FIELD_COLUMNS = [
   "managed_by",
   ...INSTALLATION_FIELDS,
   "volume_mounts",
+  "image_pull_policy",
+  "node_selector",
+  "tolerations",
+  "service_account",
+  "image_pull_secrets",
 ] as const satisfies readonly (keyof EnvironmentFields & keyof EnvironmentsTable)[];
+
+const JSON_COLUMNS = new Set<string>(["node_selector", "tolerations", "image_pull_secrets"]);
 
 /**
  * Only known columns, and only from the fields' own properties: a request body's
@@ -69,6 +84,8 @@ function toColumns(fields: Partial<EnvironmentFields>): Partial<Insertable<Envir
       columns[key] = list && list.installations.length > 0 ? JSON.stringify(list) : null;
     } else if (key === "volume_mounts") {
       columns.volume_mounts = JSON.stringify(value ?? []);
+    } else if (JSON_COLUMNS.has(key)) {
+      columns[key] = value === null ? null : JSON.stringify(value);
     } else {
       columns[key] = value;
     }

@@ -43,6 +43,11 @@ export interface EnvironmentsTable {
   volume_mounts: string;
   /** always, if-not-present or never; null leaves it to the server's default. */
   image_pull_policy: string | null;
+  /** JSON of the Kubernetes scheduling fields; null when unset. */
+  node_selector: string | null;
+  tolerations: string | null;
+  service_account: string | null;
+  image_pull_secrets: string | null;
   created_time: string;
   updated_time: string;
 }
@@ -295,7 +300,16 @@ export interface VanitiesTable {
   created_time: string;
 }
 
+/** A named lease held by one server until it expires (replicas sharing their work). */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  /** Milliseconds since the epoch; a lease past it is anyone's. */
+  expires_ms: number;
+}
+
 export interface Tables {
+  leases: LeasesTable;
   vanities: VanitiesTable;
   tags: TagsTable;
   content_tags: ContentTagsTable;

@@ -415,3 +415,70 @@ describe("the process reconciler", () => {
     });
   });
 });
+
+describe("two replicas on one database", () => {
+  // Kept warm, so nothing is stopped as idle while the replicas hand it over.
+  beforeEach(() => {
+    settings.Scheduler.MinProcesses = 1;
+  });
+
+  it("start the one process both need once, and serve both from it", async () => {
+    // Slow starts keep each start's pass open long enough for the other replica to race it.
+    const world = new FakeWorld();
+    const runners = [new SlowRunner(world), new SlowRunner(world)];
+    const [a, b] = [reconcilerOn(runners[0]!, "replica-a"), reconcilerOn(runners[1]!, "replica-b")];
+    await a.start();
+    await b.start();
+    const requests = [a.endpoint(GUID), b.endpoint(GUID), a.endpoint(GUID), b.endpoint(GUID)];
+    await until(async () => (await activeRuns(store.db, GUID)).length > 0, "a start under way");
+    // The other replica keeps trying meanwhile, and must find the start under way.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    for (const runner of runners) runner.release();
+    const served = await Promise.all(requests);
+    for (const { release } of served) release();
+    expect(new Set(served.map((s) => s.process.runId)).size).toBe(1);
+    expect(writes(world).filter((c) => c.startsWith("start"))).toHaveLength(1);
+    const runs = (await activeRuns(store.db, GUID)).filter((r) => r.kind === "run");
+    expect(runs).toHaveLength(1);
+
+    // The replica that started it leaves it running (a rolling restart): the other takes it over.
+    const owner = runs[0]!.server_id;
+    const [leaving, staying] = owner === "replica-a" ? [a, b] : [b, a];
+    await leaving.close({ leaveRunning: true });
+    await staying.reconcile(GUID);
+    expect((await activeRuns(store.db, GUID))[0]!.server_id).toBe(
+      owner === "replica-a" ? "replica-b" : "replica-a",
+    );
+    expect(writes(world).filter((c) => c.startsWith("stop"))).toHaveLength(0);
+    // Its now: the server that stays stops it when it goes.
+    await staying.close();
+    expect(writes(world).filter((c) => c.startsWith("stop"))).toHaveLength(1);
+  });
+
+  it("leaves a live replica's processes to it when starting, and takes over those of one that died", async () => {
+    const world = new FakeWorld();
+    const a = reconcilerOn(fakeFor(world), "replica-a");
+    await a.start();
+    (await a.endpoint(GUID)).release();
+    // A second replica starting now adopts nothing and removes nothing: replica-a is alive.
+    const b = reconcilerOn(fakeFor(world), "replica-b");
+    await b.start();
+    await b.reconcile(GUID);
+    expect((await activeRuns(store.db, GUID))[0]!.server_id).toBe("replica-a");
+    expect(writes(world).filter((c) => !c.startsWith("start"))).toEqual([]);
+    // replica-a dies (no close, no renewal): once its lease has run out, replica-b takes over.
+    await a.close({ leaveRunning: true });
+    await store.db
+      .insertInto("leases")
+      .values({ name: "server:replica-a", holder: "replica-a", expires_ms: Date.now() + 1500 })
+      .execute();
+    await b.reconcile(GUID);
+    expect((await activeRuns(store.db, GUID))[0]!.server_id).toBe("replica-a");
+    await until(async () => {
+      await b.reconcile(GUID);
+      return (await activeRuns(store.db, GUID))[0]!.server_id === "replica-b";
+    }, "replica-b to take over");
+    expect(writes(world).filter((c) => c.startsWith("start"))).toHaveLength(1);
+    await b.close();
+  });
+});

@@ -275,5 +275,55 @@ describe.skipIf(unavailable("Deploys on the Kubernetes runner", missing))(
         );
       expect(idle.map((r) => `${r.method} ${r.path}`)).toEqual([]);
     });
+
+    it("runs an environment's pods as its service account, with the content's variables only in a Secret", async () => {
+      await standin.api.create(resource("serviceaccounts"), NAMESPACE, {
+        apiVersion: "v1",
+        kind: "ServiceAccount",
+        metadata: { name: "content-runner" },
+      });
+      const environments = (await server.call("GET", "/__api__/v1/environments")).body as {
+        guid: string;
+        name: string;
+      }[];
+      const debian = environments.find((e) => e.name === ensureDebianImage().name)!;
+      const placed = await server.call("PUT", `/__api__/v1/environments/${debian.guid}`, {
+        body: { service_account: "content-runner" },
+      });
+      expect(placed.status, JSON.stringify(placed.body)).toBe(200);
+      expect(placed.body.service_account).toBe("content-runner");
+      try {
+        const item = await createContent(server, "secret-on-kubernetes");
+        const set = await server.call("PATCH", `/__api__/v1/content/${item.guid}/environment`, {
+          key: server.keys.publisher,
+          body: [{ name: "GREETING", value: "hush-9f3a" }],
+        });
+        expect(set.status, JSON.stringify(set.body)).toBe(200);
+        const { task } = await deploy(server, item.guid, [
+          pythonApp(),
+          {
+            path: "app.py",
+            content: `import os\nfrom flask import Flask\napp = Flask(__name__)\n\n@app.get("/")\ndef hello():\n    return {"greeting": os.environ.get("GREETING")}\n`,
+          },
+          { path: "requirements.txt", content: "flask\n" },
+        ]);
+        expect(task.code, task.output.join("\n")).toBe(0);
+        const response = await get(item.content_url);
+        expect(await response.json()).toEqual({ greeting: "hush-9f3a" });
+        const [run] = jobsOf(item.guid, "run");
+        const template = (run!.spec as { template: { spec: Record<string, unknown> } }).template;
+        expect(template.spec.serviceAccountName).toBe("content-runner");
+        expect(JSON.stringify(run)).not.toContain("hush-9f3a");
+        const pods = standin.api.store
+          .list(resource("pods"), NAMESPACE)
+          .filter((p) => p.metadata.ownerReferences?.some((o) => o.uid === run!.metadata.uid));
+        expect(pods.length).toBeGreaterThan(0);
+        expect(JSON.stringify(pods)).not.toContain("hush-9f3a");
+      } finally {
+        await server.call("PUT", `/__api__/v1/environments/${debian.guid}`, {
+          body: { service_account: null },
+        });
+      }
+    });
   },
 );

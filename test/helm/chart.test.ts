@@ -160,11 +160,12 @@ describe("the seed's Kubernetes variant (executionEnvironments)", async () => {
         resources: ["services"],
         verbs: ["create", "get", "list", "watch", "delete"],
       },
+      { apiGroups: [""], resources: ["secrets"], verbs: ["create", "patch", "delete"] },
       { apiGroups: [""], resources: ["serviceaccounts"], verbs: ["list"] },
       {
         apiGroups: ["batch"],
         resources: ["jobs"],
-        verbs: ["create", "get", "delete", "list", "watch"],
+        verbs: ["create", "get", "patch", "delete", "list", "watch"],
       },
       { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list", "watch"] },
     ]);

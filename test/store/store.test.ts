@@ -76,6 +76,14 @@ for (const dialect of STORE_DIALECTS) {
             target: { path: "/data", read_only: true },
           },
         ],
+        image_pull_policy: "always" as const,
+        node_selector: { "example.com/pool": "gpu", "kubernetes.io/os": "linux" },
+        tolerations: [
+          { key: "gpu", operator: "Exists" as const, effect: "NoSchedule" as const },
+          { key: "spot", operator: "Equal" as const, value: "yes", tolerationSeconds: 30 },
+        ],
+        service_account: "content-reader",
+        image_pull_secrets: ["registry-cred"],
       };
       const a = await service.create(body);
       const b = await service.create({ name: "ghcr.io/org/b:1" });
@@ -86,6 +94,26 @@ for (const dialect of STORE_DIALECTS) {
         "ghcr.io/org/a:1",
         "ghcr.io/org/b:1",
       ]);
+      expect(b).toMatchObject({
+        image_pull_policy: null,
+        node_selector: null,
+        tolerations: null,
+        service_account: null,
+        image_pull_secrets: null,
+      });
+      const cleared = await service.update(a.guid, {
+        node_selector: null,
+        tolerations: null,
+        service_account: null,
+        image_pull_secrets: null,
+      });
+      expect(cleared).toMatchObject({
+        image_pull_policy: "always",
+        node_selector: null,
+        tolerations: null,
+        service_account: null,
+        image_pull_secrets: null,
+      });
     });
 
     it("lets exactly one of 20 concurrent creates of one image succeed", async () => {

@@ -39,10 +39,17 @@ export interface ServerProcess {
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
-/** Starts a server whose configuration is `[Server]` plus the given gcfg text. */
-export async function startServerProcess(extraConfig = ""): Promise<ServerProcess> {
+/**
+ * Starts a server whose configuration is `[Server]` plus the given gcfg text. A replica of
+ * another server shares its data folder (the shared volume) and, its database already having
+ * an administrator, is given that server's key.
+ */
+export async function startServerProcess(
+  extraConfig = "",
+  replicaOf?: Pick<ServerProcess, "dataDir" | "key">,
+): Promise<ServerProcess> {
   const dir = await mkdtemp(path.join(tmpdir(), "slipway-process-"));
-  const dataDir = path.join(dir, "data");
+  const dataDir = replicaOf?.dataDir ?? path.join(dir, "data");
   const port = 20000 + Math.floor(Math.random() * 20000);
   const config = path.join(dir, "slipway.gcfg");
   await writeFile(
@@ -79,7 +86,7 @@ export async function startServerProcess(extraConfig = ""): Promise<ServerProces
     }
   };
   await launch();
-  const key = /API key is\s+(\S+)/.exec(stderr)?.[1];
+  const key = replicaOf?.key ?? /API key is\s+(\S+)/.exec(stderr)?.[1];
   if (!key) throw new Error(`no administrator key was printed: ${stderr}`);
   const status = async (field: string) => {
     const text = await readFile(`/proc/${child.pid}/status`, "utf8");

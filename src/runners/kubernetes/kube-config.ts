@@ -34,6 +34,8 @@ export interface KubernetesConfig {
    * restarts its informers when one fails, so the runner asks for short watches and renews them.
    */
   watchSeconds?: number;
+  /** Keeps the catalog's images and the init image pulled on every node (a DaemonSet). */
+  prePullImages?: boolean;
 }
 
 export const KUBERNETES_DEFAULTS = {
@@ -45,6 +47,7 @@ export const KUBERNETES_DEFAULTS = {
   ttlSecondsAfterFinished: null,
   stopGraceMs: 5000,
   watchSeconds: 20,
+  prePullImages: false,
 } as const satisfies Partial<KubernetesConfig>;
 
 /** Where jobs see their volumes inside pods: the same as in the Docker runner's containers. */

@@ -8,6 +8,8 @@ import {
   jobObject,
   type KubeSpawn,
   objectName,
+  secretKey,
+  secretObject,
   serviceObject,
 } from "./kube-objects.js";
 
@@ -112,11 +114,74 @@ describe("the Job of a job", () => {
       { name: "slipway-runtime", mountPath: "/opt/slipway-runtime", readOnly: true },
     ]);
     expect(main!.env).toEqual([
-      { name: "A", value: "1" },
+      { name: "A", valueFrom: { secretKeyRef: { name: job.name, key: "A" } } },
       { name: "HOME", value: "/tmp" },
       { name: "SLIPWAY_HOST", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
       { name: "SLIPWAY_PORT_HTTP", value: "8080" },
     ]);
+  });
+
+  it("keeps no variable's value in the Job: each is read from the job's Secret", () => {
+    const secretive = { ...job, env: { TOKEN: "s3cr\u00e9t #;=", "weird name": "x" } };
+    const made = jobObject(secretive, spawn);
+    expect(JSON.stringify(made)).not.toContain("s3cr");
+    expect(made.spec!.template.spec!.containers[0]!.env!.slice(0, 2)).toEqual([
+      { name: "TOKEN", valueFrom: { secretKeyRef: { name: job.name, key: "TOKEN" } } },
+      {
+        name: "weird name",
+        valueFrom: { secretKeyRef: { name: job.name, key: secretKey("weird name") } },
+      },
+    ]);
+    expect(secretKey("weird name")).toMatch(/^v-[0-9a-f]{32}$/);
+    expect(secretObject(secretive, spawn)).toEqual({
+      apiVersion: "v1",
+      kind: "Secret",
+      type: "Opaque",
+      metadata: { name: job.name, namespace: "content", labels: made.metadata!.labels },
+      data: {
+        TOKEN: Buffer.from("s3cr\u00e9t #;=").toString("base64"),
+        [secretKey("weird name")]: Buffer.from("x").toString("base64"),
+      },
+    });
+    expect(secretObject({ ...job, env: {} }, spawn)).toBeNull();
+  });
+
+  it("places the pod as its environment says, over the base's own choices", () => {
+    const placement = {
+      nodeSelector: { "example.com/pool": "gpu" },
+      tolerations: [{ key: "gpu", operator: "Exists" as const, effect: "NoSchedule" as const }],
+      serviceAccount: "content-reader",
+      imagePullSecrets: ["registry-cred"],
+    };
+    const base = {
+      apiVersion: "batch/v1",
+      kind: "Job",
+      spec: {
+        template: {
+          spec: {
+            containers: [{ name: "content" }],
+            nodeSelector: { "kubernetes.io/os": "linux", "example.com/pool": "cpu" },
+            tolerations: [{ key: "spot", operator: "Exists" }],
+            imagePullSecrets: [{ name: "base-cred" }],
+          },
+        },
+      },
+    };
+    const pod = jobObject({ ...job, placement }, { ...spawn, jobBase: base }).spec!.template.spec!;
+    expect(pod.nodeSelector).toEqual({ "kubernetes.io/os": "linux", "example.com/pool": "gpu" });
+    expect(pod.tolerations).toEqual([
+      { key: "spot", operator: "Exists" },
+      { key: "gpu", operator: "Exists", effect: "NoSchedule" },
+    ]);
+    expect(pod.serviceAccountName).toBe("content-reader");
+    expect(pod.automountServiceAccountToken).toBe(true);
+    expect(pod.imagePullSecrets).toEqual([{ name: "base-cred" }, { name: "registry-cred" }]);
+
+    const plain = jobObject(job, spawn).spec!.template.spec!;
+    for (const field of ["nodeSelector", "tolerations", "serviceAccountName", "imagePullSecrets"]) {
+      expect(plain).not.toHaveProperty(field);
+    }
+    expect(plain.automountServiceAccountToken).toBe(false);
   });
 
   it("takes a deadline, a time to live and the supervisor", () => {

@@ -9,9 +9,11 @@ import { createHash } from "node:crypto";
 import path from "node:path";
 import type {
   V1Container,
+  V1EnvVar,
   V1Job,
   V1OwnerReference,
   V1PodSpec,
+  V1Secret,
   V1Service,
   V1Volume,
   V1VolumeMount,
@@ -193,12 +195,18 @@ export function jobObject(job: Job, spawn: KubeSpawn): V1Job {
     });
   }
 
-  const jobEnv: Record<string, string> = { ...job.env };
-  if (!("HOME" in jobEnv) && !baseMain.env?.some((e) => e.name === "HOME")) jobEnv.HOME = "/tmp";
-  const env = [
-    ...(baseMain.env ?? []).filter((e) => !(e.name in jobEnv)),
-    ...Object.entries(jobEnv).map(([name, value]) => ({ name, value })),
+  const secret = objectName(job.name);
+  const env: V1EnvVar[] = [
+    ...(baseMain.env ?? []).filter((e) => !(e.name in job.env)),
+    // The values live in the job's Secret: whoever may read Jobs and pods does not see them.
+    ...Object.keys(job.env).map((name) => ({
+      name,
+      valueFrom: { secretKeyRef: { name: secret, key: secretKey(name) } },
+    })),
   ];
+  if (!("HOME" in job.env) && !baseMain.env?.some((e) => e.name === "HOME")) {
+    env.push({ name: "HOME", value: "/tmp" });
+  }
   if (job.ports.length > 0) {
     // The pod's own address: in a cluster the pod has a network of its own either way.
     env.push({ name: "SLIPWAY_HOST", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } });
@@ -232,11 +240,31 @@ export function jobObject(job: Job, spawn: KubeSpawn): V1Job {
         }
       : {}),
   };
+  const placement = job.placement ?? {};
+  const pullSecrets = [
+    ...(baseSpec?.imagePullSecrets ?? []),
+    ...(placement.imagePullSecrets ?? []).map((name) => ({ name })),
+  ];
   const podSpec: V1PodSpec = {
     ...baseSpec,
     restartPolicy: "Never",
     enableServiceLinks: false,
-    automountServiceAccountToken: baseSpec?.automountServiceAccountToken ?? false,
+    // An environment names its account for the identity it carries: its token comes with it.
+    automountServiceAccountToken:
+      baseSpec?.automountServiceAccountToken ?? Boolean(placement.serviceAccount),
+    ...(placement.serviceAccount ? { serviceAccountName: placement.serviceAccount } : {}),
+    ...(placement.nodeSelector
+      ? { nodeSelector: { ...baseSpec?.nodeSelector, ...placement.nodeSelector } }
+      : {}),
+    ...(placement.tolerations
+      ? {
+          tolerations: [
+            ...(baseSpec?.tolerations ?? []),
+            ...placement.tolerations.map((t) => ({ ...t })),
+          ],
+        }
+      : {}),
+    ...(pullSecrets.length ? { imagePullSecrets: pullSecrets } : {}),
     securityContext: {
       ...baseSpec?.securityContext,
       runAsNonRoot: true,
@@ -288,6 +316,44 @@ function containerSecurity(user: { uid: number; gid: number }): V1Container["sec
     allowPrivilegeEscalation: false,
     capabilities: { drop: ["ALL"] },
   };
+}
+
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+
+/** The key of a variable in the job's Secret: its name where Secrets allow it, else a digest. */
+export function secretKey(name: string): string {
+  if (name.length <= 253 && SECRET_KEY.test(name)) return name;
+  return `v-${createHash("sha256").update(name).digest("hex").slice(0, 32)}`;
+}
+
+/**
+ * The Secret holding the job's environment variables, named as its Job; null when it has
+ * none. Made before the Job (its pod reads it at once) and then owned by it.
+ */
+export function secretObject(job: Job, spawn: KubeSpawn): V1Secret | null {
+  const names = Object.keys(job.env);
+  if (names.length === 0) return null;
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    type: "Opaque",
+    metadata: {
+      name: objectName(job.name),
+      namespace: spawn.namespace,
+      labels: labelsOf(job, spawn.instance),
+    },
+    data: secretData(job),
+  };
+}
+
+/** The variables as a Secret's `data`: base64 of each value, under its key. */
+export function secretData(job: Job): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(job.env).map(([name, value]) => [
+      secretKey(name),
+      Buffer.from(value, "utf8").toString("base64"),
+    ]),
+  );
 }
 
 /** The Service of a job with ports, owned by its Job so the cluster collects the two together. */

@@ -83,6 +83,16 @@ export function startPhase(job: V1Job, pod: V1Pod | undefined): StartPhase {
   return { phase: "waiting" };
 }
 
+/**
+ * Why the Job's pod will never be made, from an Event of the Job: the cluster refused the pod
+ * itself (a service account that does not exist, a quota, an admission policy). Kubernetes
+ * retries such a create for ever; the user is better told at once, in the cluster's words.
+ */
+export function refusedPod(event: CoreV1Event): string | undefined {
+  if (event.reason !== "FailedCreate" || event.involvedObject?.kind !== "Job") return undefined;
+  return `The cluster refuses to create the Job's pod (FailedCreate): ${(event.message ?? "").trim()}`;
+}
+
 /** The progress line an Event of the pod gives, if it is one the task log shows. */
 export function eventLine(event: CoreV1Event): string | undefined {
   const message = (event.message ?? "").trim();

@@ -12,6 +12,7 @@ import path from "node:path";
 import { PassThrough } from "node:stream";
 import {
   ApiException,
+  AppsV1Api,
   BatchV1Api,
   CoreV1Api,
   type CoreV1Event,
@@ -21,12 +22,14 @@ import {
   type V1EndpointSlice,
   type V1Job,
   type V1Pod,
+  type V1Secret,
   type V1Service,
   Watch,
 } from "@kubernetes/client-node";
 import {
   type Job,
   type JobPaths,
+  type PrePull,
   type ResourceName,
   type RunHandle,
   type Runner,
@@ -49,9 +52,12 @@ import {
   type KubeSpawn,
   labelKey,
   objectName,
+  secretData,
+  secretObject,
   serviceObject,
 } from "./kube-objects.js";
-import { eventLine, exitOf, mainStatus, startPhase } from "./kube-progress.js";
+import { prePullerName, prePullerObject } from "./kube-prepuller.js";
+import { eventLine, exitOf, mainStatus, refusedPod, startPhase } from "./kube-progress.js";
 import { Reflector } from "./kube-reflector.js";
 
 export interface KubeHandle extends RunHandle {
@@ -97,6 +103,8 @@ export class KubernetesRunner implements Runner {
   /** The last state seen of each pod, by its Job's uid, so a deleted pod's exit is known. */
   readonly #lastPods = new Map<string, V1Pod>();
   readonly #unsubscribe: () => void;
+  /** A pre-puller left by an earlier configuration has been removed. */
+  #prePullerGone = false;
 
   private constructor(
     config: Required<KubernetesConfig>,
@@ -210,6 +218,42 @@ export class KubernetesRunner implements Runner {
     for (const cache of Object.values(this.#caches)) (cache as Reflector<never>).stop();
   }
 
+  /**
+   * Keeps the images and the content-init image pulled on every node with the pre-puller
+   * DaemonSet, made or replaced to match; with [Kubernetes] PrePullImages off, removes one an
+   * earlier configuration left.
+   */
+  async prePull(images: readonly PrePull[]): Promise<void> {
+    const apps = this.#kc.makeApiClient(AppsV1Api);
+    const name = prePullerName(this.#config.instance);
+    const namespace = this.namespace;
+    if (!this.#config.prePullImages) {
+      if (this.#prePullerGone) return;
+      this.#prePullerGone = true;
+      await apps.deleteNamespacedDaemonSet({ name, namespace }).catch((error) => {
+        // Off and never allowed (the chart grants DaemonSets only with the option): nothing to remove.
+        if ((error as ApiException<unknown>).code !== 403) ignoreGone(error);
+      });
+      return;
+    }
+    const body = prePullerObject(images, {
+      namespace,
+      instance: this.#config.instance,
+      initImage: this.#config.initImage,
+      user: this.#config.user,
+    });
+    try {
+      await apps.replaceNamespacedDaemonSet({ name, namespace, body });
+    } catch (error) {
+      if ((error as ApiException<unknown>).code !== 404) {
+        throw new Error(`The cluster refused the image pre-puller: ${apiMessage(error)}`);
+      }
+      await apps.createNamespacedDaemonSet({ namespace, body }).catch((failure) => {
+        throw new Error(`The cluster refused the image pre-puller: ${apiMessage(failure)}`);
+      });
+    }
+  }
+
   #spawn(): KubeSpawn {
     const c = this.#config;
     return {
@@ -246,6 +290,8 @@ export class KubernetesRunner implements Runner {
       const made = await mkdir(folder, { recursive: true });
       if (made && !volume.readOnly) await chown(folder, this.user.uid, this.user.gid);
     }
+    const secret = secretObject(job, this.#spawn());
+    if (secret) await this.#putSecret(job, secret);
     let created: V1Job;
     try {
       created = await this.#batch.createNamespacedJob({ namespace: this.namespace, body });
@@ -258,20 +304,40 @@ export class KubernetesRunner implements Runner {
         );
         return this.#handleOf(theirs);
       }
+      if (secret) {
+        await this.#core
+          .deleteNamespacedSecret({ name: secret.metadata!.name!, namespace: this.namespace })
+          .catch(() => undefined);
+      }
       throw new StartFailed(`The cluster refused the Job ${job.name}: ${apiMessage(error)}`);
     }
     const handle = this.#handleOf(created);
     const began = Date.now();
     progress(`Created Job ${job.name} in namespace ${this.namespace} from ${job.image}`);
+    const owner = {
+      apiVersion: "batch/v1",
+      kind: "Job",
+      name: created.metadata!.name!,
+      uid: handle.uid,
+      controller: true,
+      blockOwnerDeletion: true,
+    };
+    if (secret) {
+      // Owned by the Job from now on, so the cluster collects it with the Job (and its TTL).
+      await this.#core
+        .patchNamespacedSecret({
+          name: secret.metadata!.name!,
+          namespace: this.namespace,
+          body: [{ op: "add", path: "/metadata/ownerReferences", value: [owner] }],
+        })
+        .catch(async (error) => {
+          await this.remove(handle);
+          throw new StartFailed(
+            `The cluster refused to give the Secret ${job.name} to its Job: ${apiMessage(error)}`,
+          );
+        });
+    }
     if (job.ports.length > 0) {
-      const owner = {
-        apiVersion: "batch/v1",
-        kind: "Job",
-        name: created.metadata!.name!,
-        uid: handle.uid,
-        controller: true,
-        blockOwnerDeletion: true,
-      };
       try {
         await this.#core.createNamespacedService({
           namespace: this.namespace,
@@ -295,10 +361,40 @@ export class KubernetesRunner implements Runner {
     return handle;
   }
 
+  /**
+   * Writes the job's variables into its Secret before the Job exists, as its pod reads them at
+   * once. A Secret of that name already there (a start cut short, another server's start of
+   * the same job) gets these values; whoever owns it keeps it.
+   */
+  async #putSecret(job: Job, secret: V1Secret): Promise<void> {
+    const name = secret.metadata!.name!;
+    try {
+      await this.#core.createNamespacedSecret({ namespace: this.namespace, body: secret });
+    } catch (error) {
+      if ((error as ApiException<unknown>).code !== 409) {
+        throw new StartFailed(
+          `The cluster refused the Secret holding the variables of ${job.name}: ${apiMessage(error)}`,
+        );
+      }
+      await this.#core
+        .patchNamespacedSecret({
+          name,
+          namespace: this.namespace,
+          body: [{ op: "replace", path: "/data", value: secretData(job) }],
+        })
+        .catch((failure) => {
+          throw new StartFailed(
+            `The cluster refused the Secret holding the variables of ${job.name}: ${apiMessage(failure)}`,
+          );
+        });
+    }
+  }
+
   /** Resolves once the content container runs (or has ended); fails at once when it never will. */
   async #untilStarted(handle: KubeHandle, progress: (line: string) => void): Promise<void> {
     const { jobs, pods, events } = this.#caches;
     const told = new Set<string>();
+    let refused: string | undefined;
     const tell = () => {
       const pod = this.#podOf(handle);
       const involved = new Set([handle.uid, pod?.metadata?.uid]);
@@ -307,12 +403,14 @@ export class KubernetesRunner implements Runner {
         const key = `${event.metadata?.uid}:${event.count ?? 1}`;
         if (told.has(key)) continue;
         told.add(key);
+        refused ??= refusedPod(event);
         const line = eventLine(event);
         if (line) progress(line);
       }
     };
     const unsubscribe = events.subscribe(() => tell());
     let seen = false;
+    const settled = new AbortController();
     try {
       const probe = () => {
         tell();
@@ -323,12 +421,15 @@ export class KubernetesRunner implements Runner {
           throw new StartFailed(`The Job ${handle.name} was deleted before it started.`);
         }
         seen = true;
+        if (refused) throw new StartFailed(refused);
         const phase = startPhase(job, this.#podOf(handle));
         if (phase.phase === "failed") throw new StartFailed(phase.message);
         return phase.phase === "started" ? true : undefined;
       };
-      await Promise.race([jobs.until(probe), pods.until(probe)]);
+      // A refusal arrives as an Event alone: the Job and its (missing) pod do not change.
+      await Promise.race([jobs, pods, events].map((cache) => cache.until(probe, settled.signal)));
     } finally {
+      settled.abort();
       unsubscribe();
     }
   }
@@ -537,6 +638,10 @@ export class KubernetesRunner implements Runner {
       for (const pod of this.#caches.pods.list()) {
         if (ownerUid(pod) === h.uid) await this.#deletePod(pod, 0);
       }
+      // Collected with its Job by the cluster; deleted here too, for a start cut short.
+      await this.#core
+        .deleteNamespacedSecret({ name: objectName(h.name), namespace: h.namespace })
+        .catch(ignoreGone);
       const service = this.#caches.services.get(objectName(h.name));
       if (service?.metadata?.ownerReferences?.some((o) => o.uid === h.uid)) {
         await this.#core

@@ -8,6 +8,7 @@ import { signInThrottle } from "./0005-sign-in-throttle.js";
 import { publishing } from "./0006-publishing.js";
 import { retireAndGit } from "./0007-retire-and-git.js";
 import { people } from "./0008-people.js";
+import { leases } from "./0009-leases.js";
 import { previewRuns } from "./0010-preview-runs.js";
 
 /** Every migration, in order. Names are permanent: never rename or edit one that shipped. */
@@ -21,6 +22,7 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0006-publishing": publishing,
     "0007-retire-and-git": retireAndGit,
     "0008-people": people(dialect),
+    "0009-leases": leases,
     "0010-preview-runs": previewRuns,
   };
 }
