@@ -11,6 +11,7 @@ import { openStore, type Store } from "../../src/store/database.js";
 import { retireEnvironment } from "../../src/store/retired-environments.js";
 import { fakeFor } from "../runners/broken-backends.js";
 import { FakeWorld } from "../runners/fake-backend.js";
+import { testJob } from "../support/jobs.js";
 import { freshDatabase, type TestDatabase } from "../support/stores.js";
 
 let database: TestDatabase;
@@ -24,22 +25,8 @@ afterEach(async () => {
   await database.drop();
 });
 
-const job = (name: string, image: string | null): Job => ({
-  name,
-  kind: "build",
-  image,
-  pullPolicy: null,
-  argv: ["true"],
-  env: {},
-  workingDir: "/",
-  volumes: [],
-  runtime: false,
-  ports: [],
-  supervisor: null,
-  resources: {},
-  deadlineSeconds: null,
-  labels: { "spec-hash": name },
-});
+const job = (name: string, image: string | null): Job =>
+  testJob({ name, kind: "build", image, workingDir: "/" });
 
 describe("the placed runner", () => {
   it("gives each job its environment's placement, by image", async () => {

@@ -27,6 +27,7 @@ import {
   SlowRunner,
 } from "../runners/broken-backends.js";
 import { FakeWorld } from "../runners/fake-backend.js";
+import { testJob } from "../support/jobs.js";
 import { freshDatabase, type TestDatabase } from "../support/stores.js";
 
 const GUID = "0b7d3a2e-1c4f-4a9b-8e6d-0f1a2b3c4d5e";
@@ -191,22 +192,14 @@ describe("the process reconciler", () => {
     await first.start();
     (await first.endpoint(GUID)).release();
     // Work this installation made that no run records: a server that died before writing it.
-    await runner.start({
-      name: "run-stray",
-      kind: "run",
-      image: null,
-      pullPolicy: null,
-      argv: ["serve"],
-      env: {},
-      workingDir: "/",
-      volumes: [],
-      runtime: false,
-      ports: [],
-      supervisor: null,
-      resources: {},
-      deadlineSeconds: null,
-      labels: { instance: "test-instance", "spec-hash": "x" },
-    });
+    await runner.start(
+      testJob({
+        name: "run-stray",
+        argv: ["serve"],
+        workingDir: "/",
+        labels: { instance: "test-instance", "spec-hash": "x" },
+      }),
+    );
     world.calls.length = 0;
     await first.close({ leaveRunning: true });
 

@@ -6,12 +6,12 @@
 import { existsSync } from "node:fs";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pythonCacheEntry, startBuild } from "../../src/content/package-cache.js";
 import { setPasswordHash } from "../../src/store/sessions.js";
 import { hashPassword } from "../../src/users/passwords.js";
 import { browserUnavailable, ensureDashboardBuilt, launchBrowser } from "../support/browser.js";
 import { addPerson, dashboard, PASSWORD, PHONE } from "../support/dashboard.js";
 import { createContent, deploy, manifestEntry } from "../support/deploy.js";
+import { startForeignBuild } from "../support/foreign-build.js";
 import { unavailable } from "../support/requirements.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
@@ -223,29 +223,7 @@ describe.skipIf(noBrowser || noFlask)(
       await ui.shot(page, "runtime-caches-desktop");
 
       // A build of another server writes into it: the delete is refused, in the dialog.
-      await server.server.store.db
-        .insertInto("tasks")
-        .values({
-          id: "elsewhere-build",
-          kind: "deploy",
-          created_time: new Date().toISOString(),
-          code: 0,
-          error: "",
-          server_id: "another-server",
-          content_guid: null,
-          bundle_id: null,
-          user_guid: null,
-          finished_time: null,
-          result: null,
-        })
-        .execute();
-      const entry = pythonCacheEntry({
-        image: null,
-        pythonVersion: "3.11.2",
-        requirements: "requests\n",
-        systemSitePackages: true,
-      });
-      await startBuild(server.settings.Server.DataDir, entry, "elsewhere-build", null);
+      const foreign = await startForeignBuild(server);
       const label = "Local";
       await page
         .getByRole("button", { name: `Delete the Python 3.11.2 cache of ${label}` })
@@ -256,11 +234,7 @@ describe.skipIf(noBrowser || noFlask)(
       await dialog.getByRole("button", { name: "Delete cache" }).click();
       await dialog.getByRole("alert").getByText("in use by a build").waitFor();
       await ui.shot(page, "runtime-caches-refused");
-      await server.server.store.db
-        .updateTable("tasks")
-        .set({ finished_time: new Date().toISOString() })
-        .where("id", "=", "elsewhere-build")
-        .execute();
+      await foreign.finish();
       await dialog.getByRole("button", { name: "Delete cache" }).click();
       await page.getByText(`Deleted the Python 3.11.2 cache of ${label}.`).waitFor();
       await page.getByText("No runtime caches yet.").waitFor();

@@ -5,8 +5,8 @@
  */
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pythonCacheEntry, startBuild } from "../../src/content/package-cache.js";
 import { createContent, deploy, manifestEntry, waitForTask } from "../support/deploy.js";
+import { startForeignBuild } from "../support/foreign-build.js";
 import { unavailable } from "../support/requirements.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { STORE_DIALECTS } from "../support/stores.js";
@@ -133,38 +133,12 @@ describe.skipIf(noFlask).each(STORE_DIALECTS)("runtime caches on %s", (dialect) 
 
   it("refuses to delete a cache a running build writes into, naming its task", async () => {
     // A build of another server sharing the data volume: its task is unfinished in the store.
-    await server.server.store.db
-      .insertInto("tasks")
-      .values({
-        id: "elsewhere-build",
-        kind: "deploy",
-        created_time: new Date().toISOString(),
-        code: 0,
-        error: "",
-        server_id: "another-server",
-        content_guid: null,
-        bundle_id: null,
-        user_guid: null,
-        finished_time: null,
-        result: null,
-      })
-      .execute();
-    const entry = pythonCacheEntry({
-      image: null,
-      pythonVersion: "3.11.2",
-      requirements: "requests\n",
-      systemSitePackages: true,
-    });
-    await startBuild(server.settings.Server.DataDir, entry, "elsewhere-build", null);
+    const foreign = await startForeignBuild(server);
     const refused = await server.call("DELETE", PATH, { body: target });
     expect(refused.status).toBe(409);
-    expect(refused.body.payload.task_ids).toEqual(["elsewhere-build"]);
+    expect(refused.body.payload.task_ids).toEqual([foreign.taskId]);
     expect(refused.body.error).toContain("in use by a build");
-    await server.server.store.db
-      .updateTable("tasks")
-      .set({ finished_time: new Date().toISOString() })
-      .where("id", "=", "elsewhere-build")
-      .execute();
+    await foreign.finish();
     const removed = await server.call("DELETE", PATH, { body: { ...target, language: "python" } });
     expect(removed.status).toBe(200);
   });

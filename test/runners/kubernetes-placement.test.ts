@@ -15,6 +15,7 @@ import { resource } from "../kube/resources.js";
 import { type KubeStandin, startKubeStandin } from "../kube/standin.js";
 import { eventually, kubectl } from "../kube/test-support.js";
 import { engineAvailable, ensureImage } from "../support/images.js";
+import { testJob } from "../support/jobs.js";
 import { type KubeTools, kubeTools } from "../support/kube-tools.js";
 
 const missing = engineAvailable();
@@ -67,23 +68,15 @@ const TOLERATES: Placement = {
 };
 
 function job(name: string, placement: Placement | undefined, script = "true"): Job {
-  return {
+  return testJob({
     name: `${name}-${process.pid}`,
-    kind: "run",
     image,
     pullPolicy: "if-not-present",
     argv: ["/bin/sh", "-c", script],
     env: { TOKEN: SECRET, PLAIN: "visible" },
-    workingDir: "/tmp",
-    volumes: [],
-    runtime: false,
-    ports: [],
-    supervisor: null,
-    resources: {},
-    deadlineSeconds: null,
     labels: { "spec-hash": name },
     ...(placement ? { placement } : {}),
-  };
+  });
 }
 
 /** Whether no Job, Secret or pod of these jobs is left in the namespace. */

@@ -43,3 +43,21 @@ export function LoadState(props: { load: Load<unknown>; what: string }) {
     </div>
   );
 }
+
+/**
+ * Changes made from a page over loaded data: each says how it went in `message` (the server's
+ * refusal, or `done`), and a change that went through loads the data again.
+ */
+export function useChange(load: Load<unknown>) {
+  const [message, setMessage] = useState("");
+  const change = async (what: () => Promise<unknown>, done: string) => {
+    try {
+      await what();
+      setMessage(done);
+      load.reload();
+    } catch (error) {
+      setMessage(describeFailure(error));
+    }
+  };
+  return { message, change };
+}

@@ -7,7 +7,7 @@ import {
   mayChange,
   type Person,
 } from "../api";
-import { LoadState, useLoad } from "../load";
+import { LoadState, useChange, useLoad } from "../load";
 import { personLabel, principalNames } from "../principal-names";
 import { PrincipalSearch } from "./PrincipalSearch";
 
@@ -84,16 +84,7 @@ function Permissions(props: { content: Content }) {
     return { owner, permissions, names };
   }, [c.guid, c.owner_guid]);
   const [role, setRole] = useState<"viewer" | "owner">("viewer");
-  const [message, setMessage] = useState("");
-  const act = async (what: () => Promise<unknown>, done: string) => {
-    try {
-      await what();
-      setMessage(done);
-      load.reload();
-    } catch (error) {
-      setMessage(describeFailure(error));
-    }
-  };
+  const { message, change: act } = useChange(load);
   if (!load.data) return <LoadState load={load} what="who has access" />;
   const { owner, permissions, names } = load.data;
   return (

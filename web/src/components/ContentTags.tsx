@@ -1,6 +1,6 @@
 import { useState } from "react";
-import { api, type Content, describeFailure, type Tag } from "../api";
-import { LoadState, useLoad } from "../load";
+import { api, type Content, type Tag } from "../api";
+import { LoadState, useChange, useLoad } from "../load";
 
 /** The content's tags; those who may change it put on or take off tags administrators keep. */
 export function ContentTags(props: { content: Content; canChange: boolean }) {
@@ -14,16 +14,7 @@ export function ContentTags(props: { content: Content; canChange: boolean }) {
     [path, props.canChange],
   );
   const [chosen, setChosen] = useState("");
-  const [message, setMessage] = useState("");
-  const change = async (what: () => Promise<unknown>, done: string) => {
-    try {
-      await what();
-      setMessage(done);
-      load.reload();
-    } catch (error) {
-      setMessage(describeFailure(error));
-    }
-  };
+  const { message, change } = useChange(load);
   if (!load.data) return <LoadState load={load} what="the tags" />;
   const [mine, all] = load.data;
   const addable = all.filter((t) => !mine.some((m) => m.id === t.id));

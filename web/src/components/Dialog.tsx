@@ -1,4 +1,5 @@
-import { type ReactNode, useEffect, useId, useRef } from "react";
+import { type ReactNode, useEffect, useId, useRef, useState } from "react";
+import { describeFailure } from "../api";
 
 /**
  * A modal built on the native <dialog>: focus moves in, Escape closes, focus returns. Each
@@ -29,5 +30,45 @@ export function Dialog(props: { title: string; onClose(): void; children: ReactN
       <h2 id={titleId}>{props.title}</h2>
       {props.children}
     </dialog>
+  );
+}
+
+/**
+ * A dialog asking to confirm one irreversible action: Cancel, or the action's button, whose
+ * refusal by the server is shown in the dialog, which then stays open.
+ */
+export function ConfirmDialog(props: {
+  title: string;
+  action: string;
+  onClose(): void;
+  onConfirm(): Promise<void>;
+  children: ReactNode;
+}) {
+  const [refusal, setRefusal] = useState("");
+  return (
+    <Dialog title={props.title} onClose={props.onClose}>
+      {props.children}
+      <p className="field-error" role="alert">
+        {refusal}
+      </p>
+      <div className="actions">
+        <button type="button" onClick={props.onClose}>
+          Cancel
+        </button>
+        <button
+          type="button"
+          className="danger"
+          onClick={async () => {
+            try {
+              await props.onConfirm();
+            } catch (error) {
+              setRefusal(describeFailure(error));
+            }
+          }}
+        >
+          {props.action}
+        </button>
+      </div>
+    </Dialog>
   );
 }

@@ -1,15 +1,8 @@
 import { type ReactNode, useState } from "react";
-import {
-  api,
-  type Content,
-  describeFailure,
-  type Environment,
-  RUNTIME_LABEL,
-  RUNTIMES,
-} from "../api";
+import { api, type Content, type Environment, RUNTIME_LABEL, RUNTIMES } from "../api";
 import { LoadState, useLoad } from "../load";
 import { navigate } from "../route";
-import { Dialog } from "./Dialog";
+import { ConfirmDialog } from "./Dialog";
 import { EnvironmentPermissions } from "./EnvironmentPermissions";
 
 export function EnvironmentDetail(props: {
@@ -29,7 +22,6 @@ export function EnvironmentDetail(props: {
   );
   const users = usersLoad.data ?? [];
   const [confirming, setConfirming] = useState(false);
-  const [refusal, setRefusal] = useState("");
   const readOnly = Boolean(e.managed_by);
   return (
     <section aria-labelledby="environment-heading">
@@ -99,50 +91,29 @@ export function EnvironmentDetail(props: {
           <button type="button" onClick={props.onEdit}>
             Edit
           </button>
-          <button
-            type="button"
-            className="danger"
-            onClick={() => {
-              setRefusal("");
-              setConfirming(true);
-            }}
-          >
+          <button type="button" className="danger" onClick={() => setConfirming(true)}>
             Remove
           </button>
         </div>
       )}
       {props.editor}
       {confirming && (
-        <Dialog title={`Remove ${e.name}?`} onClose={() => setConfirming(false)}>
+        <ConfirmDialog
+          title={`Remove ${e.name}?`}
+          action="Remove environment"
+          onClose={() => setConfirming(false)}
+          onConfirm={async () => {
+            await api("DELETE", `/v1/environments/${e.guid}`);
+            setConfirming(false);
+            props.onRemoved();
+          }}
+        >
           <p>
             {users.length === 0
               ? "No content uses this environment. Content can no longer be deployed to it once it is removed."
               : `${users.length} content ${users.length === 1 ? "item uses" : "items use"} this environment: it is retired rather than deleted, and they keep running in it, then select another environment on their next deploy.`}
           </p>
-          <p className="field-error" role="alert">
-            {refusal}
-          </p>
-          <div className="actions">
-            <button type="button" onClick={() => setConfirming(false)}>
-              Cancel
-            </button>
-            <button
-              type="button"
-              className="danger"
-              onClick={async () => {
-                try {
-                  await api("DELETE", `/v1/environments/${e.guid}`);
-                  setConfirming(false);
-                  props.onRemoved();
-                } catch (error) {
-                  setRefusal(describeFailure(error));
-                }
-              }}
-            >
-              Remove environment
-            </button>
-          </div>
-        </Dialog>
+        </ConfirmDialog>
       )}
     </section>
   );

@@ -1,6 +1,5 @@
-import { useState } from "react";
-import { api, describeFailure, type EnvironmentPermission } from "../api";
-import { LoadState, useLoad } from "../load";
+import { api, type EnvironmentPermission } from "../api";
+import { LoadState, useChange, useLoad } from "../load";
 import { principalNames } from "../principal-names";
 import { PrincipalSearch } from "./PrincipalSearch";
 
@@ -17,16 +16,7 @@ export function EnvironmentPermissions(props: { environmentGuid: string }) {
     );
     return { permissions, names };
   }, [path]);
-  const [message, setMessage] = useState("");
-  const act = async (what: () => Promise<unknown>, done: string) => {
-    try {
-      await what();
-      setMessage(done);
-      load.reload();
-    } catch (error) {
-      setMessage(describeFailure(error));
-    }
-  };
+  const { message, change: act } = useChange(load);
   return (
     <section aria-labelledby="environment-permissions-heading">
       <h2 id="environment-permissions-heading">Who may use it</h2>

@@ -1,8 +1,8 @@
 import { useState } from "react";
-import { api, describeFailure, type RuntimeCache } from "../api";
+import { api, type RuntimeCache } from "../api";
 import { LoadState, useLoad } from "../load";
 import { useTitle } from "../title";
-import { Dialog } from "./Dialog";
+import { ConfirmDialog } from "./Dialog";
 
 const name = (c: RuntimeCache) => `${c.language} ${c.version} cache of ${c.image_name}`;
 
@@ -25,7 +25,6 @@ export function RuntimeCachesPage() {
     [],
   );
   const [confirming, setConfirming] = useState<RuntimeCache | null>(null);
-  const [refusal, setRefusal] = useState("");
   const [message, setMessage] = useState("");
   return (
     <section aria-labelledby="caches-heading">
@@ -66,14 +65,7 @@ export function RuntimeCachesPage() {
                     {c.last_used_time ? new Date(c.last_used_time).toLocaleString() : "never"}
                   </td>
                   <td>
-                    <button
-                      type="button"
-                      className="danger"
-                      onClick={() => {
-                        setRefusal("");
-                        setConfirming(c);
-                      }}
-                    >
+                    <button type="button" className="danger" onClick={() => setConfirming(c)}>
                       Delete the {name(c)}
                     </button>
                   </td>
@@ -84,40 +76,26 @@ export function RuntimeCachesPage() {
         </div>
       )}
       {confirming && (
-        <Dialog title={`Delete the ${name(confirming)}?`} onClose={() => setConfirming(null)}>
+        <ConfirmDialog
+          title={`Delete the ${name(confirming)}?`}
+          action="Delete cache"
+          onClose={() => setConfirming(null)}
+          onConfirm={async () => {
+            await api("DELETE", "/v1/system/caches/runtime", {
+              language: confirming.language,
+              version: confirming.version,
+              image_name: confirming.image_name,
+            });
+            setMessage(`Deleted the ${name(confirming)}.`);
+            setConfirming(null);
+            load.reload();
+          }}
+        >
           <p>
             {size(confirming.size_bytes)} in {confirming.entries} package sets. The next build that
             needs it installs its packages again.
           </p>
-          <p className="field-error" role="alert">
-            {refusal}
-          </p>
-          <div className="actions">
-            <button type="button" onClick={() => setConfirming(null)}>
-              Cancel
-            </button>
-            <button
-              type="button"
-              className="danger"
-              onClick={async () => {
-                try {
-                  await api("DELETE", "/v1/system/caches/runtime", {
-                    language: confirming.language,
-                    version: confirming.version,
-                    image_name: confirming.image_name,
-                  });
-                  setMessage(`Deleted the ${name(confirming)}.`);
-                  setConfirming(null);
-                  load.reload();
-                } catch (error) {
-                  setRefusal(describeFailure(error));
-                }
-              }}
-            >
-              Delete cache
-            </button>
-          </div>
-        </Dialog>
+        </ConfirmDialog>
       )}
     </section>
   );
