@@ -5,6 +5,7 @@
  */
 import type { ContentNeeds } from "../environments/manifest.js";
 import { LOCAL_CLUSTER_NAME } from "../environments/model.js";
+import { placementOf } from "../environments/placement.js";
 import type { JobPaths } from "../runners/runner.js";
 import type { ContentRow } from "../store/content.js";
 import type { Store } from "../store/database.js";
@@ -37,6 +38,7 @@ export async function jobContext(
     ? ((await findEnvironment(deps.store.db, pick.environment.guid)) ??
       (await findRetiredEnvironment(deps.store.db, pick.environment.guid)))
     : undefined;
+  const placement = environment && placementOf(environment);
   return {
     paths: deps.paths,
     instance: deps.instance,
@@ -53,6 +55,7 @@ export async function jobContext(
     resources: contentResources(content),
     variables: await variableValues(deps.store, deps.secrets, content.guid),
     variablesRevision: content.variables_revision,
+    ...(placement ? { placement } : {}),
   };
 }
 

@@ -11,7 +11,15 @@
 import { createHash } from "node:crypto";
 import path from "node:path";
 import type { VolumeMount } from "../environments/model.js";
-import type { Job, JobKind, JobPaths, PullPolicy, Resources, Volume } from "../runners/runner.js";
+import type {
+  Job,
+  JobKind,
+  JobPaths,
+  Placement,
+  PullPolicy,
+  Resources,
+  Volume,
+} from "../runners/runner.js";
 import type { RunPlan } from "./app-commands.js";
 import { bundleSubPath, outputSubPath, renderSourceSubPath } from "./data-layout.js";
 import { type CacheEntry, CONTENTS_FILE, imageCacheSubPath } from "./package-cache.js";
@@ -33,6 +41,8 @@ export interface JobContext {
   readonly variables?: Readonly<Record<string, string>>;
   /** Counts writes to the variables: in the spec hash instead of their values. */
   readonly variablesRevision?: number;
+  /** Where the environment's jobs are scheduled; in the spec, so a change replaces them. */
+  readonly placement?: Placement;
 }
 
 /** The port every application listens on where it has a network of its own. */
@@ -223,6 +233,7 @@ function finish(ctx: JobContext, kind: JobKind, step: string, suffix: string, bo
     runtime: false,
     ports: [],
     deadlineSeconds: null,
+    ...(ctx.placement ? { placement: ctx.placement } : {}),
     ...body,
   };
   // The values stay out of the hash (it is stored and labelled); their revision stands in.

@@ -19,7 +19,6 @@ import { ContentVariables } from "../content/content-variables.js";
 import { DeployService } from "../content/deploy-service.js";
 import { JobRuns } from "../content/job-runs.js";
 import { LoadTracker } from "../content/load-tracker.js";
-import { placedRunner } from "../content/placed-runner.js";
 import { ProcessReconciler } from "../content/process-reconciler.js";
 import { RepositoryService } from "../content/repository-service.js";
 import { SecretBox } from "../content/secret-box.js";
@@ -172,7 +171,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       count: Number(row.count),
     })),
   );
-  const runner = placedRunner(measuredRunner(deps.runner, metrics), store);
+  const runner = measuredRunner(deps.runner, metrics);
   const dataDir = settings.Server.DataDir;
   const instance = await installationInstance(store.db);
   const environments = new EnvironmentService(store);
