@@ -39,18 +39,20 @@ describe("runtime cache names", () => {
   });
 });
 
+/** A host Python cache entry, as a build of a Flask app makes it. */
+const entry = pythonCacheEntry({
+  image: null,
+  pythonVersion: "3.11.2",
+  requirements: "flask\n",
+  systemSitePackages: false,
+});
+
 describe("builds in progress", () => {
   let dataDir: string | undefined;
   afterEach(() => (dataDir ? rm(dataDir, { recursive: true, force: true }) : undefined));
 
   it("counts build folders whose task has not finished, and only those", async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), "slipway-caches-"));
-    const entry = pythonCacheEntry({
-      image: null,
-      pythonVersion: "3.11.2",
-      requirements: "flask\n",
-      systemSitePackages: false,
-    });
     await startBuild(dataDir, entry, "finished-task", null);
     const folder = path.dirname(entry.subPath);
     const running = (id: string) => Promise.resolve(id === "running-task");
@@ -66,12 +68,6 @@ describe("a cache's last use", () => {
 
   it("is when its newest package set was published or last reused, null before any", async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), "slipway-caches-"));
-    const entry = pythonCacheEntry({
-      image: null,
-      pythonVersion: "3.11.2",
-      requirements: "flask\n",
-      systemSitePackages: false,
-    });
     const build = await startBuild(dataDir, entry, "task-1", null);
     expect((await listRuntimeCaches(dataDir))[0]?.last_used_time).toBeNull();
     expect(await publishBuild(dataDir, entry, build)).toBe(true);

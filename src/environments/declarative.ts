@@ -65,40 +65,40 @@ export async function bootstrapEnvironments(
         return [];
       }
       const now = new Date().toISOString();
-      for (const environment of desired) {
-        await insertEnvironment(db, randomUUID(), fieldsWithDefaults(environment, null), now);
+      const created = desired.map((environment) => ({
+        kind: "create" as const,
+        name: environment.name,
+        environment: fieldsWithDefaults(environment, null),
+      }));
+      for (const action of created) {
+        await insertEnvironment(db, randomUUID(), action.environment, now);
       }
-      logger.info({ files, created: desired.length }, "Created the bootstrap environments");
-      return desired;
+      logger.info({ files, created: created.length }, "Created the bootstrap environments");
+      return created;
     })
     .then(async (created) => {
-      for (const environment of created) {
-        await auditFileChange(
-          logger,
-          store,
-          "create",
-          `+ create ${environment.name}`,
-          files.join(", "),
-        );
-      }
+      await auditFileChanges(logger, store, created, files.join(", "));
       return created.length;
     });
 }
 
-/** A change a file made, in the audit log beside those made through the API. */
-function auditFileChange(
+/** What a file applied, in the audit log beside the changes made through the API. */
+async function auditFileChanges(
   logger: FastifyBaseLogger,
   store: Store,
-  kind: ReconcileAction["kind"],
-  line: string,
+  actions: readonly ReconcileAction[],
   file: string,
 ): Promise<void> {
-  return recordChange(logger, store.db, {
-    actor: null,
-    actorName: "environments file",
-    action: `${kind} environment`,
-    description: `${line}, from ${file}`,
-  });
+  for (const action of actions) {
+    const line = describeAction(action);
+    if (!line) continue;
+    await recordChange(logger, store.db, {
+      actor: null,
+      actorName: "environments file",
+      action: `${action.kind} environment`,
+      description: `${line}, from ${file}`,
+    });
+  }
 }
 
 /** Plans the file against the catalog without changing anything. */
@@ -237,10 +237,7 @@ export class DeclarativeFile {
         return plan;
       },
     );
-    for (const action of plan) {
-      const line = describeAction(action);
-      if (line) await auditFileChange(this.logger, this.store, action.kind, line, this.file);
-    }
+    await auditFileChanges(this.logger, this.store, plan, this.file);
     const changes = summarizePlan(plan);
     this.#lastHash = hash;
     Object.assign(this.#status, {

@@ -9,10 +9,10 @@ import { appJob, type Built } from "../../src/content/jobs.js";
 import type { Pick } from "../../src/content/pick.js";
 import { SecretBox } from "../../src/content/secret-box.js";
 import { EnvironmentService } from "../../src/environments/service.js";
-import { findContent, insertContent } from "../../src/store/content.js";
+import { findContent } from "../../src/store/content.js";
 import { openStore, type Store } from "../../src/store/database.js";
 import { retireEnvironment } from "../../src/store/retired-environments.js";
-import { insertUser } from "../../src/store/users.js";
+import { insertOwnedContent } from "../support/content-rows.js";
 import { freshDatabase, type TestDatabase } from "../support/stores.js";
 
 const GUID = "7c1d3a2e-1c4f-4a9b-8e6d-0f1a2b3c4d5e";
@@ -29,30 +29,7 @@ let store: Store;
 beforeEach(async () => {
   database = await freshDatabase("sqlite");
   store = await openStore(database.settings);
-  const owner = await insertUser(store.db, { username: "owner", role: "publisher" });
-  await insertContent(store.db, {
-    guid: GUID,
-    name: "trainer",
-    title: null,
-    description: "",
-    owner_guid: owner.guid,
-    app_mode: "python-api",
-    content_category: "",
-    created_time: new Date().toISOString(),
-    last_deployed_time: null,
-    bundle_id: null,
-    default_image_name: null,
-    default_environment_guid: null,
-    default_r_environment_management: null,
-    default_py_environment_management: null,
-    image_name: null,
-    environment_guid: null,
-    cluster_name: null,
-    r_version: null,
-    py_version: null,
-    quarto_version: null,
-    needs_rebuild: 0,
-  });
+  await insertOwnedContent(store, { guid: GUID, name: "trainer", app_mode: "python-api" });
 });
 afterEach(async () => {
   await store.close();

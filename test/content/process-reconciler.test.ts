@@ -15,10 +15,9 @@ import { ProcessReconciler } from "../../src/content/process-reconciler.js";
 import { SecretBox } from "../../src/content/secret-box.js";
 import type { Runner } from "../../src/runners/runner.js";
 import { insertBundle } from "../../src/store/bundles.js";
-import { deleteContent, insertContent, updateContent } from "../../src/store/content.js";
+import { deleteContent, updateContent } from "../../src/store/content.js";
 import { openStore, type Store } from "../../src/store/database.js";
 import { activeRuns, contentRuns } from "../../src/store/runs.js";
-import { insertUser } from "../../src/store/users.js";
 import {
   CrashingRunner,
   ForgetfulRunner,
@@ -27,6 +26,7 @@ import {
   SlowRunner,
 } from "../runners/broken-backends.js";
 import { FakeWorld } from "../runners/fake-backend.js";
+import { insertOwnedContent } from "../support/content-rows.js";
 import { testJob } from "../support/jobs.js";
 import { freshDatabase, type TestDatabase } from "../support/stores.js";
 
@@ -42,30 +42,7 @@ beforeEach(async () => {
   settings.Scheduler.InitTimeout = 2;
   settings.Scheduler.IdleTimeout = 1;
   store = await openStore(settings);
-  const owner = await insertUser(store.db, { username: "owner", role: "publisher" });
-  await insertContent(store.db, {
-    guid: GUID,
-    name: "app",
-    title: null,
-    description: "",
-    owner_guid: owner.guid,
-    app_mode: "python-api",
-    content_category: "",
-    created_time: new Date().toISOString(),
-    last_deployed_time: null,
-    bundle_id: null,
-    default_image_name: null,
-    default_environment_guid: null,
-    default_r_environment_management: null,
-    default_py_environment_management: null,
-    image_name: null,
-    environment_guid: null,
-    cluster_name: null,
-    r_version: null,
-    py_version: null,
-    quarto_version: null,
-    needs_rebuild: 0,
-  });
+  await insertOwnedContent(store, { guid: GUID, name: "app", app_mode: "python-api" });
   await activate(await builtBundle("app:app"));
 });
 

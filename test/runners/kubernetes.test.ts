@@ -12,6 +12,7 @@ import { KubernetesRunner } from "../../src/runners/kubernetes/kubernetes-backen
 import { resource } from "../kube/resources.js";
 import { type KubeStandin, startKubeStandin } from "../kube/standin.js";
 import { contentInitImage, engineAvailable, ensureImage } from "../support/images.js";
+import { testJob } from "../support/jobs.js";
 import { runRunnerContract } from "./contract.js";
 
 const missing = engineAvailable();
@@ -83,22 +84,12 @@ describe.skipIf(Boolean(missing))("the shared-volume check", () => {
 describe.skipIf(Boolean(missing))("two servers on one cluster", () => {
   it("never create the same Job twice when they start the same job at once", async () => {
     const [a, b] = await Promise.all([connect(), connect()]);
-    const job = {
+    const job = testJob({
       name: `twice-${process.pid}`,
-      kind: "run" as const,
       image: images.image,
-      pullPolicy: null,
       argv: ["/bin/sh", "-c", "while :; do sleep 1 & wait $!; done"],
-      env: {},
-      workingDir: "/tmp",
-      volumes: [],
-      runtime: false,
-      ports: [],
-      supervisor: null,
-      resources: {},
-      deadlineSeconds: null,
       labels: { "spec-hash": "one" },
-    };
+    });
     const [first, second] = await Promise.all([a.start(job), b.start(job)]);
     expect(second).toEqual(first);
     const jobs = standin!.api.store
