@@ -31,11 +31,11 @@ export type ContentTarget =
  */
 export type ContentLookup = () => Promise<ContentRow | undefined>;
 
-/** A lookup that reads the row at most once. */
+/** A lookup that reads the row at most once, or takes one read within the last moment. */
 export function lookupOnce(store: Store, guid: string): ContentLookup {
   let read: Promise<ContentRow | undefined> | undefined;
   return () => {
-    read ??= findContent(store.db, guid);
+    read ??= store.recent.read(`content:${guid}`, () => findContent(store.db, guid));
     return read;
   };
 }

@@ -126,7 +126,8 @@ async function userOfKey(header: string, store: Store): Promise<UserRow> {
       "invalidApiKey",
       "Invalid API key: the Authorization header must be 'Key <api key>'.",
     );
-  const found = await findApiKeyByHash(store.db, hashApiKey(match[1]!));
+  const hash = hashApiKey(match[1]!);
+  const found = await store.recent.read(`key:${hash}`, () => findApiKeyByHash(store.db, hash));
   if (!found || found.key.revoked_time !== null || found.user.locked) {
     throw new ApiError("invalidApiKey", "Invalid API key.");
   }

@@ -13,11 +13,14 @@ import { postgresDialect } from "./dialect/postgres.js";
 import { sqliteDialect } from "./dialect/sqlite.js";
 import { StoreSqliteDialect } from "./dialect/sqlite-driver.js";
 import { migrations } from "./migrations/index.js";
+import { RecentReads } from "./recent-reads.js";
 import type { Tables } from "./schema.js";
 
 export interface Store {
   readonly db: Kysely<Tables>;
   readonly dialect: StoreDialect;
+  /** Reads kept for a moment on the content path, made stale by every write through `db`. */
+  readonly recent: RecentReads;
   close(): Promise<void>;
 }
 
@@ -43,8 +46,12 @@ function openSqlite(settings: StoreSettings): Store {
   database.pragma("journal_mode = WAL");
   database.pragma("foreign_keys = ON");
   database.pragma("busy_timeout = 5000");
-  const db = new Kysely<Tables>({ dialect: new StoreSqliteDialect(database) });
-  return { db, dialect: sqliteDialect, close: () => db.destroy() };
+  const recent = new RecentReads();
+  const db = new Kysely<Tables>({
+    dialect: new StoreSqliteDialect(database),
+    plugins: [recent.plugin()],
+  });
+  return { db, dialect: sqliteDialect, recent, close: () => db.destroy() };
 }
 
 function openPostgres(settings: StoreSettings): Store {
@@ -56,8 +63,12 @@ function openPostgres(settings: StoreSettings): Store {
   // An idle connection that the database ends (a restart, a failover) is dropped by the pool
   // and replaced on the next query; without a listener the event would crash the process.
   pool.on("error", () => {});
-  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: postgresDialect, close: () => db.destroy() };
+  const recent = new RecentReads();
+  const db = new Kysely<Tables>({
+    dialect: new PostgresDialect({ pool }),
+    plugins: [recent.plugin()],
+  });
+  return { db, dialect: postgresDialect, recent, close: () => db.destroy() };
 }
 
 async function migrate(store: Store): Promise<void> {
