@@ -219,7 +219,9 @@ export class LocalRunner implements Runner {
         for (const text of stream.lines.push(chunk)) yield { source: stream.source, text };
       }
       if (read) continue;
-      if (!options.follow || (await this.poll(h)).state !== "running") {
+      // Whether the process lives, not whether it is ready: a follower checks ten times a
+      // second, and a readiness check would open a connection to the application each time.
+      if (!options.follow || !(await this.#leaderAlive(h))) {
         // The process may have written its last bytes between the size check and the poll.
         if (await grown()) continue;
         for (const stream of streams) {
