@@ -6,20 +6,21 @@
  * node can meet fail the deploy at once with the cluster's words. What was made is read back
  * from the stand-in's own store; an evicted application pod is replaced on the next request.
  */
-import { mkdir } from "node:fs/promises";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resource } from "../kube/resources.js";
-import { type KubeStandin, startKubeStandin } from "../kube/standin.js";
-import { debianImageUnavailable, ensureDebianImage } from "../support/debian-image.js";
+import type { KubeStandin } from "../kube/standin.js";
+import { ensureDebianImage } from "../support/debian-image.js";
 import { createContent, deploy, manifestEntry } from "../support/deploy.js";
-import { contentInitImage, engineAvailable } from "../support/images.js";
+import {
+  type KubeServer,
+  kubeServerUnavailable,
+  NAMESPACE,
+  startKubeServer,
+} from "../support/kube-server.js";
 import { unavailable } from "../support/requirements.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import type { TestServer } from "../support/server.js";
 
-const missing = engineAvailable() ?? debianImageUnavailable();
-const NAMESPACE = "slipway-content";
-const CLAIM = "slipway-shared-storage";
+const missing = kubeServerUnavailable();
 
 const FLASK_APP = `import os
 from flask import Flask, request
@@ -40,62 +41,18 @@ describe.skipIf(unavailable("Deploys on the Kubernetes runner", missing))(
   "content as Kubernetes Jobs through the server",
   { timeout: 600_000 },
   () => {
+    let kube: KubeServer;
     let standin: KubeStandin;
     let server: TestServer;
-    const pv: Record<string, string> = {};
 
     beforeAll(async () => {
-      const debian = ensureDebianImage();
-      const init = contentInitImage();
-      standin = await startKubeStandin({
-        backoffBaseMs: 300,
-        pv,
-        node: { capacity: { memory: "8Gi", cpu: "4" } },
-      });
-      await standin.createNamespace(NAMESPACE);
-      await standin.api.create(resource("persistentvolumeclaims"), NAMESPACE, {
-        apiVersion: "v1",
-        kind: "PersistentVolumeClaim",
-        metadata: { name: CLAIM },
-        spec: { accessModes: ["ReadWriteMany"], resources: { requests: { storage: "10Gi" } } },
-      });
-      server = await startTestServer("sqlite", (s) => {
-        // The claim is the server's own data folder, as the chart mounts it.
-        pv[CLAIM] = s.Server.DataDir;
-        s.Kubernetes.Enabled = true;
-        s.Kubernetes.Kubeconfig = standin.kubeconfigPath;
-        s.Kubernetes.Namespace = NAMESPACE;
-        s.Kubernetes.DataDirPVCName = CLAIM;
-        s.Kubernetes.InitContainerImage = init;
-        s.Python.FindLinks = [path.join(s.Server.DataDir, "wheels")];
-        s.Python.SystemSitePackages = true;
-      });
-      await mkdir(path.join(server.settings.Server.DataDir, "wheels"), { recursive: true });
-      const created = await server.call("POST", "/__api__/v1/environments", {
-        body: {
-          name: debian.name,
-          title: "Debian bookworm",
-          python: { installations: [debian.python] },
-          r: { installations: [debian.r] },
-        },
-      });
-      expect(created.status).toBe(200);
+      kube = await startKubeServer();
+      ({ standin, server } = kube);
     }, 900_000);
-    afterAll(async () => {
-      await server?.close();
-      await standin?.close();
-    }, 120_000);
+    afterAll(() => kube?.close(), 120_000);
 
-    const get = (url: string) =>
-      fetch(url, { headers: { Authorization: `Key ${server.keys.viewer}` } });
-    const jobsOf = (guid: string, kind: string) =>
-      standin.api.store
-        .list(resource("jobs"), NAMESPACE)
-        .filter(
-          (j) =>
-            j.metadata.labels?.["slipway.io/content"] === guid &&
-            j.metadata.labels?.["slipway.io/kind"] === kind,
-        );
+    const get = (url: string) => kube.get(url);
+    const jobsOf = (guid: string, kind: string) => kube.jobsOf(guid, kind);
 
     it("builds a Flask API in a Job, serves it from another through its Service, and redeploys from the cache", async () => {
       const item = await createContent(server, "flask-on-kubernetes");

@@ -1,7 +1,8 @@
 /**
  * A server on the Kubernetes runner killed with SIGKILL while its application runs, then
  * started again over the same data: it adopts the running Job (the same pod answers, not a new
- * one) and deletes a Job labelled as this installation's that no run records.
+ * one) and deletes a Job labelled as this installation's that no run records, and a Secret a
+ * start cut short left without its Job.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resource } from "../kube/resources.js";
@@ -38,7 +39,7 @@ describe.skipIf(
   }, 120_000);
   afterAll(() => standin?.close(), 120_000);
 
-  it("adopts its running Job after a restart and deletes a labelled Job no run records", async () => {
+  it("adopts its running Job after a restart and deletes a labelled Job no run records, and a Secret left without its Job", async () => {
     const debian = ensureDebianImage();
     const server = await startServerProcess(
       [
@@ -104,6 +105,17 @@ describe.skipIf(
           },
         },
       });
+      // And its variables' Secret made, but the server killed before it made the Job.
+      await standin.api.create(resource("secrets"), NAMESPACE, {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: {
+          name: "cut-short",
+          labels: { "slipway.io/instance": instance, "slipway.io/kind": "run" },
+          annotations: { "slipway.io/job-name": "cut-short" },
+        },
+        data: { TOKEN: Buffer.from("left behind").toString("base64") },
+      });
 
       await server.kill();
       await server.restart();
@@ -115,6 +127,12 @@ describe.skipIf(
       while (standin.api.store.get(resource("jobs"), NAMESPACE, "orphan") && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 200));
       expect(standin.api.store.get(resource("jobs"), NAMESPACE, "orphan")).toBeUndefined();
+      while (
+        standin.api.store.get(resource("secrets"), NAMESPACE, "cut-short") &&
+        Date.now() < deadline
+      )
+        await new Promise((r) => setTimeout(r, 200));
+      expect(standin.api.store.get(resource("secrets"), NAMESPACE, "cut-short")).toBeUndefined();
     } finally {
       await server.stop();
     }

@@ -160,7 +160,11 @@ describe("the seed's Kubernetes variant (executionEnvironments)", async () => {
         resources: ["services"],
         verbs: ["create", "get", "list", "watch", "delete"],
       },
-      { apiGroups: [""], resources: ["secrets"], verbs: ["create", "patch", "delete"] },
+      {
+        apiGroups: [""],
+        resources: ["secrets"],
+        verbs: ["create", "patch", "delete", "list"],
+      },
       { apiGroups: [""], resources: ["serviceaccounts"], verbs: ["list"] },
       {
         apiGroups: ["batch"],

@@ -5,6 +5,7 @@ import { UnsupportedByBackend } from "../runner.js";
 import { jobBaseProblem, serviceBaseProblem } from "./kube-bases.js";
 import {
   claimSubPath,
+  JOB_NAME,
   jobObject,
   type KubeSpawn,
   objectName,
@@ -137,7 +138,12 @@ describe("the Job of a job", () => {
       apiVersion: "v1",
       kind: "Secret",
       type: "Opaque",
-      metadata: { name: job.name, namespace: "content", labels: made.metadata!.labels },
+      metadata: {
+        name: job.name,
+        namespace: "content",
+        labels: made.metadata!.labels,
+        annotations: { [JOB_NAME]: job.name },
+      },
       data: {
         TOKEN: Buffer.from("s3cr\u00e9t #;=").toString("base64"),
         [secretKey("weird name")]: Buffer.from("x").toString("base64"),

@@ -341,6 +341,8 @@ export function secretObject(job: Job, spawn: KubeSpawn): V1Secret | null {
       name: objectName(job.name),
       namespace: spawn.namespace,
       labels: labelsOf(job, spawn.instance),
+      // A Secret whose start was cut short names its job, for the sweep that removes it.
+      annotations: { [JOB_NAME]: job.name },
     },
     data: secretData(job),
   };

@@ -21,6 +21,7 @@ import {
   Log,
   type V1EndpointSlice,
   type V1Job,
+  type V1OwnerReference,
   type V1Pod,
   type V1Secret,
   type V1Service,
@@ -314,28 +315,14 @@ export class KubernetesRunner implements Runner {
     const handle = this.#handleOf(created);
     const began = Date.now();
     progress(`Created Job ${job.name} in namespace ${this.namespace} from ${job.image}`);
-    const owner = {
-      apiVersion: "batch/v1",
-      kind: "Job",
-      name: created.metadata!.name!,
-      uid: handle.uid,
-      controller: true,
-      blockOwnerDeletion: true,
-    };
+    const owner = ownerOf(created);
     if (secret) {
-      // Owned by the Job from now on, so the cluster collects it with the Job (and its TTL).
-      await this.#core
-        .patchNamespacedSecret({
-          name: secret.metadata!.name!,
-          namespace: this.namespace,
-          body: [{ op: "add", path: "/metadata/ownerReferences", value: [owner] }],
-        })
-        .catch(async (error) => {
-          await this.remove(handle);
-          throw new StartFailed(
-            `The cluster refused to give the Secret ${job.name} to its Job: ${apiMessage(error)}`,
-          );
-        });
+      await this.#giveSecret(secret.metadata!.name!, created).catch(async (error) => {
+        await this.remove(handle);
+        throw new StartFailed(
+          `The cluster refused to give the Secret ${job.name} to its Job: ${apiMessage(error)}`,
+        );
+      });
     }
     if (job.ports.length > 0) {
       try {
@@ -652,6 +639,18 @@ export class KubernetesRunner implements Runner {
       await this.#caches.pods.until(() =>
         this.#caches.pods.list().some((p) => ownerUid(p) === h.uid) ? undefined : true,
       );
+    } else {
+      // The handle may be of a Secret a start cut short left without its Job (see list).
+      await this.#core
+        .deleteNamespacedSecret({
+          name: objectName(h.name),
+          namespace: h.namespace,
+          body: { preconditions: { uid: h.uid } },
+        })
+        .catch((error) => {
+          // 409: that name is another's Secret (a later start's), or none of this handle's.
+          if ((error as { code?: number }).code !== 409) ignoreGone(error);
+        });
     }
     // A copy still running ends with its pod; its file is unlinked here, so nothing is left.
     const podUid = this.#lastPods.get(h.uid)?.metadata?.uid;
@@ -714,17 +713,52 @@ export class KubernetesRunner implements Runner {
     }
   }
 
+  /**
+   * The Jobs, and the Secrets that a start cut short between making the Secret and making its
+   * Job left with no Job: nothing else would ever delete those (only a Job's own Secret is
+   * collected with it), so they are listed as work for the restarted server to remove. A
+   * Secret whose Job was made but not yet given it is given it here.
+   */
   async list(): Promise<RunHandle[]> {
-    return this.#caches.jobs.list().map((job) => this.#handleOf(job));
+    const jobs = this.#caches.jobs.list();
+    const byName = new Map(jobs.map((job) => [job.metadata!.name!, job]));
+    const listed = await this.#core
+      .listNamespacedSecret({
+        namespace: this.namespace,
+        labelSelector: instanceSelector(this.#config.instance),
+      })
+      .catch((error) => {
+        // A Role from before the sweep may not list Secrets: the leftovers stay, the Jobs count.
+        if ((error as ApiException<unknown>).code === 403) return { items: [] as V1Secret[] };
+        throw error;
+      });
+    const stray: KubeHandle[] = [];
+    for (const secret of listed.items) {
+      if (secret.metadata?.ownerReferences?.length) continue;
+      const job = byName.get(secret.metadata!.name!);
+      if (job) await this.#giveSecret(secret.metadata!.name!, job).catch(ignoreGone);
+      else stray.push(this.#handleOf(secret));
+    }
+    return [...jobs.map((job) => this.#handleOf(job)), ...stray];
   }
 
-  #handleOf(job: V1Job): KubeHandle {
+  /** Makes the Job the Secret's owner, so the cluster collects it with the Job (and its TTL). */
+  async #giveSecret(name: string, job: V1Job): Promise<void> {
+    await this.#core.patchNamespacedSecret({
+      name,
+      namespace: this.namespace,
+      body: [{ op: "add", path: "/metadata/ownerReferences", value: [ownerOf(job)] }],
+    });
+  }
+
+  /** The handle of a Job, or of the Secret a start cut short left without one. */
+  #handleOf(object: V1Job | V1Secret): KubeHandle {
     return {
       version: 1,
       backend: "kubernetes",
-      name: job.metadata?.annotations?.[JOB_NAME] ?? job.metadata!.name!,
-      namespace: job.metadata!.namespace ?? this.namespace,
-      uid: job.metadata!.uid!,
+      name: object.metadata?.annotations?.[JOB_NAME] ?? object.metadata!.name!,
+      namespace: object.metadata!.namespace ?? this.namespace,
+      uid: object.metadata!.uid!,
     };
   }
 
@@ -809,6 +843,18 @@ export class KubernetesRunner implements Runner {
       return Number(seen.metadata?.resourceVersion) >= version ? true : undefined;
     });
   }
+}
+
+/** The Job as the owner of what is made for it, so the cluster collects the two together. */
+function ownerOf(job: V1Job): V1OwnerReference {
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    name: job.metadata!.name!,
+    uid: job.metadata!.uid!,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 function ownerUid(pod: V1Pod): string | undefined {
