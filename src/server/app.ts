@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Settings } from "../config/settings.js";
 import { ActiveBundles } from "../content/active-bundle.js";
 import { BundleService } from "../content/bundle-service.js";
@@ -39,6 +39,7 @@ import { registerAuth } from "./auth.js";
 import { ContentSite } from "./content-site.js";
 import { clientErrorHandler, refuseNulInBodies, registerEdgeGuards } from "./edge-guards.js";
 import { errorHandler } from "./error-handler.js";
+import { OneLineRequestLog } from "./request-log.js";
 import {
   CONTENT_PATH_PARAMS,
   declareParams,
@@ -119,7 +120,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       reply.header("X-Correlation-ID", request.id);
       return handleError(error, request, reply);
     },
-    logController: new LogController({ requestIdLogLabel: "correlation_id" }),
+    logController: new OneLineRequestLog(),
     genReqId: (request) => {
       const given = request.headers["x-correlation-id"];
       return typeof given === "string" && CORRELATION_ID.test(given) ? given : randomUUID();
