@@ -4,6 +4,8 @@
  * process, never a second, however both reconcile and serve at once; and when the replica
  * that owns the process is SIGKILLed, the other keeps serving it and, once the dead one's
  * lease runs out, takes it over: its to stop when it goes, so nothing is left running.
+ * The load either replica proxies counts on both: traffic on one keeps an app alive that the
+ * other reconciles, and it idles out once traffic stops everywhere.
  */
 import { readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -32,71 +34,81 @@ async function alive(pid: number): Promise<boolean> {
   return stat !== "" && stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
 }
 
-describe.skipIf(Boolean(noPostgres))("two replicas on one PostgreSQL", { timeout: 300_000 }, () => {
-  let database: TestDatabase;
-  let store: Store;
-  let a: ServerProcess;
-  let b: ServerProcess;
-
+/** Two replicas on a fresh PostgreSQL database, and a store of the test's own on it. */
+function replicaPair(scheduler: string[]) {
+  const pair = {} as { database: TestDatabase; store: Store; a: ServerProcess; b: ServerProcess };
   beforeAll(async () => {
-    database = await freshDatabase("postgres");
+    pair.database = await freshDatabase("postgres");
     const config = [
       "[Database]",
       "Provider = postgres",
       "[Postgres]",
-      `URL = ${database.settings.Postgres.URL}`,
+      `URL = ${pair.database.settings.Postgres.URL}`,
       "[Applications]",
       "HostEnvironment = false",
       "[Scheduler]",
-      "MinProcesses = 1",
-      "IdleTimeout = 3600",
+      ...scheduler,
       "",
     ].join("\n");
-    a = await startServerProcess(config);
-    b = await startServerProcess(config, a);
-    store = await openStore(database.settings);
+    pair.a = await startServerProcess(config);
+    pair.b = await startServerProcess(config, pair.a);
+    pair.store = await openStore(pair.database.settings);
   }, 120_000);
-
   afterAll(async () => {
-    await a?.stop();
-    await b?.stop();
-    await store?.close();
-    await database?.drop();
+    await pair.a?.stop();
+    await pair.b?.stop();
+    await pair.store?.close();
+    await pair.database?.drop();
   });
+  return pair;
+}
+
+/** A Python app answering with its pid, deployed through `server`; returns its guid. */
+async function deployPidApp(server: ServerProcess, settings: object = {}): Promise<string> {
+  const created = await server.call("POST", "/v1/environments", {
+    name: "py:replicas",
+    cluster_name: "Local",
+    python: { installations: [{ version: hostPythonVersion(), path: HOST_PYTHON }] },
+  });
+  expect(created.status, JSON.stringify(created.body)).toBe(200);
+  const item = (await server.call("POST", "/v1/content", { name: "replicated", ...settings })).body;
+  const archive = tarGz([
+    {
+      path: "manifest.json",
+      content: JSON.stringify({
+        version: 1,
+        metadata: { appmode: "python-api", entrypoint: "app:app" },
+        python: { version: hostPythonVersion() },
+      }),
+    },
+    {
+      path: "app.py",
+      content:
+        'import os\ndef app(environ, start_response):\n    start_response("200 OK", [])\n    return [str(os.getpid()).encode()]\n',
+    },
+  ]);
+  const deployed = await server.finished(await server.deploy(item.guid, archive));
+  expect(deployed.code, deployed.output.join("\n")).toBe(0);
+  return item.guid;
+}
+
+/** The content's root through `server`: its status and body (the pid of the process). */
+function getContent(server: ServerProcess, guid: string) {
+  return fetch(`${server.url}/content/${guid}/`, {
+    headers: { Authorization: `Key ${server.key}` },
+  }).then(async (r) => ({ status: r.status, body: await r.text() }));
+}
+
+describe.skipIf(Boolean(noPostgres))("two replicas on one PostgreSQL", { timeout: 300_000 }, () => {
+  const pair = replicaPair(["MinProcesses = 1", "IdleTimeout = 3600"]);
 
   const runs = () =>
-    store.db.selectFrom("runs").selectAll().where("kind", "=", "run").orderBy("id").execute();
+    pair.store.db.selectFrom("runs").selectAll().where("kind", "=", "run").orderBy("id").execute();
 
   it("serve content from one process, and the survivor takes it over when its owner dies", async () => {
-    const created = await a.call("POST", "/v1/environments", {
-      name: "py:replicas",
-      cluster_name: "Local",
-      python: { installations: [{ version: hostPythonVersion(), path: HOST_PYTHON }] },
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(200);
-    const item = (await a.call("POST", "/v1/content", { name: "replicated" })).body;
-    const archive = tarGz([
-      {
-        path: "manifest.json",
-        content: JSON.stringify({
-          version: 1,
-          metadata: { appmode: "python-api", entrypoint: "app:app" },
-          python: { version: hostPythonVersion() },
-        }),
-      },
-      {
-        path: "app.py",
-        content:
-          'import os\ndef app(environ, start_response):\n    start_response("200 OK", [])\n    return [str(os.getpid()).encode()]\n',
-      },
-    ]);
-    const deployed = await a.finished(await a.deploy(item.guid, archive));
-    expect(deployed.code, deployed.output.join("\n")).toBe(0);
-
-    const get = (server: ServerProcess) =>
-      fetch(`${server.url}/content/${item.guid}/`, {
-        headers: { Authorization: `Key ${a.key}` },
-      }).then(async (r) => ({ status: r.status, body: await r.text() }));
+    const { a, b } = pair;
+    const guid = await deployPidApp(a);
+    const get = (server: ServerProcess) => getContent(server, guid);
     // Both replicas at once, many times, across their periodic resyncs.
     const answers = [];
     for (let round = 0; round < 6; round++) {
@@ -128,5 +140,48 @@ describe.skipIf(Boolean(noPostgres))("two replicas on one PostgreSQL", { timeout
     // It is the survivor's now: stopping it stops the process, and nothing is left.
     await survivor.stop();
     await until("the process to be stopped", async () => ((await alive(pid)) ? undefined : true));
+  });
+});
+
+describe.skipIf(Boolean(noPostgres))("load across replicas", { timeout: 300_000 }, () => {
+  const pair = replicaPair(["MinProcesses = 0", "IdleTimeout = 3600"]);
+
+  it("keeps an app alive for traffic on the replica that does not reconcile it, and idles it out once traffic stops on both", async () => {
+    const { a, b, store } = pair;
+    // Deployed through A, A starts the process and holds its idle clock: alone, A would stop
+    // it two seconds after its start, whatever B proxies to it.
+    const guid = await deployPidApp(a, { idle_timeout: 2, min_processes: 0 });
+    const contentRuns = () =>
+      store.db
+        .selectFrom("runs")
+        .selectAll()
+        .where("content_guid", "=", guid)
+        .where("kind", "=", "run")
+        .orderBy("id")
+        .execute();
+    const [first] = await contentRuns();
+    expect(first!.server_id).toContain(a.url.split("//")[1]);
+
+    const answers: { status: number; body: string }[] = [];
+    const trafficUntil = Date.now() + 10_000;
+    let lastRequest = 0;
+    while (Date.now() < trafficUntil) {
+      answers.push(await getContent(b, guid));
+      lastRequest = Date.now();
+      await sleep(300);
+    }
+    expect(answers.every((r) => r.status === 200)).toBe(true);
+    expect(new Set(answers.map((r) => r.body)).size).toBe(1);
+    const during = await contentRuns();
+    expect(during.map((r) => [r.id, r.status])).toEqual([[first!.id, "ready"]]);
+
+    const stopped = await until("the idle process to be stopped", async () => {
+      const [run] = await contentRuns();
+      return run?.status === "exited" ? run : undefined;
+    });
+    expect(stopped.id).toBe(first!.id);
+    expect(stopped.reason).toBe("it was idle");
+    expect(Date.parse(stopped.ended_time!)).toBeGreaterThanOrEqual(lastRequest + 2000);
+    expect(await alive(Number(answers[0]!.body))).toBe(false);
   });
 });
