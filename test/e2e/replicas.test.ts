@@ -5,14 +5,23 @@
  * that owns the process is SIGKILLed, the other keeps serving it and, once the dead one's
  * lease runs out, takes it over: its to stop when it goes, so nothing is left running.
  * The load either replica proxies counts on both: traffic on one keeps an app alive that the
- * other reconciles, and it idles out once traffic stops everywhere.
+ * other reconciles, and it idles out once traffic stops everywhere. A replica that is gone for
+ * good has its unfinished tasks failed and their jobs stopped by the ones still running.
  */
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LocalRunner } from "../../src/runners/local/local-backend.js";
+import { RUNTIME_DIR } from "../../src/runtime-dir.js";
 import { openStore, type Store } from "../../src/store/database.js";
+import { releaseLease, SERVER_LEASE, takeLease } from "../../src/store/leases.js";
+import { insertRun, updateRunStatus } from "../../src/store/runs.js";
+import { findTask, insertTask, taskOutput } from "../../src/store/tasks.js";
 import { tarGz } from "../support/bundles.js";
 import { HOST_PYTHON, hostPythonVersion } from "../support/images.js";
+import { testJob } from "../support/jobs.js";
 import { type ServerProcess, startServerProcess } from "../support/server-process.js";
 import { freshDatabase, STORE_DIALECTS, type TestDatabase } from "../support/stores.js";
 
@@ -185,3 +194,87 @@ describe.skipIf(Boolean(noPostgres))("load across replicas", { timeout: 300_000 
     expect(await alive(Number(answers[0]!.body))).toBe(false);
   });
 });
+
+describe.skipIf(Boolean(noPostgres))(
+  "tasks of a replica that is gone",
+  { timeout: 300_000 },
+  () => {
+    const pair = replicaPair(["MinProcesses = 0"]);
+
+    /** A deploy of `serverId` with its build job running, as that server left it. */
+    async function buildingTask(serverId: string) {
+      const { store } = pair;
+      const root = await mkdtemp(path.join(tmpdir(), "slipway-gone-build-"));
+      const runner = new LocalRunner({
+        logDir: path.join(root, "logs"),
+        dataDir: path.join(root, "data"),
+        runtimeDir: RUNTIME_DIR,
+      });
+      const id = `deploy-on-${serverId}`;
+      await insertTask(store.db, {
+        id,
+        kind: "deploy",
+        content_guid: null,
+        bundle_id: null,
+        user_guid: null,
+        created_time: new Date().toISOString(),
+        code: 0,
+        error: "",
+        server_id: serverId,
+      });
+      const job = testJob({ name: `build-${serverId}`, kind: "build", argv: ["sleep", "600"] });
+      const handle = await runner.start(job);
+      const row = await insertRun(store.db, {
+        key: id,
+        name: job.name,
+        content_guid: "c0ffee00-0000-4000-8000-000000000000",
+        bundle_id: 1,
+        task_id: id,
+        kind: "build",
+        slot: null,
+        spec_hash: "",
+        image: null,
+        backend: "local",
+        server_id: serverId,
+        created_time: new Date().toISOString(),
+      });
+      await updateRunStatus(store.db, row.id, { handle: JSON.stringify(handle) });
+      return { id, pid: (handle as unknown as { pid: number }).pid };
+    }
+
+    it("fails a gone replica's unfinished task with the reason and stops its build, and leaves a live one's alone", async () => {
+      const { store } = pair;
+      // A replica that is alive as far as its lease says: the test holds it for it.
+      await takeLease(store.db, `${SERVER_LEASE}live-replica`, "live-replica", 120_000);
+      // The live one's first: the sweep that finds the gone one's task finds it too.
+      const live = await buildingTask("live-replica");
+      const gone = await buildingTask("gone-replica");
+
+      const failed = await until("a running server to fail the gone replica's task", async () => {
+        const task = await findTask(store.db, gone.id);
+        return task?.finished_time ? task : undefined;
+      });
+      const reason = "The server running this task (gone-replica) stopped; deploy again to retry.";
+      expect(failed).toMatchObject({ code: 1, error: reason });
+      expect(await taskOutput(store.db, gone.id, 0)).toEqual([`Error: ${reason}`]);
+      expect((await pair.b.call("GET", `/v1/tasks/${gone.id}`)).body).toMatchObject({
+        finished: true,
+        code: 1,
+        error: reason,
+      });
+      await until("its build to be stopped", async () =>
+        (await alive(gone.pid)) ? undefined : true,
+      );
+      expect((await findTask(store.db, live.id))!.finished_time).toBeNull();
+      expect(await alive(live.pid)).toBe(true);
+
+      await releaseLease(store.db, `${SERVER_LEASE}live-replica`, "live-replica");
+      await until("the task of the replica gone now to be failed", async () =>
+        (await findTask(store.db, live.id))?.finished_time ? true : undefined,
+      );
+      await until("its build to be stopped", async () =>
+        (await alive(live.pid)) ? undefined : true,
+      );
+    });
+  },
+);
