@@ -2,10 +2,11 @@
  * Running content as a reconciled resource, the way a Kubernetes controller treats its
  * objects. Deploys, requests, process exits and a periodic resync only queue a content guid;
  * one `reconcile(guid)` reads the desired state (the active bundle, its pick and build, the
- * content's process settings, the load the proxies of every replica see) and the observed state (the runs table,
- * polled through the runner), plans the difference with the pure `planProcesses`, applies it,
- * and writes each run's status. Nothing about processes lives only in memory: a restarted
- * server adopts the runs whose spec still matches and removes what it does not know.
+ * content's process settings, the load every replica's proxy sees) and the observed state
+ * (the runs table, polled through the runner), plans the difference with the pure
+ * `planProcesses`, applies it, and writes each run's status. Nothing about processes lives
+ * only in memory: a restarted server adopts the runs whose spec still matches and removes what
+ * it does not know.
  */
 import { EventEmitter } from "node:events";
 import { createWriteStream, type WriteStream } from "node:fs";
