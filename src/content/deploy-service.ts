@@ -2,9 +2,12 @@
  * A deploy, phase by phase, each written to the task log as it goes: read the manifest,
  * select the environment (or reuse the bundle's recorded pick), build the packages, render
  * the document or have the reconciler start the application, and wait until it answers.
+ * Building and rendering a bundle is one task's at a time, whichever replica runs it: a render
+ * job's name is the bundle's, and two renders at once would share its job and its source folder.
  */
 import { chown, cp, mkdir, readdir, rm } from "node:fs/promises";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Settings } from "../config/settings.js";
 import { type ContentNeeds, contentNeeds, parseManifest } from "../environments/manifest.js";
 import { livePins } from "../environments/retired-pins.js";
@@ -16,6 +19,7 @@ import { type BundleRow, findBundle, updateBundle } from "../store/bundles.js";
 import { type ContentRow, findContent, updateContent } from "../store/content.js";
 import type { Store } from "../store/database.js";
 import { findEnvironment, listEnvironments } from "../store/environments.js";
+import { withLease } from "../store/leases.js";
 import { environmentsNotPermitted } from "../store/permissions.js";
 import { findRetiredEnvironment } from "../store/retired-environments.js";
 import { findUser, type UserRow } from "../store/users.js";
@@ -53,6 +57,11 @@ export interface DeployDeps {
   secrets: SecretBox;
   metrics?: Metrics;
 }
+
+/** How long a task's hold on its bundle lasts unrenewed: a replica that died holding it. */
+const BUNDLE_LEASE_TTL_MS = 15_000;
+/** How often a task waiting for another's build or render of its bundle looks again. */
+const BUNDLE_WAIT_MS = 500;
 
 interface Deployment {
   readonly log: TaskLog;
@@ -115,41 +124,44 @@ export class DeployService {
     // Checked now, so an app mode Slipway cannot run fails the deploy before anything is built.
     checkAppMode(manifest.needs.appMode);
 
-    const built = await log.phase("Building", () =>
-      this.#measured("build", { ok: "built", failed: "failed" }, () =>
-        this.deps.builder.build({
-          log,
-          taskId: deployment.taskId,
-          ctx,
-          content,
-          bundle,
-          pick,
-          manifest: manifest.parsed,
-          needs: manifest.needs,
-        }),
-      ),
-    );
-    const packages = await installedPackages(
-      this.deps.settings.Server.DataDir,
-      built,
-      manifest.parsed,
-      {
-        python: pick.installations.python?.version ?? null,
-        r: pick.installations.r?.version ?? null,
-      },
-    );
-    await updateBundle(this.deps.store.db, bundle.id, {
-      build: JSON.stringify(built),
-      packages: JSON.stringify(packages),
-    });
-
-    if (!options.buildOnly) {
+    const plan = await this.#holdingBundle(deployment, async () => {
+      const built = await log.phase("Building", () =>
+        this.#measured("build", { ok: "built", failed: "failed" }, () =>
+          this.deps.builder.build({
+            log,
+            taskId: deployment.taskId,
+            ctx,
+            content,
+            bundle,
+            pick,
+            manifest: manifest.parsed,
+            needs: manifest.needs,
+          }),
+        ),
+      );
+      const packages = await installedPackages(
+        this.deps.settings.Server.DataDir,
+        built,
+        manifest.parsed,
+        {
+          python: pick.installations.python?.version ?? null,
+          r: pick.installations.r?.version ?? null,
+        },
+      );
+      await updateBundle(this.deps.store.db, bundle.id, {
+        build: JSON.stringify(built),
+        packages: JSON.stringify(packages),
+      });
       const plan = runPlan(commandInput(ctx, manifest.needs, built));
-      if (plan.kind === "render") {
+      if (!options.buildOnly && plan.kind === "render") {
         await log.phase(activationPhase(manifest.needs.appMode), () =>
           this.#render(deployment, ctx, plan, built),
         );
       }
+      return plan;
+    });
+
+    if (!options.buildOnly) {
       if (options.activate) {
         // Only an activated bundle says what the content runs: a draft leaves it as it was.
         await updateContent(this.deps.store.db, content.guid, {
@@ -182,6 +194,29 @@ export class DeployService {
         : `Deployed as a draft: bundle ${bundle.id} is previewed at /content/${content.guid}/_bundle${bundle.id}/; the live content is unchanged`,
     );
     return { bundle_id: String(bundle.id), environment_guid: pick.environment?.guid ?? null };
+  }
+
+  /**
+   * Runs `work` (the bundle's build and render) while the task holds the bundle's lease,
+   * waiting first for any other task that holds it, on this replica or another, to be done.
+   */
+  async #holdingBundle<T>({ log, taskId, bundle }: Deployment, work: () => Promise<T>): Promise<T> {
+    let told = false;
+    for (;;) {
+      const held = await withLease(
+        this.deps.store.db,
+        `bundle:${bundle.id}`,
+        taskId,
+        BUNDLE_LEASE_TTL_MS,
+        work,
+      );
+      if (held.held) return held.value;
+      if (!told) {
+        await log.line(`Waiting for another task building bundle ${bundle.id} to finish`);
+        told = true;
+      }
+      await sleep(BUNDLE_WAIT_MS);
+    }
   }
 
   /**

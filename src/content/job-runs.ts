@@ -1,7 +1,8 @@
 /**
  * Builds and renders run to their end through here, so each is a row in the runs table while it
- * runs: a restarted server finds the jobs of the tasks it abandoned and stops them, and the jobs
- * API lists them with their times, exit codes and images.
+ * runs: a restarted server finds the jobs of the tasks it abandoned and stops them, a replica
+ * stops those of a replica that is gone, and the jobs API lists them with their times, exit
+ * codes and images.
  */
 import { randomBytes } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
@@ -11,11 +12,12 @@ import {
   type Job,
   type OutputLine,
   outputOf,
+  type RunHandle,
   type Runner,
   type RunOutcome,
 } from "../runners/runner.js";
 import type { Store } from "../store/database.js";
-import { insertRun, updateRunStatus } from "../store/runs.js";
+import { activeTaskRuns, insertRun, updateRunStatus } from "../store/runs.js";
 import { runLogSubPath } from "./data-layout.js";
 import { logLine } from "./run-log.js";
 
@@ -98,6 +100,22 @@ export class JobRuns {
       log?.end();
       await runner.remove(handle);
     }
+  }
+
+  /** Stops and removes the task's jobs still running (another server's too), with the reason. */
+  async stopJobsOf(taskId: string, reason: string): Promise<number> {
+    const { store, runner } = this.deps;
+    const rows = await activeTaskRuns(store.db, taskId);
+    for (const row of rows) {
+      await updateRunStatus(store.db, row.id, { status: "stopping" });
+      if (row.handle) await runner.remove(JSON.parse(row.handle) as RunHandle);
+      await updateRunStatus(store.db, row.id, {
+        status: "exited",
+        reason,
+        ended_time: new Date().toISOString(),
+      });
+    }
+    return rows.length;
   }
 
   async #logFile(key: string): Promise<WriteStream | undefined> {

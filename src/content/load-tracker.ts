@@ -1,7 +1,8 @@
 /**
  * The load the proxy puts on each application: open connections per process, requests waiting
  * for a process, and when each content item and process was last busy. The scheduler reads it
- * to decide how many processes a content item needs and which may stop.
+ * to decide how many processes a content item needs and which may stop. Each change is told to
+ * whoever listens (the publisher that shares it with the other replicas).
  */
 
 export interface ContentLoad {
@@ -26,9 +27,15 @@ interface Entry {
 export class LoadTracker {
   readonly #content = new Map<string, Entry>();
   readonly #now: () => number;
+  readonly #listeners: ((contentGuid: string) => void)[] = [];
 
   constructor(now: () => number = Date.now) {
     this.#now = now;
+  }
+
+  /** Calls `listener` with the content guid after each connection or wait begins or ends. */
+  onChange(listener: (contentGuid: string) => void): void {
+    this.#listeners.push(listener);
   }
 
   /** Counts a connection to a process until the returned function is called. */
@@ -39,6 +46,7 @@ export class LoadTracker {
     run.idleSince = null;
     entry.runs.set(runId, run);
     entry.lastActive = this.#now();
+    this.#changed(contentGuid);
     let released = false;
     return () => {
       if (released) return;
@@ -46,6 +54,7 @@ export class LoadTracker {
       run.connections--;
       entry.lastActive = this.#now();
       if (run.connections === 0) run.idleSince = this.#now();
+      this.#changed(contentGuid);
     };
   }
 
@@ -54,12 +63,14 @@ export class LoadTracker {
     const entry = this.#entry(contentGuid);
     entry.waiting++;
     entry.lastActive = this.#now();
+    this.#changed(contentGuid);
     let released = false;
     return () => {
       if (released) return;
       released = true;
       entry.waiting--;
       entry.lastActive = this.#now();
+      this.#changed(contentGuid);
     };
   }
 
@@ -83,6 +94,10 @@ export class LoadTracker {
     let connections = 0;
     for (const run of entry.runs.values()) connections += run.connections;
     return { connections, waiting: entry.waiting, lastActive: entry.lastActive, runs: entry.runs };
+  }
+
+  #changed(contentGuid: string): void {
+    for (const listener of this.#listeners) listener(contentGuid);
   }
 
   #entry(contentGuid: string): Entry {

@@ -2,10 +2,11 @@
  * Running content as a reconciled resource, the way a Kubernetes controller treats its
  * objects. Deploys, requests, process exits and a periodic resync only queue a content guid;
  * one `reconcile(guid)` reads the desired state (the active bundle, its pick and build, the
- * content's process settings, the load the proxy sees) and the observed state (the runs table,
- * polled through the runner), plans the difference with the pure `planProcesses`, applies it,
- * and writes each run's status. Nothing about processes lives only in memory: a restarted
- * server adopts the runs whose spec still matches and removes what it does not know.
+ * content's process settings, the load every replica's proxy sees) and the observed state
+ * (the runs table, polled through the runner), plans the difference with the pure
+ * `planProcesses`, applies it, and writes each run's status. Nothing about processes lives
+ * only in memory: a restarted server adopts the runs whose spec still matches and removes what
+ * it does not know.
  */
 import { EventEmitter } from "node:events";
 import { createWriteStream, type WriteStream } from "node:fs";
@@ -17,8 +18,9 @@ import { ApiError } from "../errors.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { type Endpoint, outputOf, type RunHandle, type Runner } from "../runners/runner.js";
 import { type ContentRow, contentKeptWarm, findContent } from "../store/content.js";
+import { deleteContentLoad, peerLoads } from "../store/content-load.js";
 import type { Store } from "../store/database.js";
-import { liveLeases, releaseLease, takeLease, withLease } from "../store/leases.js";
+import { liveLeases, releaseLease, SERVER_LEASE, takeLease, withLease } from "../store/leases.js";
 import {
   activeRuns,
   deleteContentRuns,
@@ -31,10 +33,12 @@ import { findTask } from "../store/tasks.js";
 import type { ActiveBundle, ActiveBundles } from "./active-bundle.js";
 import { runPlan } from "./app-commands.js";
 import { commandInput, jobContext } from "./bundle-context.js";
+import { clusterLoad } from "./cluster-load.js";
 import { runLogSubPath } from "./data-layout.js";
 import { runKey } from "./job-runs.js";
 import { appJob, type Built, type JobContext } from "./jobs.js";
-import type { LoadTracker } from "./load-tracker.js";
+import { LoadPublisher } from "./load-publisher.js";
+import type { LoadTracker, RunLoad } from "./load-tracker.js";
 import { isCached, removeAbandonedBuilds } from "./package-cache.js";
 import { type ObservedProcess, planProcesses } from "./process-plan.js";
 import {
@@ -98,8 +102,6 @@ const OUTPUT_CATCH_UP_MS = 5_000;
 const LEASE_TTL_MS = 15_000;
 /** How soon a key another replica is reconciling is tried again. */
 const LEASE_RETRY_MS = 250;
-/** The prefix of each server's liveness lease. */
-const SERVER_LEASE = "server:";
 /** How soon a process that is starting is polled again for readiness. */
 const STARTING_RECHECK_MS = 100;
 
@@ -118,6 +120,9 @@ export class ProcessReconciler {
   readonly #previews = new Map<string, Set<number>>();
   /** Rebuilds under way, by bundle: one at a time, however many keys wait for it. */
   readonly #rebuilding = new Map<number, Promise<void>>();
+  /** Connections and waiting requests other replicas had on each key at its last pass. */
+  readonly #peerDemand = new Map<string, number>();
+  readonly #publisher: LoadPublisher;
   /** Ends the following of output when the server goes and leaves its processes running. */
   readonly #closing = new AbortController();
   #resync: NodeJS.Timeout | undefined;
@@ -126,6 +131,12 @@ export class ProcessReconciler {
   constructor(deps: ReconcilerDeps) {
     this.#deps = deps;
     this.#events.setMaxListeners(0);
+    this.#publisher = new LoadPublisher({
+      db: deps.store.db,
+      serverId: deps.serverId,
+      load: deps.load,
+      logger: deps.logger,
+    });
     this.#queue = new WorkQueue((guid) => this.#reconcile(guid), {
       workers: 4,
       baseDelayMs: 200,
@@ -178,6 +189,7 @@ export class ProcessReconciler {
   /** Gone at once for its peers: what it leaves running is theirs to take over now. */
   async #gone(): Promise<void> {
     const { store, serverId } = this.#deps;
+    await this.#publisher.close().catch(() => undefined);
     await releaseLease(store.db, `${SERVER_LEASE}${serverId}`, serverId).catch(() => undefined);
   }
 
@@ -187,11 +199,15 @@ export class ProcessReconciler {
    */
   async remove(guid: string): Promise<void> {
     await this.#queue.flush(guid);
+    await this.#publisher.forget(guid);
     for (const bundleId of this.#previews.get(guid) ?? []) {
       await this.#queue.flush(previewKey(guid, bundleId));
+      await this.#publisher.forget(previewKey(guid, bundleId));
     }
     this.#previews.delete(guid);
+    this.#peerDemand.delete(guid);
     await deleteContentRuns(this.#deps.store.db, guid);
+    await deleteContentLoad(this.#deps.store.db, guid);
     this.#ready.delete(guid);
     this.#settings.delete(guid);
     this.#failures.delete(guid);
@@ -291,7 +307,7 @@ export class ProcessReconciler {
   }
 
   async #pass(key: string): Promise<{ recheckInMs?: number }> {
-    const { store, load } = this.#deps;
+    const { store, load, serverId } = this.#deps;
     const now = Date.now();
     const { guid, previewId } = parseKey(key);
     const content = await findContent(store.db, guid);
@@ -307,7 +323,14 @@ export class ProcessReconciler {
       (row) => row.kind === "run" && this.#keyOf(row) === key,
     );
     await this.#takeOver(rows);
-    const observed = await Promise.all(rows.map((row) => this.#observe(row)));
+    // The whole cluster's load: a process another replica sends requests to is not idle.
+    const peers = await peerLoads(store.db, key, serverId);
+    this.#peerDemand.set(
+      key,
+      peers.reduce((sum, peer) => sum + peer.connections + peer.waiting, 0),
+    );
+    const contentLoad = clusterLoad(load.load(key), peers);
+    const observed = await Promise.all(rows.map((row) => this.#observe(row, contentLoad.runs)));
     const current = observed.filter((o): o is Observed => o !== null);
     const known = new Set((this.#ready.get(key) ?? []).map((p) => p.runId));
     // Only processes of the desired spec serve: an outdated one is stopped below, and one of
@@ -320,7 +343,6 @@ export class ProcessReconciler {
     for (const process of ready) {
       if (!known.has(process.runId)) this.#events.emit("ready", key, process);
     }
-    const contentLoad = load.load(key);
     const plan = planProcesses(
       {
         specHash: desired?.specHash ?? null,
@@ -457,8 +479,11 @@ export class ProcessReconciler {
   }
 
   /** Polls a run and records what changed; null once it has been forgotten. */
-  async #observe(row: RunRow): Promise<Observed | null> {
-    const { store, load } = this.#deps;
+  async #observe(
+    row: RunRow,
+    runs: ReadonlyMap<number, RunLoad> = this.#deps.load.load(this.#keyOf(row)).runs,
+  ): Promise<Observed | null> {
+    const { store } = this.#deps;
     const base = {
       id: row.id,
       slot: row.slot ?? 0,
@@ -466,7 +491,7 @@ export class ProcessReconciler {
       created: Date.parse(row.created_time),
     };
     const key = this.#keyOf(row);
-    const loadOf = load.load(key).runs.get(row.id);
+    const loadOf = runs.get(row.id);
     const process = (status: ObservedProcess["status"]): ObservedProcess => ({
       ...base,
       status,
@@ -660,14 +685,18 @@ export class ProcessReconciler {
     return best;
   }
 
-  /** Whether the content's connections outgrow what its ready processes take at its load factor. */
+  /**
+   * Whether the content's connections, here and at the other replicas as of the last pass,
+   * outgrow what its ready processes take at its load factor.
+   */
   #needsMore(guid: string): boolean {
     const settings = this.#settings.get(guid);
     if (!settings) return true;
     const share = Math.max(1, settings.loadFactor * settings.maxConnsPerProcess);
     const ready = this.#ready.get(guid)?.length ?? 0;
     const { connections, waiting } = this.#deps.load.load(guid);
-    return connections + waiting > ready * share && ready < settings.maxProcesses;
+    const demand = connections + waiting + (this.#peerDemand.get(guid) ?? 0);
+    return demand > ready * share && ready < settings.maxProcesses;
   }
 
   #idleCheckMs(): number {

@@ -1,7 +1,7 @@
 /**
  * Durable tasks: the row and every log line are written as the work proceeds, so clients can
- * follow a deploy from any server sharing the database, and a restarted server knows which
- * of its tasks it abandoned.
+ * follow a deploy from any server sharing the database, a restarted server knows which of its
+ * tasks it abandoned, and a replica which tasks a replica that is gone abandoned.
  */
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
@@ -11,11 +11,13 @@ import type { Metrics } from "../metrics/metrics.js";
 import type { Store } from "../store/database.js";
 import {
   appendTaskOutput,
+  claimTask,
   findTask,
   finishTask,
   insertTask,
   latestTask,
   taskOutput,
+  tasksOfGoneServers,
   unfinishedTasks,
 } from "../store/tasks.js";
 import type { Task } from "./model.js";
@@ -156,12 +158,46 @@ export class TaskRunner {
   async failAbandoned(): Promise<number> {
     const abandoned = await unfinishedTasks(this.store.db, this.serverId);
     for (const task of abandoned) {
-      const last = (await taskOutput(this.store.db, task.id, 0)).length;
-      const reason = "The server stopped while this task was running; deploy again to retry.";
-      await appendTaskOutput(this.store.db, task.id, last, [`Error: ${reason}`]);
-      await finishTask(this.store.db, task.id, { code: 1, error: reason, result: null });
+      await this.#fail(
+        task.id,
+        "The server stopped while this task was running; deploy again to retry.",
+      );
     }
     return abandoned.length;
+  }
+
+  /**
+   * Fails the unfinished tasks of other servers that are gone (their liveness lease ran out),
+   * once `stopJobs` has stopped each one's jobs. Each is first made this server's, in the
+   * statement that checks its server is still gone, so of several replicas sweeping at once one
+   * fails it; if this one dies before it has, the task is its own abandoned task, failed at its
+   * restart or by another replica. Returns the ids of the tasks it failed.
+   */
+  async failTasksOfGoneServers(stopJobs: (taskId: string) => Promise<unknown>): Promise<string[]> {
+    const failed: string[] = [];
+    for (const task of await tasksOfGoneServers(this.store.db, this.serverId)) {
+      if (!(await claimTask(this.store.db, task.id, task.server_id, this.serverId))) continue;
+      this.logger.info(
+        { task: task.id, from: task.server_id },
+        "failing a task of a server that is gone",
+      );
+      await stopJobs(task.id).catch((error: Error) =>
+        this.logger.warn({ err: error, task: task.id }, "could not stop the jobs of a task"),
+      );
+      await this.#fail(
+        task.id,
+        `The server running this task (${task.server_id}) stopped; deploy again to retry.`,
+      );
+      this.#events.emit(task.id);
+      failed.push(task.id);
+    }
+    return failed;
+  }
+
+  async #fail(id: string, reason: string): Promise<void> {
+    const last = (await taskOutput(this.store.db, id, 0)).length;
+    await appendTaskOutput(this.store.db, id, last, [`Error: ${reason}`]);
+    await finishTask(this.store.db, id, { code: 1, error: reason, result: null });
   }
 
   /** Waits for every task started by this runner to end. */

@@ -17,6 +17,7 @@ import { ContentResolver } from "../content/content-resolver.js";
 import { ContentService } from "../content/content-service.js";
 import { ContentVariables } from "../content/content-variables.js";
 import { DeployService } from "../content/deploy-service.js";
+import { GoneServers } from "../content/gone-servers.js";
 import { JobRuns } from "../content/job-runs.js";
 import { LoadTracker } from "../content/load-tracker.js";
 import { ProcessReconciler } from "../content/process-reconciler.js";
@@ -216,6 +217,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   // Once the deploy service a rebuild goes through exists: adopting may find one needed.
   await reconciler.start();
+  const goneServers = new GoneServers({ store, tasks, jobs, logger });
+  goneServers.start();
   const repositories = new RepositoryService({
     store,
     git: {
@@ -232,6 +235,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     repositories.startPolling(settings.Git.PollingFrequency * 1000);
   }
   app.addHook("onClose", async () => {
+    await goneServers.close();
     prePuller.stop();
     await repositories.close();
     await tasks.drain();

@@ -4,8 +4,20 @@
  * once its lease runs out. Taking and renewing are one statement each, atomic on both
  * databases (an upsert whose update applies only to the holder or to an expired lease).
  */
-import { type Kysely, sql } from "kysely";
+import { type Expression, type Kysely, type SqlBool, sql } from "kysely";
 import type { Tables } from "./schema.js";
+
+/** The prefix of each server's liveness lease: `server:<server id>`. */
+export const SERVER_LEASE = "server:";
+
+/**
+ * Whether the server named by `serverId` (a column) holds its liveness lease at `now`, as a
+ * condition inside a query: what a server that is gone left is read or taken over in the one
+ * statement that checks it is gone.
+ */
+export function serverAlive(serverId: Expression<string>, now: number): Expression<SqlBool> {
+  return sql<SqlBool>`exists (select 1 from leases where leases.name = ${SERVER_LEASE} || ${serverId} and leases.expires_ms >= ${now})`;
+}
 
 /** Takes or renews the lease for `ttlMs`; true when `holder` holds it now. */
 export async function takeLease(

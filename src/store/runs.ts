@@ -68,6 +68,17 @@ export function activeRuns(db: Kysely<Tables>, contentGuid?: string) {
   return query.execute();
 }
 
+/** The jobs of a task not yet ended. */
+export function activeTaskRuns(db: Kysely<Tables>, taskId: string) {
+  return db
+    .selectFrom("runs")
+    .selectAll()
+    .where("task_id", "=", taskId)
+    .where("status", "in", [...ACTIVE_STATUSES])
+    .orderBy("id")
+    .execute();
+}
+
 /** Every run of a content item, newest first. */
 export function contentRuns(db: Kysely<Tables>, contentGuid: string) {
   return db

@@ -308,8 +308,20 @@ export interface LeasesTable {
   expires_ms: number;
 }
 
+export interface ContentLoadTable {
+  content_key: string;
+  server_id: string;
+  connections: number;
+  waiting: number;
+  last_active_ms: number | null;
+  /** JSON: [run id, connections, idle since (ms) or null] per process the server proxies to. */
+  runs: string;
+  updated_ms: number;
+}
+
 export interface Tables {
   leases: LeasesTable;
+  content_load: ContentLoadTable;
   vanities: VanitiesTable;
   tags: TagsTable;
   content_tags: ContentTagsTable;

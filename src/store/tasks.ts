@@ -1,4 +1,5 @@
-import type { Insertable, Kysely, Selectable } from "kysely";
+import { type Insertable, type Kysely, type Selectable, sql } from "kysely";
+import { serverAlive } from "./leases.js";
 import type { Tables, TasksTable } from "./schema.js";
 
 export type TaskRow = Readonly<Selectable<TasksTable>>;
@@ -64,6 +65,40 @@ export function unfinishedTasks(db: Kysely<Tables>, serverId: string) {
     .where("finished_time", "is", null)
     .where("server_id", "=", serverId)
     .execute();
+}
+
+/** Unfinished tasks of other servers whose liveness lease has run out: nobody runs them now. */
+export function tasksOfGoneServers(db: Kysely<Tables>, serverId: string, now = Date.now()) {
+  return db
+    .selectFrom("tasks")
+    .selectAll()
+    .where("finished_time", "is", null)
+    .where("server_id", "!=", serverId)
+    .where((eb) => eb.not(serverAlive(sql.ref("tasks.server_id"), now)))
+    .execute();
+}
+
+/**
+ * Makes `to` the server of an unfinished task of `from`, a server that is gone, in the one
+ * statement that checks it is still gone: of several servers that try at once, one does.
+ * True for that one.
+ */
+export async function claimTask(
+  db: Kysely<Tables>,
+  id: string,
+  from: string,
+  to: string,
+  now = Date.now(),
+): Promise<boolean> {
+  const result = await db
+    .updateTable("tasks")
+    .set({ server_id: to })
+    .where("id", "=", id)
+    .where("server_id", "=", from)
+    .where("finished_time", "is", null)
+    .where((eb) => eb.not(serverAlive(sql.ref("tasks.server_id"), now)))
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
 }
 
 export async function latestTask(

@@ -317,6 +317,36 @@ describe("the process reconciler", () => {
     await reconciler.close();
   });
 
+  it("plans for the load of every replica: connections split over two start a second process, and a process one replica serves is not idle for the other", async () => {
+    await updateContent(store.db, GUID, {
+      max_processes: 3,
+      max_conns_per_process: 1,
+      load_factor: 1,
+    });
+    const world = new FakeWorld();
+    const a = reconcilerOn(fakeFor(world), "server-a");
+    const b = reconcilerOn(fakeFor(world), "server-b");
+    await a.start();
+    await b.start();
+    const readyRuns = async () =>
+      (await activeRuns(store.db, GUID)).filter((r) => r.status === "ready");
+    const onA = await a.endpoint(GUID);
+    const onB = await b.endpoint(GUID);
+    // One connection on each replica: neither needs a second process for its own.
+    await until(async () => (await readyRuns()).length === 2, "a second process");
+    onA.release();
+    // Past the idle timeout, A alone would stop both: B still has a connection to one.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await a.reconcile(GUID);
+    const kept = await readyRuns();
+    expect(kept.map((r) => r.id)).toContain(onB.process.runId);
+    onB.release();
+    await until(async () => (await activeRuns(store.db, GUID)).length === 0, "both to idle out");
+    expect(writes(world).filter((c) => c.startsWith("start"))).toHaveLength(2);
+    await a.close();
+    await b.close();
+  });
+
   describe("on broken backends", () => {
     it("makes a request wait for a backend that is slow to start", async () => {
       const runner = new SlowRunner();

@@ -10,6 +10,7 @@ import { retireAndGit } from "./0007-retire-and-git.js";
 import { people } from "./0008-people.js";
 import { leases } from "./0009-leases.js";
 import { previewRuns } from "./0010-preview-runs.js";
+import { contentLoad } from "./0011-content-load.js";
 
 /** Every migration, in order. Names are permanent: never rename or edit one that shipped. */
 export function migrations(dialect: StoreDialect): Record<string, Migration> {
@@ -24,5 +25,6 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0008-people": people(dialect),
     "0009-leases": leases,
     "0010-preview-runs": previewRuns,
+    "0011-content-load": contentLoad,
   };
 }
