@@ -11,9 +11,13 @@
 
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
 import { Agent, createServer, request } from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
+import pino from "pino";
 import WebSocket from "ws";
 import { activeRuns } from "../src/store/runs.js";
 import { createContent, deploy, manifestEntry } from "../test/support/deploy.js";
@@ -141,9 +145,17 @@ async function echo(url: string, headers: Record<string, string>, rounds = 200):
   return median(times);
 }
 
-const server = await startTestServer("sqlite", (s) => {
-  s.Scheduler.IdleTimeout = 3600;
-});
+// At the default log level, into a file as a log collector would take standard output: the
+// request log is part of what each proxied request costs.
+const logFile = path.join(await mkdtemp(path.join(tmpdir(), "slipway-bench-log-")), "log.json");
+const server = await startTestServer(
+  "sqlite",
+  (s) => {
+    s.Scheduler.IdleTimeout = 3600;
+    s.Server.LogLevel = "info";
+  },
+  { serverOptions: { logDestination: pino.destination({ dest: logFile }) } },
+);
 try {
   await server.call("POST", "/__api__/v1/environments", {
     body: {
