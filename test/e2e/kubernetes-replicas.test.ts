@@ -2,9 +2,10 @@
  * Two server replicas, each its own process, on one PostgreSQL and on one Kubernetes (the
  * loopback stand-in), the shared claim backed by their shared data folder as the chart mounts
  * it: content kept warm (min_processes 1) is answered by both replicas from one pod, and
- * however both reconcile and serve at once, the cluster only ever holds one run Job for it;
- * every Job the stand-in is asked to make is recorded from the start, so a duplicate made and
- * deleted again between two looks would still be caught.
+ * however both reconcile and serve at once, the cluster only ever holds one run Job for it.
+ * Then its pod is evicted and both replicas are asked at once for the content they no longer
+ * have a process of: one replacement Job is made, never two. Every Job the stand-in makes is
+ * recorded from the start, so a duplicate made and deleted again between two looks is caught.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -41,6 +42,9 @@ describe.skipIf(unavailable("Two replicas on Kubernetes", missing))(
     const pv: Record<string, string> = {};
     /** Every run Job the stand-in made, by content, from before the first replica started. */
     const made: { guid: string; name: string; uid: string }[] = [];
+    /** The run Jobs not being deleted, and the most there ever were at once, by content. */
+    const alive = new Map<string, Set<string>>();
+    const most = new Map<string, number>();
     let stopRecording = () => {};
 
     beforeAll(async () => {
@@ -56,6 +60,24 @@ describe.skipIf(unavailable("Two replicas on Kubernetes", missing))(
             name: e.object.metadata.name!,
             uid: e.object.metadata.uid!,
           });
+        if (e.resource.plural !== "jobs" || e.object.metadata.labels?.["slipway.io/kind"] !== "run")
+          return;
+        const guid = e.object.metadata.labels["slipway.io/content"] ?? "";
+        const live = (alive.get(guid) ?? new Set<string>()).add(e.object.metadata.uid!);
+        // A Job finished (its pod evicted) or being deleted no longer counts as running.
+        const conditions =
+          (e.object.status as { conditions?: { type: string; status: string }[] } | undefined)
+            ?.conditions ?? [];
+        if (
+          e.type === "DELETED" ||
+          e.object.metadata.deletionTimestamp ||
+          conditions.some(
+            (c) => (c.type === "Failed" || c.type === "Complete") && c.status === "True",
+          )
+        )
+          live.delete(e.object.metadata.uid!);
+        alive.set(guid, live);
+        most.set(guid, Math.max(most.get(guid) ?? 0, live.size));
       });
       await standin.createNamespace(NAMESPACE);
       await standin.api.create(resource("persistentvolumeclaims"), NAMESPACE, {
@@ -96,7 +118,7 @@ describe.skipIf(unavailable("Two replicas on Kubernetes", missing))(
       await database?.drop();
     }, 120_000);
 
-    it("answers through both replicas from one pod, and never makes a second run Job", async () => {
+    it("answers through both replicas from one pod, and never makes a second run Job, even when both find its pod evicted at once", async () => {
       const [first, second] = [a!, b!];
       const debian = ensureDebianImage();
       const created = await first.call("POST", "/v1/environments", {
@@ -126,9 +148,7 @@ describe.skipIf(unavailable("Two replicas on Kubernetes", missing))(
       // Both replicas at once, many times, across their periodic resyncs.
       const answers: { status: number; body: string }[] = [];
       for (let round = 0; round < 8; round++) {
-        answers.push(
-          ...(await Promise.all([get(first), get(second), get(first), get(second)])),
-        );
+        answers.push(...(await Promise.all([get(first), get(second), get(first), get(second)])));
         await sleep(2000);
       }
       expect(answers.filter((r) => r.status !== 200)).toEqual([]);
@@ -145,6 +165,41 @@ describe.skipIf(unavailable("Two replicas on Kubernetes", missing))(
         .list(resource("pods"), NAMESPACE)
         .filter((p) => p.metadata.ownerReferences?.some((o) => o.uid === ours[0]!.uid));
       expect(pods.map((p) => p.metadata.name)).toEqual([...hosts]);
+
+      // The pod evicted: both replicas asked at once find no process, and only one starts one.
+      const [evicted] = hosts;
+      await standin.faults.evict(NAMESPACE, evicted!);
+      const deadline = Date.now() + 180_000;
+      const after: { status: number; body: string }[] = [];
+      while (Date.now() < deadline) {
+        const round = await Promise.all([get(first), get(second), get(first), get(second)]);
+        after.push(...round);
+        if (round.every((r) => r.status === 200 && r.body !== evicted)) break;
+        await sleep(250);
+      }
+      const replaced = new Set(after.filter((r) => r.status === 200).map((r) => r.body));
+      replaced.delete(evicted!);
+      expect([...replaced]).toHaveLength(1);
+      for (let round = 0; round < 4; round++) {
+        const again = await Promise.all([get(first), get(second)]);
+        expect(again).toEqual([
+          { status: 200, body: [...replaced][0] },
+          { status: 200, body: [...replaced][0] },
+        ]);
+        await sleep(1000);
+      }
+      const runJobs = made.filter((j) => j.guid === item.guid);
+      expect(runJobs).toHaveLength(2);
+      expect(most.get(item.guid)).toBe(1);
+      const [, replacement] = runJobs;
+      const serving = standin.api.store
+        .list(resource("pods"), NAMESPACE)
+        .filter(
+          (p) =>
+            p.metadata.ownerReferences?.some((o) => o.uid === replacement!.uid) &&
+            (p.status as { phase?: string } | undefined)?.phase === "Running",
+        );
+      expect(serving.map((p) => p.metadata.name)).toEqual([...replaced]);
     });
   },
 );
