@@ -12,7 +12,7 @@ import { appRoleOf, mayChange } from "../users/content-access.js";
 import type { ActiveBundles } from "./active-bundle.js";
 import { isRendered } from "./app-commands.js";
 import { bundleSubPath, renderSiteSubPath } from "./data-layout.js";
-import type { ProcessReconciler } from "./process-reconciler.js";
+import type { ConnectionTimeouts, ProcessReconciler } from "./process-reconciler.js";
 
 export type ContentTarget =
   | { readonly kind: "files"; readonly root: string; readonly index: string }
@@ -21,6 +21,7 @@ export type ContentTarget =
       readonly host: string;
       readonly port: number;
       readonly runId: number;
+      readonly timeouts: ConnectionTimeouts;
       /** Call when the request's connection has ended. */
       readonly release: () => void;
     };
@@ -70,10 +71,10 @@ export class ContentResolver {
         index: "index.html",
       };
     }
-    const { process, release } = preview
+    const { process, timeouts, release } = preview
       ? await this.reconciler.previewEndpoint(content.guid, active.bundle.id)
       : await this.reconciler.endpoint(guid);
-    return { kind: "app", ...process.endpoint, runId: process.runId, release };
+    return { kind: "app", ...process.endpoint, runId: process.runId, timeouts, release };
   }
 
   /** Drafts are for the people who may change the content: its owner and administrators. */

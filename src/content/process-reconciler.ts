@@ -76,6 +76,22 @@ export interface ReadyProcess {
   readonly endpoint: Endpoint;
 }
 
+/** The content's `connection_timeout` and `read_timeout`, for the proxy; 0 means never. */
+export interface ConnectionTimeouts {
+  /** Longest a connection may pass with no data either way. */
+  readonly idleMs: number;
+  /** Longest a connection may pass without the client sending. */
+  readonly readMs: number;
+}
+
+/** What the proxy is given for one request: the process, its timeouts and the release. */
+export interface Assigned {
+  readonly process: ReadyProcess;
+  readonly timeouts: ConnectionTimeouts;
+  /** Call when the request's connection has ended. */
+  readonly release: () => void;
+}
+
 interface Desired {
   readonly specHash: string | null;
   readonly settings: ProcessSettings;
@@ -219,7 +235,7 @@ export class ProcessReconciler {
    * refused) until one is, or until it cannot be. Returns the process and a function to call
    * when the request's connection ends.
    */
-  async endpoint(guid: string): Promise<{ process: ReadyProcess; release: () => void }> {
+  async endpoint(guid: string): Promise<Assigned> {
     const ready = this.#ready.get(guid);
     const process =
       ready && ready.length > 0
@@ -227,8 +243,12 @@ export class ProcessReconciler {
         : await this.#waitForProcess(guid, () => true);
     const done = this.#deps.load.connect(guid, process.runId);
     if (this.#needsMore(guid)) this.#queue.add(guid);
+    const settings =
+      this.#settings.get(guid) ??
+      processSettings(DEFAULT_CONTENT_SETTINGS, this.#deps.settings.Scheduler);
     return {
       process,
+      timeouts: { idleMs: settings.connectionTimeoutMs, readMs: settings.readTimeoutMs },
       release: () => {
         done();
         // The last connection of a process closing starts its idle clock.
@@ -242,10 +262,7 @@ export class ProcessReconciler {
    * A process of a draft bundle, for its preview URL: at most one, started on demand and
    * stopped when idle, beside the live content's processes and never instead of them.
    */
-  previewEndpoint(
-    guid: string,
-    bundleId: number,
-  ): Promise<{ process: ReadyProcess; release: () => void }> {
+  previewEndpoint(guid: string, bundleId: number): Promise<Assigned> {
     const previews = this.#previews.get(guid) ?? new Set<number>();
     previews.add(bundleId);
     this.#previews.set(guid, previews);

@@ -55,6 +55,15 @@ export interface Forwarded {
   body: Readable | undefined;
   /** Fires when the client went away, so the application's work is cut off too. */
   clientGone: (abort: () => void) => void;
+  /** Longest the application may send nothing while it answers (0: never), then it is cut off. */
+  idleMs: number;
+}
+
+/** The application sent nothing for the content's connection_timeout. */
+export class ApplicationSilent extends Error {
+  constructor(readonly idleMs: number) {
+    super(`the application sent nothing for ${idleMs / 1000} s`);
+  }
 }
 
 /**
@@ -87,6 +96,10 @@ function send(to: Forwarded): Promise<IncomingMessage> {
       reject(outgoing.reusedSocket ? Object.assign(error, { [STALE]: true }) : error);
     });
     to.clientGone(() => outgoing.destroy());
+    // Covers the wait for the headers and every pause in the body that follows.
+    if (to.idleMs > 0) {
+      outgoing.setTimeout(to.idleMs, () => outgoing.destroy(new ApplicationSilent(to.idleMs)));
+    }
     if (to.body) {
       to.body.once("error", (error) => outgoing.destroy(error));
       to.body.pipe(outgoing);

@@ -5,7 +5,7 @@
  * stopped, once however many replicas sweep at the same time; a task of a live replica, or of
  * the sweeping server itself, is left alone until its server's lease runs out.
  */
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pino } from "pino";
@@ -17,18 +17,12 @@ import { LocalRunner } from "../../src/runners/local/local-backend.js";
 import { RUNTIME_DIR } from "../../src/runtime-dir.js";
 import { openStore, type Store } from "../../src/store/database.js";
 import { releaseLease, SERVER_LEASE, takeLease } from "../../src/store/leases.js";
-import { findRun, insertRun, updateRunStatus } from "../../src/store/runs.js";
-import { findTask, insertTask, taskOutput } from "../../src/store/tasks.js";
-import { testJob } from "../support/jobs.js";
+import { findRun } from "../../src/store/runs.js";
+import { findTask, taskOutput } from "../../src/store/tasks.js";
+import { alive, buildingTask } from "../support/abandoned-task.js";
 import { freshDatabase, STORE_DIALECTS, type TestDatabase } from "../support/stores.js";
 
 const logger = pino({ level: "silent" });
-
-/** Whether the process is alive (not a zombie). */
-async function alive(pid: number): Promise<boolean> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
-  return stat !== "" && stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-}
 
 for (const dialect of STORE_DIALECTS) {
   describe(`what a gone replica left, on ${dialect}`, () => {
@@ -65,42 +59,9 @@ for (const dialect of STORE_DIALECTS) {
 
     /** A task of `serverId` with a build job running, as that server left it. */
     const runningTask = async (store: Store, root: string, serverId: string) => {
-      const id = `task-of-${serverId}`;
-      await insertTask(store.db, {
-        id,
-        kind: "deploy",
-        content_guid: "c0ffee00-0000-4000-8000-000000000000",
-        bundle_id: 1,
-        user_guid: null,
-        created_time: new Date().toISOString(),
-        code: 0,
-        error: "",
-        server_id: serverId,
-      });
-      const job = testJob({
-        name: `build-${serverId}-${process.pid}`,
-        kind: "build",
-        argv: ["sleep", "600"],
-      });
-      const handle = await runnerIn(root).start(job);
-      const pid = (handle as unknown as { pid: number }).pid;
-      pids.push(pid);
-      const row = await insertRun(store.db, {
-        key: id,
-        name: job.name,
-        content_guid: "c0ffee00-0000-4000-8000-000000000000",
-        bundle_id: 1,
-        task_id: id,
-        kind: "build",
-        slot: null,
-        spec_hash: "",
-        image: null,
-        backend: "local",
-        server_id: serverId,
-        created_time: new Date().toISOString(),
-      });
-      await updateRunStatus(store.db, row.id, { handle: JSON.stringify(handle) });
-      return { id, pid, runId: row.id };
+      const task = await buildingTask(store, runnerIn(root), serverId);
+      pids.push(task.pid);
+      return task;
     };
 
     it("fails a gone server's task once however many replicas sweep at once, and stops its job; a live server's is left alone", async () => {

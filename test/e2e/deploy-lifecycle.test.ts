@@ -8,32 +8,18 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.js";
 import { createContent, deploy, manifestEntry, waitForTask } from "../support/deploy.js";
+import { rCannot, rmarkdownMissing } from "../support/r-packages.js";
 import { unavailable } from "../support/requirements.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const PYTHON = "/usr/bin/python3.11";
-/** Why Rscript cannot run the expression, or undefined when it can. */
-function rCannot(expression: string, missing: string): string | undefined {
-  try {
-    execFileSync("Rscript", ["-e", expression], { stdio: "ignore" });
-    return undefined;
-  } catch {
-    return missing;
-  }
-}
 const noFlask = unavailable(
   "Deploy lifecycle tests",
   existsSync("/usr/lib/python3/dist-packages/flask")
     ? undefined
     : "Debian's python3-flask is not installed",
 );
-const noRmarkdown = unavailable(
-  "The R Markdown rendering tests",
-  rCannot(
-    "library(rmarkdown); stopifnot(rmarkdown::pandoc_available())",
-    "Rscript with rmarkdown and pandoc is not installed",
-  ),
-);
+const noRmarkdown = unavailable("The R Markdown rendering tests", rmarkdownMissing());
 const noRApps = unavailable(
   "The R application tests",
   rCannot(

@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tarGz } from "../support/bundles.js";
 import { createContent, deploy, manifestEntry, upload, waitForTask } from "../support/deploy.js";
+import { rmarkdownMissing } from "../support/r-packages.js";
 import { unavailable } from "../support/requirements.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { STORE_DIALECTS } from "../support/stores.js";
@@ -19,21 +20,7 @@ const noFlask = unavailable(
     : "Debian's python3-flask (and python3.11) is not installed",
 );
 
-function rCannot(): string | undefined {
-  try {
-    execFileSync(
-      "Rscript",
-      ["-e", "library(rmarkdown); stopifnot(rmarkdown::pandoc_available())"],
-      {
-        stdio: "ignore",
-      },
-    );
-    return undefined;
-  } catch {
-    return "Rscript with rmarkdown and pandoc is not installed";
-  }
-}
-const noRmarkdown = unavailable("The re-render test", rCannot());
+const noRmarkdown = unavailable("The re-render test", rmarkdownMissing());
 
 const ENV_APP = [
   "import os",

@@ -10,7 +10,7 @@
  * bundle deployed through both at once is built and rendered by one task after the other.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -19,31 +19,16 @@ import { LocalRunner } from "../../src/runners/local/local-backend.js";
 import { RUNTIME_DIR } from "../../src/runtime-dir.js";
 import { openStore, type Store } from "../../src/store/database.js";
 import { releaseLease, SERVER_LEASE, takeLease } from "../../src/store/leases.js";
-import { insertRun, updateRunStatus } from "../../src/store/runs.js";
-import { findTask, insertTask, taskOutput } from "../../src/store/tasks.js";
+import { findTask, taskOutput } from "../../src/store/tasks.js";
+import { alive, buildingTask } from "../support/abandoned-task.js";
 import { tarGz } from "../support/bundles.js";
 import { HOST_PYTHON, hostPythonVersion } from "../support/images.js";
-import { testJob } from "../support/jobs.js";
+import { rmarkdownMissing } from "../support/r-packages.js";
 import { unavailable } from "../support/requirements.js";
 import { type ServerProcess, startServerProcess } from "../support/server-process.js";
 import { freshDatabase, STORE_DIALECTS, type TestDatabase } from "../support/stores.js";
 
 const noPostgres = STORE_DIALECTS.includes("postgres") ? undefined : "PostgreSQL";
-
-function rmarkdownMissing(): string | undefined {
-  try {
-    execFileSync(
-      "Rscript",
-      ["-e", "library(rmarkdown); stopifnot(rmarkdown::pandoc_available())"],
-      {
-        stdio: "ignore",
-      },
-    );
-    return undefined;
-  } catch {
-    return "Rscript with rmarkdown and pandoc is not installed";
-  }
-}
 
 async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 90_000) {
   const deadline = Date.now() + ms;
@@ -53,12 +38,6 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(200);
   }
-}
-
-/** Whether the process is alive (not a zombie). */
-async function alive(pid: number): Promise<boolean> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
-  return stat !== "" && stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
 }
 
 /** Two replicas on a fresh PostgreSQL database, and a store of the test's own on it. */
@@ -217,44 +196,14 @@ describe.skipIf(Boolean(noPostgres))("tasks across replicas", { timeout: 300_000
   const pair = replicaPair(["MinProcesses = 0"]);
 
   /** A deploy of `serverId` with its build job running, as that server left it. */
-  async function buildingTask(serverId: string) {
-    const { store } = pair;
+  async function buildingTaskOf(serverId: string) {
     const root = await mkdtemp(path.join(tmpdir(), "slipway-gone-build-"));
     const runner = new LocalRunner({
       logDir: path.join(root, "logs"),
       dataDir: path.join(root, "data"),
       runtimeDir: RUNTIME_DIR,
     });
-    const id = `deploy-on-${serverId}`;
-    await insertTask(store.db, {
-      id,
-      kind: "deploy",
-      content_guid: null,
-      bundle_id: null,
-      user_guid: null,
-      created_time: new Date().toISOString(),
-      code: 0,
-      error: "",
-      server_id: serverId,
-    });
-    const job = testJob({ name: `build-${serverId}`, kind: "build", argv: ["sleep", "600"] });
-    const handle = await runner.start(job);
-    const row = await insertRun(store.db, {
-      key: id,
-      name: job.name,
-      content_guid: "c0ffee00-0000-4000-8000-000000000000",
-      bundle_id: 1,
-      task_id: id,
-      kind: "build",
-      slot: null,
-      spec_hash: "",
-      image: null,
-      backend: "local",
-      server_id: serverId,
-      created_time: new Date().toISOString(),
-    });
-    await updateRunStatus(store.db, row.id, { handle: JSON.stringify(handle) });
-    return { id, pid: (handle as unknown as { pid: number }).pid };
+    return buildingTask(pair.store, runner, serverId);
   }
 
   it("fails a gone replica's unfinished task with the reason and stops its build, and leaves a live one's alone", async () => {
@@ -262,8 +211,8 @@ describe.skipIf(Boolean(noPostgres))("tasks across replicas", { timeout: 300_000
     // A replica that is alive as far as its lease says: the test holds it for it.
     await takeLease(store.db, `${SERVER_LEASE}live-replica`, "live-replica", 120_000);
     // The live one's first: the sweep that finds the gone one's task finds it too.
-    const live = await buildingTask("live-replica");
-    const gone = await buildingTask("gone-replica");
+    const live = await buildingTaskOf("live-replica");
+    const gone = await buildingTaskOf("gone-replica");
 
     const failed = await until("a running server to fail the gone replica's task", async () => {
       const task = await findTask(store.db, gone.id);

@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SERVER_LEASE, takeLease } from "../../src/store/leases.js";
 import { insertTask } from "../../src/store/tasks.js";
 import { tarGzOf } from "../support/bundles.js";
 import { expectConnectError } from "../support/connect-error.js";
@@ -182,6 +183,8 @@ describe("slow clients", () => {
   });
 
   it("keeps long-polls working: a wait longer than every timeout is answered", async () => {
+    // A task of another server that is alive: one that is gone would have its task failed.
+    await takeLease(server.server.store.db, `${SERVER_LEASE}elsewhere`, "elsewhere", 600_000);
     await insertTask(server.server.store.db, {
       id: "long-poll-task",
       kind: "deploy",

@@ -32,7 +32,12 @@ import { hashApiKey } from "../../users/api-key.js";
 import { appRoleOf, mayView } from "../../users/content-access.js";
 import { authenticate, sessionId } from "../auth.js";
 import { issuePass, PASS_COOKIE, PASS_SEGMENT, redeemPass, splitPass } from "../content-pass.js";
-import { forward as forwardRequest, upstreamAgent, withoutHopByHop } from "../content-proxy.js";
+import {
+  ApplicationSilent,
+  forward as forwardRequest,
+  upstreamAgent,
+  withoutHopByHop,
+} from "../content-proxy.js";
 import type { ContentSite, HostKind } from "../content-site.js";
 import { filterResponseHeaders, type Headers } from "../proxy-headers.js";
 import { markContent } from "../security-headers.js";
@@ -267,10 +272,18 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
               gone = true;
               abort();
             }),
+          idleMs: to.timeouts.idleMs,
         });
       } catch (error) {
         // The client left first and the request was cut off: nothing is wrong with the process.
         if (gone) return reply;
+        if (error instanceof ApplicationSilent) {
+          throw new ApiError(
+            "internal",
+            `The application did not answer within ${error.idleMs / 1000} s, the content's connection_timeout: raise it for content that takes longer.`,
+            { status: 504 },
+          );
+        }
         resolver.unreachable(guid, to.runId);
         // A process that died since it was chosen: a request without a body may go to another.
         if (!retried && RETRIABLE.has(request.method)) {
@@ -430,11 +443,29 @@ function proxyWebSockets(
       upstream.on("error", () => socket.destroy());
       socket.on("error", () => upstream.destroy());
       socket.on("close", () => upstream.destroy());
+      cutWhenQuiet(socket, target.timeouts);
     } catch (error) {
       if (!isApiError(error)) app.log.warn({ err: error }, "WebSocket upgrade failed");
       socket.destroy();
     }
   });
+}
+
+/**
+ * Ends a WebSocket whose connection passes `idleMs` with no data either way (everything the
+ * application sends is written to the client's socket, so its inactivity is both directions'),
+ * or `readMs` with nothing from the client; its application socket goes with it.
+ */
+function cutWhenQuiet(client: Socket, { idleMs, readMs }: AppTarget["timeouts"]): void {
+  if (idleMs > 0) {
+    client.setTimeout(idleMs);
+    client.once("timeout", () => client.destroy());
+  }
+  if (readMs > 0) {
+    const timer = setTimeout(() => client.destroy(), readMs);
+    client.on("data", () => timer.refresh());
+    client.once("close", () => clearTimeout(timer));
+  }
 }
 
 function refused(): ApiError {
