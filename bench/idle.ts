@@ -8,8 +8,7 @@
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { activeRuns } from "../src/store/runs.js";
-import { createContent, deploy, manifestEntry } from "../test/support/deploy.js";
-import { HOST_PYTHON, hostPythonVersion } from "../test/support/images.js";
+import { deployOnHostPython } from "../test/support/deploy.js";
 import { startTestServer } from "../test/support/server.js";
 import { median, verdict } from "./support.js";
 
@@ -25,32 +24,12 @@ const server = await startTestServer("sqlite", (s) => {
   s.Scheduler.IdleTimeout = 1;
 });
 try {
-  await server.call("POST", "/__api__/v1/environments", {
-    body: {
-      name: "host-python",
-      cluster_name: "Local",
-      python: { installations: [{ version: hostPythonVersion(), path: HOST_PYTHON }] },
-    },
-  });
-  const item = await createContent(server, "bench-idle", server.keys.administrator);
-  const { task } = await deploy(
+  const item = await deployOnHostPython(
     server,
-    item.guid,
-    [
-      manifestEntry({
-        metadata: { appmode: "python-api", entrypoint: "app:app" },
-        python: { version: hostPythonVersion() },
-        environment: { environment_management: { python: false } },
-      }),
-      {
-        path: "app.py",
-        content:
-          'from flask import Flask\napp = Flask(__name__)\n@app.get("/")\ndef hi():\n    return "ok"\n',
-      },
-    ],
-    server.keys.administrator,
+    "bench-idle",
+    "python-api",
+    'from flask import Flask\napp = Flask(__name__)\n@app.get("/")\ndef hi():\n    return "ok"\n',
   );
-  if (task.code !== 0) throw new Error(task.output.join("\n"));
   const headers = { Authorization: `Key ${server.keys.administrator}` };
   const timed = async () => {
     const started = performance.now();

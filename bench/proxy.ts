@@ -20,7 +20,7 @@ import { parseArgs, promisify } from "node:util";
 import pino from "pino";
 import WebSocket from "ws";
 import { activeRuns } from "../src/store/runs.js";
-import { createContent, deploy, manifestEntry } from "../test/support/deploy.js";
+import { deployOnHostPython } from "../test/support/deploy.js";
 import { startTestServer, type TestServer } from "../test/support/server.js";
 import { median, verdict } from "./support.js";
 
@@ -52,21 +52,7 @@ const ECHO = `async def app(scope, receive, send):
 
 /** A deployed app on the host's own Python (gunicorn and uvicorn come from Debian). */
 async function deployed(server: TestServer, name: string, mode: string, code: string) {
-  const item = await createContent(server, name, server.keys.administrator);
-  const { task } = await deploy(
-    server,
-    item.guid,
-    [
-      manifestEntry({
-        metadata: { appmode: mode, entrypoint: "app:app" },
-        python: { version: "3.11" },
-        environment: { environment_management: { python: false } },
-      }),
-      { path: "app.py", content: code },
-    ],
-    server.keys.administrator,
-  );
-  if (task.code !== 0) throw new Error(task.output.join("\n"));
+  const item = await deployOnHostPython(server, name, mode, code);
   const [run] = await activeRuns(server.server.store.db, item.guid);
   const endpoint = JSON.parse(run!.endpoint!) as { host: string; port: number };
   return { url: item.content_url, direct: `http://${endpoint.host}:${endpoint.port}/` };
@@ -157,13 +143,6 @@ const server = await startTestServer(
   { serverOptions: { logDestination: pino.destination({ dest: logFile }) } },
 );
 try {
-  await server.call("POST", "/__api__/v1/environments", {
-    body: {
-      name: "host-python",
-      cluster_name: "Local",
-      python: { installations: [{ version: "3.11.2", path: "/usr/bin/python3.11" }] },
-    },
-  });
   const headers = { Authorization: `Key ${server.keys.administrator}` };
   const hello = await deployed(server, "bench-hello", "python-api", HELLO);
   await load(hello.url, headers); // warms both sides

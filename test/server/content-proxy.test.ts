@@ -10,7 +10,7 @@ import { request as httpRequest, type IncomingMessage } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectConnectError } from "../support/connect-error.js";
-import { createContent, deploy, manifestEntry } from "../support/deploy.js";
+import { deployOnHostPython } from "../support/deploy.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const APP = `import hashlib, json, os, socket, time
@@ -131,28 +131,7 @@ describe.skipIf(!gunicorn)("the content proxy's forwarding", () => {
     server = await startTestServer("sqlite", (s) => {
       s.Scheduler.IdleTimeout = 3600;
     });
-    await server.call("POST", "/__api__/v1/environments", {
-      body: {
-        name: "host-python",
-        cluster_name: "Local",
-        python: { installations: [{ version: "3.11.2", path: "/usr/bin/python3.11" }] },
-      },
-    });
-    const item = await createContent(server, "proxy-forwarding", server.keys.administrator);
-    const { task } = await deploy(
-      server,
-      item.guid,
-      [
-        manifestEntry({
-          metadata: { appmode: "python-api", entrypoint: "app:app" },
-          python: { version: "3.11" },
-          environment: { environment_management: { python: false } },
-        }),
-        { path: "app.py", content: APP },
-      ],
-      server.keys.administrator,
-    );
-    expect(task.code, task.output.join("\n")).toBe(0);
+    const item = await deployOnHostPython(server, "proxy-forwarding", "python-api", APP);
     url = item.content_url;
     guid = item.guid;
     key = { Authorization: `Key ${server.keys.publisher}` };

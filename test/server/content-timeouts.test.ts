@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { expectConnectError } from "../support/connect-error.js";
-import { createContent, deploy, manifestEntry } from "../support/deploy.js";
+import { deployOnHostPython } from "../support/deploy.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const APP = `import asyncio
@@ -63,32 +63,10 @@ describe.skipIf(!uvicorn)(
       server = await startTestServer("sqlite", (s) => {
         s.Scheduler.IdleTimeout = 3600;
       });
-      await server.call("POST", "/__api__/v1/environments", {
-        body: {
-          name: "host-python",
-          cluster_name: "Local",
-          python: { installations: [{ version: "3.11.2", path: "/usr/bin/python3.11" }] },
-        },
+      const item = await deployOnHostPython(server, "timeouts", "python-fastapi", APP, {
+        connection_timeout: CONNECTION_TIMEOUT,
+        read_timeout: READ_TIMEOUT,
       });
-      const item = await createContent(server, "timeouts", server.keys.administrator);
-      const set = await server.call("PATCH", `/__api__/v1/content/${item.guid}`, {
-        body: { connection_timeout: CONNECTION_TIMEOUT, read_timeout: READ_TIMEOUT },
-      });
-      expect(set.status).toBe(200);
-      const { task } = await deploy(
-        server,
-        item.guid,
-        [
-          manifestEntry({
-            metadata: { appmode: "python-fastapi", entrypoint: "app:app" },
-            python: { version: "3.11" },
-            environment: { environment_management: { python: false } },
-          }),
-          { path: "app.py", content: APP },
-        ],
-        server.keys.administrator,
-      );
-      expect(task.code, task.output.join("\n")).toBe(0);
       url = item.content_url;
       auth = { Authorization: `Key ${server.keys.administrator}` };
     }, 180_000);

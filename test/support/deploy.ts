@@ -1,5 +1,6 @@
 /** Upload-and-deploy helpers used the way clients use the API. */
 import { type TarEntry, tarGz } from "./bundles.js";
+import { HOST_PYTHON, hostPythonVersion } from "./images.js";
 import type { TestServer } from "./server.js";
 
 export interface DeployResult {
@@ -68,4 +69,52 @@ export async function deploy(
 
 export function manifestEntry(manifest: object): TarEntry {
   return { path: "manifest.json", content: JSON.stringify({ version: 1, ...manifest }) };
+}
+
+/**
+ * A Python application (`app.py`, entrypoint `app:app`) deployed on the host's own Python as
+ * an environment of the Local cluster, with Debian's packages and nothing installed: `settings`
+ * are set on the content first. Throws with the task log when the deploy fails.
+ */
+export async function deployOnHostPython(
+  server: TestServer,
+  name: string,
+  appmode: string,
+  code: string,
+  settings: Record<string, unknown> = {},
+) {
+  const key = server.keys.administrator;
+  const environment = await server.call("POST", "/__api__/v1/environments", {
+    key,
+    body: {
+      name: "host-python",
+      cluster_name: "Local",
+      python: { installations: [{ version: hostPythonVersion(), path: HOST_PYTHON }] },
+    },
+  });
+  // One registration serves every app of the server.
+  if (environment.status !== 200 && environment.status !== 409) {
+    throw new Error(`environment failed: ${JSON.stringify(environment.body)}`);
+  }
+  const item = await createContent(server, name, key);
+  if (Object.keys(settings).length > 0) {
+    const set = await server.call("PATCH", `/__api__/v1/content/${item.guid}`, {
+      key,
+      body: settings,
+    });
+    if (set.status !== 200) throw new Error(`settings failed: ${JSON.stringify(set.body)}`);
+  }
+  const manifest = manifestEntry({
+    metadata: { appmode, entrypoint: "app:app" },
+    python: { version: hostPythonVersion() },
+    environment: { environment_management: { python: false } },
+  });
+  const { task } = await deploy(
+    server,
+    item.guid,
+    [manifest, { path: "app.py", content: code }],
+    key,
+  );
+  if (task.code !== 0) throw new Error(task.output.join("\n"));
+  return item;
 }
