@@ -2,7 +2,7 @@
  * One log line per request, written when it is answered: method, URL, status, time taken and
  * the correlation id. Fastify writes a second one as each request arrives, which doubles the
  * log of the content proxy (every request a visitor's browser or client makes) and costs it a
- * write per request; a request that never finishes is still logged when its connection ends.
+ * write per request.
  */
 import { type FastifyReply, type FastifyRequest, LogController } from "fastify";
 
