@@ -4,6 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 
+import type { IncomingMessage } from "node:http";
 import { fileURLToPath } from "node:url";
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -35,8 +36,10 @@ import { deleteVariables } from "../store/content-variables.js";
 import type { Store } from "../store/database.js";
 import { installationInstance } from "../store/installation.js";
 import { runningProcessCounts } from "../store/runs.js";
+import { AppForwarder } from "./app-forwarding.js";
 import { registerAuditTrail } from "./audit-trail.js";
 import { registerAuth } from "./auth.js";
+import { contentFastPath, type FastPath, serverWithFastPath } from "./content-fast-path.js";
 import { ContentSite } from "./content-site.js";
 import { clientErrorHandler, refuseNulInBodies, registerEdgeGuards } from "./edge-guards.js";
 import { errorHandler } from "./error-handler.js";
@@ -93,6 +96,11 @@ export interface AppDeps {
   bodyLimitBytes?: number;
   /** What the server measures; its own when not given (start.ts serves it on its listener). */
   metrics?: Metrics;
+  /**
+   * Whether the common application request skips Fastify (true unless said): false serves
+   * every request through the content route, which the fast path must answer exactly like.
+   */
+  contentFastPath?: boolean;
 }
 
 /** The built dashboard, beside src/ and dist/ alike. */
@@ -100,10 +108,18 @@ const DASHBOARD_DIR = fileURLToPath(new URL("../../dist/web", import.meta.url));
 
 const CORRELATION_ID = /^[\w.:-]{1,128}$/;
 
+/** The client's correlation id when it sent a usable one, a new one otherwise. */
+function correlationId(request: IncomingMessage): string {
+  const given = request.headers["x-correlation-id"];
+  return typeof given === "string" && CORRELATION_ID.test(given) ? given : randomUUID();
+}
+
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const server = deps.settings.Server;
   const headersTimeout = server.HeadersTimeoutSeconds * 1000;
   const handleError = errorHandler(deps.store.dialect);
+  // Set once the routes it stands in front of exist, and unset as the server closes.
+  let fastPath: FastPath | undefined;
   const app = Fastify({
     loggerInstance: deps.logger,
     // Sign-in throttling counts client addresses, and cookies follow the browser's scheme.
@@ -122,10 +138,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return handleError(error, request, reply);
     },
     logController: new OneLineRequestLog(),
-    genReqId: (request) => {
-      const given = request.headers["x-correlation-id"];
-      return typeof given === "string" && CORRELATION_ID.test(given) ? given : randomUUID();
-    },
+    genReqId: correlationId,
+    serverFactory: serverWithFastPath(() => fastPath),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -317,12 +331,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     { prefix: "/__api__" },
   );
+  const forwarder = new AppForwarder(resolver, site, metrics);
+  app.addHook("onClose", async () => forwarder.close());
   await app.register(async (contentApp) => {
     declareResponses(contentApp, PASSTHROUGH_RESPONSES);
     // Content URLs carry a guid, which also makes them safe to echo in a redirect.
     declareParams(contentApp, CONTENT_PATH_PARAMS);
-    await contentApp.register(contentServingRoutes, { resolver, store, site, metrics });
+    await contentApp.register(contentServingRoutes, { resolver, store, site, forwarder });
   });
   await app.register(dashboardRoutes, { root: DASHBOARD_DIR });
+  if (deps.contentFastPath !== false) {
+    fastPath = contentFastPath({
+      store,
+      resolver,
+      site,
+      forwarder,
+      logger: app.log,
+      requestId: correlationId,
+    });
+    // Requests that arrive while the server closes get Fastify's 503.
+    app.addHook("preClose", async () => {
+      fastPath = undefined;
+    });
+  }
   return app;
 }

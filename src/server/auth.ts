@@ -119,7 +119,7 @@ export async function authenticate(
 }
 
 /** The owner of the API key in an Authorization header; anything else is an invalid key. */
-async function userOfKey(header: string, store: Store): Promise<UserRow> {
+export async function userOfKey(header: string, store: Store): Promise<UserRow> {
   const match = /^Key\s+(\S+)\s*$/i.exec(header);
   if (!match)
     throw new ApiError(

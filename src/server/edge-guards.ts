@@ -5,7 +5,7 @@
  * that trickles its headers or body is cut off with 408 instead of holding a connection open.
  */
 import { randomUUID } from "node:crypto";
-import { STATUS_CODES } from "node:http";
+import { type IncomingHttpHeaders, STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import { type Readable, Transform } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
@@ -43,7 +43,7 @@ export function registerEdgeGuards(app: FastifyInstance, limits: EdgeLimits): vo
   });
 
   app.addHook("preParsing", async (request, reply, payload) =>
-    hasBody(request) ? guardBody(payload, request, reply, limits) : payload,
+    hasBody(request.headers) ? guardBody(payload, request, reply, limits) : payload,
   );
 
   // A body the server answered without reading (refused early, or not needed) is drained so
@@ -83,11 +83,10 @@ export function refuseNulInBodies(app: FastifyInstance): void {
   });
 }
 
-function hasBody(request: FastifyRequest): boolean {
-  const length = request.headers["content-length"];
-  return (
-    request.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0")
-  );
+/** Whether a request carries a body, by its headers. */
+export function hasBody(headers: IncomingHttpHeaders): boolean {
+  const length = headers["content-length"];
+  return headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
 }
 
 /**

@@ -1,5 +1,5 @@
 /** The one place any error becomes Connect's `{code, error, payload}` body. */
-import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { ApiError, isApiError } from "../errors.js";
 import type { StoreDialect } from "../store/dialect/dialect.js";
 import { type FieldRules, validationError } from "./validation.js";
@@ -77,12 +77,17 @@ function storageFullCause(
   return undefined;
 }
 
+/** The log line of an error answer: a failure is the server's to look at, a refusal is not. */
+export function logAnswered(log: FastifyBaseLogger, error: Error, apiError: ApiError): void {
+  if (apiError.status >= 500) log.error({ err: error }, "request failed");
+  else log.info({ code: apiError.code, error: apiError.message }, "request refused");
+}
+
 /** The handler for one store: it knows that store's way of saying the disk is full. */
 export function errorHandler(dialect?: Pick<StoreDialect, "isStorageFull">) {
   return (error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => {
     const apiError = toApiError(error, request.routeOptions.config?.fieldRules, dialect);
-    if (apiError.status >= 500) request.log.error({ err: error }, "request failed");
-    else request.log.info({ code: apiError.code, error: apiError.message }, "request refused");
+    logAnswered(request.log, error, apiError);
     return reply
       .status(apiError.status)
       .headers(apiError.headers)

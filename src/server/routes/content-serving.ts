@@ -10,38 +10,35 @@
  * origin, the dashboard's cookies never reach content at all; a pass in a cookie of that
  * origin lets the visitor in.
  */
-import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import type { IncomingHttpHeaders } from "node:http";
 import { connect, type Socket } from "node:net";
 import path from "node:path";
 import { Readable } from "node:stream";
 import fastifyStatic from "@fastify/static";
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
-import { mountPath } from "../../content/bundle-context.js";
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from "fastify";
 import {
   type ContentLookup,
   type ContentResolver,
-  type ContentTarget,
   lookupOnce,
 } from "../../content/content-resolver.js";
 import { ApiError, isApiError } from "../../errors.js";
-import type { Metrics } from "../../metrics/metrics.js";
 import type { Store } from "../../store/database.js";
 import { findSession } from "../../store/sessions.js";
 import type { UserRow } from "../../store/users.js";
 import { hashApiKey } from "../../users/api-key.js";
-import { appRoleOf, mayView } from "../../users/content-access.js";
+import {
+  type AppForwarder,
+  type AppTarget,
+  ClientGone,
+  withoutCredentials,
+} from "../app-forwarding.js";
 import { authenticate, sessionId } from "../auth.js";
 import { issuePass, PASS_COOKIE, PASS_SEGMENT, redeemPass, splitPass } from "../content-pass.js";
-import {
-  ApplicationSilent,
-  forward as forwardRequest,
-  upstreamAgent,
-  withoutHopByHop,
-} from "../content-proxy.js";
 import type { ContentSite, HostKind } from "../content-site.js";
+import { openToAnyone, refuseViewer } from "../content-visitors.js";
 import { filterResponseHeaders, type Headers } from "../proxy-headers.js";
 import { markContent } from "../security-headers.js";
-import { cookieValues, isSecureRequest, isSlipwayCookie } from "../session-cookie.js";
+import { cookieValues, isSecureRequest } from "../session-cookie.js";
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const PREFIX = /^\/content\/([0-9a-f-]{36})(\/[^?]*)?(\?.*)?$/;
@@ -51,28 +48,12 @@ const PASS_COOKIE_SECONDS = 12 * 3600;
 export const SANDBOX =
   "sandbox allow-scripts allow-forms allow-popups allow-popups-to-escape-sandbox allow-modals allow-downloads allow-presentation";
 
-/**
- * Applications beside the dashboard may fetch, post and open sockets only under their own
- * content URL (redirects out of it are refused by the proxy, since CSP ignores the path of a
- * redirect's target); workers only from there too, since a worker runs under its script's
- * policy.
- */
-export function applicationPolicy(origin: string, guid: string): string {
-  const http = `${origin}/content/${guid}/`;
-  const ws = http.replace(/^http/, "ws");
-  return `connect-src ${http} ${ws}; worker-src ${http} blob:`;
-}
-
 export interface ContentServingOptions {
   resolver: ContentResolver;
   store: Store;
   site: ContentSite;
-  metrics?: Metrics;
+  forwarder: AppForwarder;
 }
-
-const RETRIABLE = new Set(["GET", "HEAD", "OPTIONS"]);
-
-type AppTarget = Extract<ContentTarget, { kind: "app" }>;
 
 /** Who may see this content in this request (null: anyone may), and how the answer must go. */
 type Access =
@@ -81,10 +62,8 @@ type Access =
 
 export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = async (
   app,
-  { resolver, store, site, metrics },
+  { resolver, store, site, forwarder },
 ) => {
-  const agent = upstreamAgent();
-  app.addHook("onClose", async () => agent.destroy());
   await app.register(fastifyStatic, { root: path.resolve("/"), serve: false });
   // An application's request bodies are its own business: any type goes through unparsed.
   app.removeAllContentTypeParsers();
@@ -137,7 +116,23 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
         const file = inner.endsWith("/") ? `${inner}${target.index}` : inner;
         return reply.sendFile(file.slice(1), target.root);
       }
-      return proxy(request, reply, guid, inner + query, target, draft);
+      try {
+        const answer = await forwarder.answer({
+          guid,
+          draft,
+          request: request.raw,
+          response: reply.raw,
+          pathAndQuery: inner + query,
+          // Fastify reads a body only for methods that carry one (and not GET or HEAD).
+          body: request.body instanceof Readable ? request.body : undefined,
+          target,
+          elapsedSeconds: () => reply.elapsedTime / 1000,
+        });
+        return reply.code(answer.status).headers(answer.headers).send(answer.body);
+      } catch (error) {
+        if (error instanceof ClientGone) return reply;
+        throw error;
+      }
     },
   );
 
@@ -222,109 +217,6 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
     throw new ApiError("authenticationRequired", "Open the content from the dashboard to sign in.");
   }
 
-  function proxy(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    guid: string,
-    pathAndQuery: string,
-    target: AppTarget,
-    draft: number | null,
-  ) {
-    const mount = mountPath(guid, draft);
-    const origin = site.requestOrigin(request.headers, isEncrypted(request));
-    const rules = {
-      prefix: `/content/${guid}/`,
-      requestUrl: `${origin}${request.url}`,
-      ownHosts: ownHosts(request.headers),
-      csp: site.content ? undefined : applicationPolicy(origin, guid),
-    };
-    // From the request's arrival, so a start on demand counts in the latency it causes.
-    reply.raw.once("close", () => {
-      metrics?.proxyRequest.observe(
-        { content_guid: guid, status_class: `${Math.floor(reply.raw.statusCode / 100)}xx` },
-        reply.elapsedTime / 1000,
-      );
-    });
-    // Fastify reads a body only for methods that carry one (and not GET or HEAD): without it
-    // the application must not wait for one either.
-    const body = request.body instanceof Readable ? request.body : undefined;
-    const headers = {
-      ...withoutHopByHop(withoutCredentials(request.headers)),
-      "x-forwarded-prefix": mount,
-      "x-rsc-request": request.url,
-    };
-    if (!body) delete headers["content-length"];
-    let gone = false;
-    const send = async (to: AppTarget, retried: boolean): Promise<FastifyReply> => {
-      reply.raw.once("close", to.release);
-      let answer: IncomingMessage;
-      try {
-        answer = await forwardRequest({
-          agent,
-          host: to.host,
-          port: to.port,
-          method: request.method,
-          path: pathAndQuery,
-          headers,
-          body,
-          clientGone: (abort) =>
-            reply.raw.once("close", () => {
-              gone = true;
-              abort();
-            }),
-          idleMs: to.timeouts.idleMs,
-        });
-      } catch (error) {
-        // The client left first and the request was cut off: nothing is wrong with the process.
-        if (gone) return reply;
-        if (error instanceof ApplicationSilent) {
-          throw new ApiError(
-            "internal",
-            `The application did not answer within ${error.idleMs / 1000} s, the content's connection_timeout: raise it for content that takes longer.`,
-            { status: 504 },
-          );
-        }
-        resolver.unreachable(guid, to.runId);
-        // A process that died since it was chosen: a request without a body may go to another.
-        if (!retried && RETRIABLE.has(request.method)) {
-          const next = await resolver.resolve(guid, draft);
-          if (next.kind === "app") return send(next, true);
-        }
-        throw new ApiError(
-          "internal",
-          `The application did not answer (${(error as Error).message}): it may have stopped; the next request starts it again.`,
-          { status: 502, cause: error },
-        );
-      }
-      const filtered = filterResponseHeaders(withoutHopByHop(answer.headers) as Headers, rules);
-      if (!filtered.ok) {
-        answer.resume();
-        throw new ApiError(
-          "badRequest",
-          `The application redirected to ${filtered.location}, outside its content URL: Slipway does not forward that.`,
-          { status: 502 },
-        );
-      }
-      // A connection whose request body the application did not read cannot carry another.
-      if (body && !request.raw.complete) reply.header("connection", "close");
-      const status = answer.statusCode ?? 0;
-      if (status < 200 || status > 599) {
-        answer.destroy();
-        throw new ApiError("internal", `The application answered with status ${status}.`, {
-          status: 502,
-        });
-      }
-      return reply.code(status).headers(filtered.headers).send(answer);
-    };
-    return send(target, false);
-  }
-
-  function ownHosts(headers: IncomingHttpHeaders): string[] {
-    const hosts = [headers.host ?? ""];
-    if (site.dashboard) hosts.push(new URL(site.dashboard).host);
-    return hosts;
-  }
-
   proxyWebSockets(app, resolver, store, site);
 };
 
@@ -343,49 +235,13 @@ function wantsPage(request: FastifyRequest): boolean {
   );
 }
 
-async function openToAnyone(row: ContentLookup): Promise<boolean> {
-  return (await row())?.access_type === "all";
-}
-
-/** Why this visitor may not view the content, or null when they may. */
-async function refuseViewer(
-  store: Store,
-  user: UserRow | null,
-  guid: string,
-  lookup: ContentLookup,
-): Promise<ApiError | null> {
-  const row = await lookup();
-  if (!row) return new ApiError("notFound", `Content ${guid} does not exist.`);
-  if (mayView(await appRoleOf(store.db, user, row))) return null;
-  return user
-    ? new ApiError("permissionDenied", "You do not have permission to view this content.")
-    : new ApiError("authenticationRequired", "Sign in to view this content.");
-}
-
 function mustNavigate(): ApiError {
   return new ApiError("badRequest", "Open this content with GET first.", { status: 405 });
-}
-
-function isEncrypted(request: FastifyRequest): boolean {
-  return request.protocol === "https";
 }
 
 function passCookie(guid: string, pass: string, headers: IncomingHttpHeaders): string {
   const secure = isSecureRequest(headers) ? "; Secure" : "";
   return `${PASS_COOKIE}=${pass}; Path=/content/${guid}/; HttpOnly; SameSite=Lax; Max-Age=${PASS_COOKIE_SECONDS}${secure}`;
-}
-
-/**
- * The caller's API key and Slipway's cookies are for Slipway alone: content is code that
- * publishers wrote, so it never sees them.
- */
-function withoutCredentials(headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  const { authorization: _, cookie, ...rest } = headers;
-  const kept = (cookie ?? "")
-    .split(";")
-    .map((c) => c.trim())
-    .filter((c) => c && !isSlipwayCookie(c.split("=")[0]!.trim()));
-  return kept.length > 0 ? { ...rest, cookie: kept.join("; ") } : rest;
 }
 
 /**
