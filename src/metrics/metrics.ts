@@ -64,6 +64,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly proxyDirect = new Counter({
+    name: "slipway_content_requests_direct_total",
+    help: "Requests to applications taken by the content fast path (an API key or open content, no body), without the framework's routing.",
+    registers: [this.registry],
+  });
+
   readonly tasks = new Counter({
     name: "slipway_tasks_total",
     help: "Tasks finished, by kind (deploy, build...) and result (success, failure).",

@@ -346,7 +346,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       resolver,
       site,
       forwarder,
-      logger: app.log,
+      metrics,
+      // Not app.log: its request serializer expects Fastify's request, and this line has none.
+      logger: deps.logger,
       requestId: correlationId,
     });
     // Requests that arrive while the server closes get Fastify's 503.

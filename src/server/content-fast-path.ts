@@ -12,6 +12,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { FastifyBaseLogger, FastifyServerFactory } from "fastify";
 import { type ContentResolver, lookupOnce } from "../content/content-resolver.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { Store } from "../store/database.js";
 import type { UserRow } from "../store/users.js";
 import { type AppForwarder, ClientGone } from "./app-forwarding.js";
@@ -38,6 +39,7 @@ export interface FastPathDeps {
   resolver: ContentResolver;
   site: ContentSite;
   forwarder: AppForwarder;
+  metrics: Metrics;
   logger: FastifyBaseLogger;
   /** The request's correlation id, as Fastify would give it. */
   requestId: (request: IncomingMessage) => string;
@@ -69,6 +71,8 @@ export function contentFastPath(deps: FastPathDeps): FastPath {
     match: RegExpExecArray,
   ): Promise<boolean> {
     const arrived = performance.now();
+    // Read now: a client that closes leaves the socket without its address by the end.
+    const { remoteAddress, remotePort } = request.socket;
     const [, guid, rest, query = ""] = match as unknown as [string, string, string, string?];
     try {
       if ((await visitor(request, guid)) === undefined) return false;
@@ -77,6 +81,7 @@ export function contentFastPath(deps: FastPathDeps): FastPath {
     }
     const target = await resolver.resolve(guid, null).catch((error: Error) => error);
     if (!(target instanceof Error) && target.kind !== "app") return false;
+    deps.metrics.proxyDirect.inc();
     const id = deps.requestId(request);
     const elapsedMs = () => performance.now() - arrived;
     response.setHeader("X-Correlation-ID", id);
@@ -89,8 +94,8 @@ export function contentFastPath(deps: FastPathDeps): FastPath {
             method: request.method,
             url: request.url,
             host: request.headers.host,
-            remoteAddress: request.socket.remoteAddress,
-            remotePort: request.socket.remotePort,
+            remoteAddress,
+            remotePort,
           },
           res: { statusCode: response.statusCode },
           responseTime: elapsedMs(),

@@ -39,6 +39,8 @@ export async function startServer(
     configWarnings?: readonly string[];
     /** Where the JSON log goes; standard output by default. */
     logDestination?: DestinationStream;
+    /** AppDeps.contentFastPath. */
+    contentFastPath?: boolean;
   } = {},
 ): Promise<RunningServer> {
   const logger = pino(
@@ -75,6 +77,7 @@ export async function startServer(
     const scraped = settings.Metrics.PrometheusListen !== "";
     const metrics = new Metrics({ processMetrics: scraped });
     const app = await buildApp({
+      contentFastPath: options.contentFastPath,
       store,
       settings,
       logger,
