@@ -11,7 +11,11 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { FastifyBaseLogger, FastifyServerFactory } from "fastify";
-import { type ContentResolver, lookupOnce } from "../content/content-resolver.js";
+import {
+  type ContentLookup,
+  type ContentResolver,
+  lookupOnce,
+} from "../content/content-resolver.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { Store } from "../store/database.js";
 import type { UserRow } from "../store/users.js";
@@ -22,6 +26,7 @@ import type { ContentSite } from "./content-site.js";
 import { openToAnyone, refuseViewer } from "./content-visitors.js";
 import { hasBody } from "./edge-guards.js";
 import { logAnswered, toApiError } from "./error-handler.js";
+import { NOT_CONTENT_HEADERS } from "./security-headers.js";
 import { readSessionCookie } from "./session-cookie.js";
 
 /** A plain path under a content URL: no escapes, no empty segments, no preview or pass prefix. */
@@ -48,11 +53,14 @@ export interface FastPathDeps {
 export function contentFastPath(deps: FastPathDeps): FastPath {
   const { store, resolver, site, forwarder, logger } = deps;
 
-  /** Who is asking, when the content route would let them in as they are; undefined if not. */
-  async function visitor(
+  /**
+   * The content's row, when the content route would let the caller in as they are (a valid
+   * key, or no credentials for content open to all, and allowed to view it); undefined if not.
+   */
+  async function admitted(
     request: IncomingMessage,
     guid: string,
-  ): Promise<UserRow | null | undefined> {
+  ): Promise<ContentLookup | undefined> {
     const row = lookupOnce(store, guid);
     const key = request.headers.authorization;
     let user: UserRow | null;
@@ -60,9 +68,7 @@ export function contentFastPath(deps: FastPathDeps): FastPath {
     else if (readSessionCookie(request.headers).kind === "none" && (await openToAnyone(row)))
       user = null;
     else return undefined;
-    if (await refuseViewer(store, user, guid, row)) return undefined;
-    if ((await resolver.servedAs(guid, null, row)) !== "app") return undefined;
-    return user;
+    return (await refuseViewer(store, user, guid, row)) ? undefined : row;
   }
 
   async function take(
@@ -74,18 +80,14 @@ export function contentFastPath(deps: FastPathDeps): FastPath {
     // Read now: a client that closes leaves the socket without its address by the end.
     const { remoteAddress, remotePort } = request.socket;
     const [, guid, rest, query = ""] = match as unknown as [string, string, string, string?];
-    try {
-      if ((await visitor(request, guid)) === undefined) return false;
-    } catch {
-      return false;
-    }
-    const target = await resolver.resolve(guid, null).catch((error: Error) => error);
+    const row = await admitted(request, guid).catch(() => undefined);
+    if (!row) return false;
+    const target = await resolver.resolve(guid, null, row).catch((error: Error) => error);
+    // Files are the content route's; an app's start that failed is answered here.
     if (!(target instanceof Error) && target.kind !== "app") return false;
     deps.metrics.proxyDirect.inc();
     const id = deps.requestId(request);
     const elapsedMs = () => performance.now() - arrived;
-    response.setHeader("X-Correlation-ID", id);
-    response.setHeader("X-Content-Type-Options", "nosniff");
     response.once("finish", () => {
       logger.info(
         {
@@ -103,8 +105,13 @@ export function contentFastPath(deps: FastPathDeps): FastPath {
         "request completed",
       );
     });
+    const own = { "X-Correlation-ID": id, "X-Content-Type-Options": "nosniff" };
+    if (target instanceof Error) {
+      // As the content route answers it: before anything of the content was served.
+      answerError(response, { ...own, ...NOT_CONTENT_HEADERS }, logger, id, target);
+      return true;
+    }
     try {
-      if (target instanceof Error) throw target;
       const answer = await forwarder.answer({
         guid,
         draft: null,
@@ -115,13 +122,12 @@ export function contentFastPath(deps: FastPathDeps): FastPath {
         target,
         elapsedSeconds: () => elapsedMs() / 1000,
       });
-      response.writeHead(answer.status, answer.headers);
+      response.writeHead(answer.status, { ...answer.headers, ...own });
       // pipe, not pipeline: pipeline's abort signal per call costs more than the rest here.
       answer.body.once("error", () => response.destroy());
       answer.body.pipe(response);
     } catch (error) {
-      if (error instanceof ClientGone) return true;
-      answerError(response, logger.child({ correlation_id: id }), error as Error);
+      if (!(error instanceof ClientGone)) answerError(response, own, logger, id, error as Error);
     }
     return true;
   }
@@ -146,15 +152,22 @@ export function contentFastPath(deps: FastPathDeps): FastPath {
 }
 
 /** Connect's error body, as the error handler answers it, for a request Fastify never saw. */
-function answerError(response: ServerResponse, log: FastifyBaseLogger, error: Error): void {
+function answerError(
+  response: ServerResponse,
+  headers: Record<string, string>,
+  logger: FastifyBaseLogger,
+  id: string,
+  error: Error,
+): void {
   const apiError = toApiError(error);
-  logAnswered(log, error, apiError);
+  logAnswered(logger.child({ correlation_id: id }), error, apiError);
   if (response.headersSent) {
     response.destroy();
     return;
   }
   const body = JSON.stringify(apiError.toBody());
   response.writeHead(apiError.status, {
+    ...headers,
     ...apiError.headers,
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(body),

@@ -10,6 +10,14 @@ import type { ContentSite } from "./content-site.js";
 
 const served = new WeakSet<FastifyReply>();
 
+/** What every answer that is not content carries. */
+export const NOT_CONTENT_HEADERS = {
+  "X-Frame-Options": "DENY",
+  "Content-Security-Policy": "frame-ancestors 'none'",
+  "Cross-Origin-Opener-Policy": "same-origin",
+  "Cross-Origin-Resource-Policy": "same-origin",
+};
+
 /** Marks a reply as content: content sets its own policy and may be framed. */
 export function markContent(reply: FastifyReply): void {
   served.add(reply);
@@ -25,10 +33,6 @@ export function registerSecurityHeaders(app: FastifyInstance, site: ContentSite)
   });
   app.addHook("onSend", async (_request, reply) => {
     reply.header("X-Content-Type-Options", "nosniff");
-    if (served.has(reply)) return;
-    reply.header("X-Frame-Options", "DENY");
-    reply.header("Content-Security-Policy", "frame-ancestors 'none'");
-    reply.header("Cross-Origin-Opener-Policy", "same-origin");
-    reply.header("Cross-Origin-Resource-Policy", "same-origin");
+    if (!served.has(reply)) reply.headers(NOT_CONTENT_HEADERS);
   });
 }

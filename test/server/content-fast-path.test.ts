@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { activeRuns } from "../../src/store/runs.js";
-import { deployOnHostPython } from "../support/deploy.js";
+import { createContent, deployOnHostPython } from "../support/deploy.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const APP = `import json
@@ -49,6 +49,8 @@ interface Side {
   /** Open to anyone, for anonymous requests. */
   openGuid: string;
   openUpstream: string;
+  /** Created, never deployed. */
+  undeployedGuid: string;
 }
 
 interface LogLine {
@@ -66,7 +68,8 @@ interface Case {
   /** Under the content URL, from its trailing slash. */
   path: string;
   key?: "administrator" | "publisher" | "viewer" | "revoked" | "bogus" | "none";
-  open?: boolean;
+  /** Which item: the signed-in users' app (the default), one open to all, or one not deployed. */
+  item?: "open" | "undeployed";
   headers?: Record<string, string>;
   body?: string;
   /** Whether the fast path takes it (the rest are the content route's). */
@@ -104,13 +107,20 @@ const CASES: Case[] = [
   { name: "an app's 204", path: "empty", key: "publisher", fast: true },
   { name: "a redirect outside the content", path: "away", key: "publisher", fast: true },
   { name: "the content's root", path: "", key: "publisher", fast: true },
-  { name: "anonymous, content open to all", path: "echo", key: "none", open: true, fast: true },
+  { name: "anonymous, content open to all", path: "echo", key: "none", item: "open", fast: true },
   {
     name: "anonymous with the app's cookie, open content",
     path: "echo",
     key: "none",
-    open: true,
+    item: "open",
     headers: { Cookie: "theme=light" },
+    fast: true,
+  },
+  {
+    name: "content that is not deployed",
+    path: "echo",
+    key: "publisher",
+    item: "undeployed",
     fast: true,
   },
   { name: "a revoked key", path: "echo", key: "revoked", fast: false },
@@ -127,7 +137,7 @@ const CASES: Case[] = [
     name: "a session cookie that is no session, open content",
     path: "echo",
     key: "none",
-    open: true,
+    item: "open",
     headers: { Cookie: "slipway_session=nothing" },
     fast: false,
   },
@@ -182,6 +192,7 @@ function normalized(answer: Answer, side: Side, givenId: boolean): string {
   return text
     .replaceAll(side.guid, "GUID")
     .replaceAll(side.openGuid, "GUID")
+    .replaceAll(side.undeployedGuid, "GUID")
     .replaceAll(side.upstream, "UPSTREAM")
     .replaceAll(side.openUpstream, "UPSTREAM")
     .replaceAll(new URL(side.server.url).host, "SLIPWAY")
@@ -231,6 +242,7 @@ describe.skipIf(!gunicorn)("the content fast path", () => {
       upstream: await address(item.guid),
       openGuid: open.guid,
       openUpstream: await address(open.guid),
+      undeployedGuid: (await createContent(server, "fast-path-undeployed")).guid,
     };
   }
 
@@ -247,7 +259,8 @@ describe.skipIf(!gunicorn)("the content fast path", () => {
     const key =
       c.key === "bogus" ? "Bearer nothing" : c.key && c.key !== "none" ? s.server.keys[c.key] : "";
     if (key) headers.Authorization = key.startsWith("Bearer") ? key : `Key ${key}`;
-    const guid = c.open ? s.openGuid : s.guid;
+    const guid =
+      c.item === "open" ? s.openGuid : c.item === "undeployed" ? s.undeployedGuid : s.guid;
     const answer = await send(
       `${s.server.url}/content/${guid}/${c.path}`,
       c.method ?? "GET",
