@@ -23,6 +23,8 @@ export interface AppCall {
   /** The draft bundle previewed, or null for the live content. */
   draft: number | null;
   request: IncomingMessage;
+  /** Whether the browser reached Slipway, or a proxy Slipway trusts, over TLS. */
+  encrypted: boolean;
   /** The client's response: its closing cuts the application's work off and ends the load. */
   response: ServerResponse;
   /** The path and query the application is asked for, under its own root. */
@@ -81,7 +83,7 @@ export class AppForwarder {
   /** The application's answer; an ApiError saying what went wrong when there is none. */
   answer(call: AppCall): Promise<AppAnswer> {
     const { guid, request, response } = call;
-    const origin = this.site.requestOrigin(request.headers, false);
+    const origin = this.site.requestOrigin(request.headers, call.encrypted);
     const rules = {
       prefix: `/content/${guid}/`,
       requestUrl: `${origin}${request.url}`,

@@ -340,7 +340,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await contentApp.register(contentServingRoutes, { resolver, store, site, forwarder });
   });
   await app.register(dashboardRoutes, { root: DASHBOARD_DIR });
-  if (deps.contentFastPath !== false) {
+  // Behind a trusted proxy the client's address, host and scheme come from its X-Forwarded-*
+  // headers, as Fastify reads them for the log and the content's policy: the route answers.
+  if (deps.contentFastPath !== false && server.TrustedProxies.length === 0) {
     fastPath = contentFastPath({
       store,
       resolver,

@@ -116,6 +116,8 @@ export function contentFastPath(deps: FastPathDeps): FastPath {
         guid,
         draft: null,
         request,
+        // Slipway has no TLS listener, and the fast path runs with no trusted proxy.
+        encrypted: false,
         response,
         pathAndQuery: rest + query,
         body: undefined,

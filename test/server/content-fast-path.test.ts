@@ -321,3 +321,28 @@ describe.skipIf(!gunicorn)("the content fast path", () => {
     expect(lines[0]!.responseTime).toBeGreaterThan(0);
   });
 });
+
+describe.skipIf(!gunicorn)("the content fast path behind a trusted proxy", () => {
+  let server: TestServer;
+  let url: string;
+
+  beforeAll(async () => {
+    server = await startTestServer("sqlite", (s) => {
+      s.Scheduler.IdleTimeout = 3600;
+      s.Metrics.PrometheusListen = "127.0.0.1:0";
+      s.Server.TrustedProxies = ["127.0.0.1"];
+    });
+    url = (await deployOnHostPython(server, "fast-path-proxied", "python-api", APP)).content_url;
+  }, 180_000);
+  afterAll(() => server?.close());
+
+  it("leaves requests to the route, which reads the scheme the proxy forwarded", async () => {
+    const answer = await send(`${url}echo`, "GET", {
+      Authorization: `Key ${server.keys.publisher}`,
+      "X-Forwarded-Proto": "http, https",
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.headers["content-security-policy"]).toContain("connect-src https://");
+    expect(await directCount(server)).toBe(0);
+  });
+});

@@ -121,6 +121,7 @@ export const contentServingRoutes: FastifyPluginAsync<ContentServingOptions> = a
           guid,
           draft,
           request: request.raw,
+          encrypted: request.protocol === "https",
           response: reply.raw,
           pathAndQuery: inner + query,
           // Fastify reads a body only for methods that carry one (and not GET or HEAD).
