@@ -7,10 +7,10 @@
  * took shows which went the fast way; the other's stays at zero.
  */
 import { existsSync } from "node:fs";
-import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { activeRuns } from "../../src/store/runs.js";
 import { createContent, deployOnHostPython } from "../support/deploy.js";
+import { type RawAnswer, rawCall } from "../support/raw-http.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const APP = `import json
@@ -157,37 +157,14 @@ const CASES: Case[] = [
   { name: "a pass segment", path: "__pass__/x/echo", key: "publisher", fast: false },
 ];
 
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-function send(url: string, method: string, headers: Record<string, string>, body?: string) {
-  return new Promise<Answer>((resolve, reject) => {
-    const outgoing = httpRequest(url, { method, headers, agent: false }, (response) => {
-      let text = "";
-      response.setEncoding("utf8");
-      response.on("data", (chunk: string) => {
-        text += chunk;
-      });
-      response.on("end", () =>
-        resolve({ status: response.statusCode ?? 0, headers: response.headers, body: text }),
-      );
-    });
-    outgoing.on("error", reject);
-    outgoing.end(body);
-  });
-}
-
 /** What must match: the answer with this side's addresses, guids and per-request ids named. */
-function normalized(answer: Answer, side: Side, givenId: boolean): string {
+function normalized(answer: RawAnswer, side: Side, givenId: boolean): string {
   const { date: _, "x-correlation-id": id, "keep-alive": _k, ...headers } = answer.headers;
   const text = JSON.stringify({
     status: answer.status,
     id: givenId ? id : typeof id,
     headers: Object.entries(headers).sort(([a], [b]) => a.localeCompare(b)),
-    body: answer.body,
+    body: answer.body.toString(),
   });
   return text
     .replaceAll(side.guid, "GUID")
@@ -261,12 +238,11 @@ describe.skipIf(!gunicorn)("the content fast path", () => {
     if (key) headers.Authorization = key.startsWith("Bearer") ? key : `Key ${key}`;
     const guid =
       c.item === "open" ? s.openGuid : c.item === "undeployed" ? s.undeployedGuid : s.guid;
-    const answer = await send(
-      `${s.server.url}/content/${guid}/${c.path}`,
-      c.method ?? "GET",
+    const answer = await rawCall(`${s.server.url}/content/${guid}/${c.path}`, {
+      method: c.method,
       headers,
-      c.body,
-    );
+      body: c.body,
+    });
     return normalized(answer, s, c.headers?.["X-Correlation-ID"] !== undefined);
   }
 
@@ -287,9 +263,8 @@ describe.skipIf(!gunicorn)("the content fast path", () => {
     const lines = await Promise.all(
       [fast, routed].map(async (s, i) => {
         const id = `fast-path-log-${i}`;
-        const answer = await send(`${s.server.url}/content/${s.guid}/echo?a=1`, "GET", {
-          Authorization: `Key ${s.server.keys.publisher}`,
-          "X-Correlation-ID": id,
+        const answer = await rawCall(`${s.server.url}/content/${s.guid}/echo?a=1`, {
+          headers: { Authorization: `Key ${s.server.keys.publisher}`, "X-Correlation-ID": id },
         });
         expect(answer.status).toBe(200);
         const mine = s.log.filter((line) => line.correlation_id === id);
@@ -337,9 +312,11 @@ describe.skipIf(!gunicorn)("the content fast path behind a trusted proxy", () =>
   afterAll(() => server?.close());
 
   it("leaves requests to the route, which reads the scheme the proxy forwarded", async () => {
-    const answer = await send(`${url}echo`, "GET", {
-      Authorization: `Key ${server.keys.publisher}`,
-      "X-Forwarded-Proto": "http, https",
+    const answer = await rawCall(`${url}echo`, {
+      headers: {
+        Authorization: `Key ${server.keys.publisher}`,
+        "X-Forwarded-Proto": "http, https",
+      },
     });
     expect(answer.status).toBe(200);
     expect(answer.headers["content-security-policy"]).toContain("connect-src https://");

@@ -6,11 +6,12 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpRequest } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectConnectError } from "../support/connect-error.js";
 import { deployOnHostPython } from "../support/deploy.js";
+import { rawCall as call } from "../support/raw-http.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const APP = `import hashlib, json, os, socket, time
@@ -85,39 +86,6 @@ def app(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"hello"]
 `;
-
-interface Answer {
-  status: number;
-  headers: IncomingMessage["headers"];
-  body: Buffer;
-}
-
-/** A request over node:http, which (unlike fetch) may send hop-by-hop headers. */
-function call(
-  url: string,
-  options: { method?: string; headers?: Record<string, string>; body?: Buffer } = {},
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const outgoing = httpRequest(
-      url,
-      { method: options.method ?? "GET", headers: options.headers, agent: false },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on("data", (chunk: Buffer) => chunks.push(chunk));
-        response.on("end", () =>
-          resolve({
-            status: response.statusCode ?? 0,
-            headers: response.headers,
-            body: Buffer.concat(chunks),
-          }),
-        );
-        response.on("error", reject);
-      },
-    );
-    outgoing.on("error", reject);
-    outgoing.end(options.body);
-  });
-}
 
 const gunicorn = existsSync("/usr/lib/python3/dist-packages/gunicorn");
 
