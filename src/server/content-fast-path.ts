@@ -26,6 +26,7 @@ import type { ContentSite } from "./content-site.js";
 import { openToAnyone, refuseViewer } from "./content-visitors.js";
 import { hasBody } from "./edge-guards.js";
 import { logAnswered, toApiError } from "./error-handler.js";
+import { logCompleted } from "./request-log.js";
 import { NOT_CONTENT_HEADERS } from "./security-headers.js";
 import { readSessionCookie } from "./session-cookie.js";
 
@@ -78,7 +79,10 @@ export function contentFastPath(deps: FastPathDeps): FastPath {
   ): Promise<boolean> {
     const arrived = performance.now();
     // Read now: a client that closes leaves the socket without its address by the end.
-    const { remoteAddress, remotePort } = request.socket;
+    const client = {
+      remoteAddress: request.socket.remoteAddress,
+      remotePort: request.socket.remotePort,
+    };
     const [, guid, rest, query = ""] = match as unknown as [string, string, string, string?];
     const row = await admitted(request, guid).catch(() => undefined);
     if (!row) return false;
@@ -88,23 +92,7 @@ export function contentFastPath(deps: FastPathDeps): FastPath {
     deps.metrics.proxyDirect.inc();
     const id = deps.requestId(request);
     const elapsedMs = () => performance.now() - arrived;
-    response.once("finish", () => {
-      logger.info(
-        {
-          correlation_id: id,
-          req: {
-            method: request.method,
-            url: request.url,
-            host: request.headers.host,
-            remoteAddress,
-            remotePort,
-          },
-          res: { statusCode: response.statusCode },
-          responseTime: elapsedMs(),
-        },
-        "request completed",
-      );
-    });
+    response.once("finish", () => logCompleted(logger, id, request, client, response, elapsedMs()));
     const own = { "X-Correlation-ID": id, "X-Content-Type-Options": "nosniff" };
     if (target instanceof Error) {
       // As the content route answers it: before anything of the content was served.
