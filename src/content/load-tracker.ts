@@ -38,8 +38,11 @@ export class LoadTracker {
     this.#listeners.push(listener);
   }
 
-  /** Counts a connection to a process until the returned function is called. */
-  connect(contentGuid: string, runId: number): () => void {
+  /**
+   * Counts a connection to a process until the returned function is called, which answers
+   * the connections the process has left.
+   */
+  connect(contentGuid: string, runId: number): () => number {
     const entry = this.#entry(contentGuid);
     const run = entry.runs.get(runId) ?? { connections: 0, idleSince: null };
     run.connections++;
@@ -49,12 +52,13 @@ export class LoadTracker {
     this.#changed(contentGuid);
     let released = false;
     return () => {
-      if (released) return;
+      if (released) return run.connections;
       released = true;
       run.connections--;
       entry.lastActive = this.#now();
       if (run.connections === 0) run.idleSince = this.#now();
       this.#changed(contentGuid);
+      return run.connections;
     };
   }
 

@@ -250,10 +250,8 @@ export class ProcessReconciler {
       process,
       timeouts: { idleMs: settings.connectionTimeoutMs, readMs: settings.readTimeoutMs },
       release: () => {
-        done();
         // The last connection of a process closing starts its idle clock.
-        const run = this.#deps.load.load(guid).runs.get(process.runId);
-        if (!run || run.connections === 0) this.#queue.addAfter(guid, this.#idleCheckMs());
+        if (done() === 0) this.#queue.addAfter(guid, this.#idleCheckMs());
       },
     };
   }

@@ -4,16 +4,15 @@
  * each failure tells the client. The content route and the fast path both end here, so an
  * application's answer is the same whichever way the request came.
  */
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import { mountPath } from "../content/bundle-context.js";
 import type { ContentResolver, ContentTarget } from "../content/content-resolver.js";
 import { ApiError } from "../errors.js";
 import type { Metrics } from "../metrics/metrics.js";
-import { ApplicationSilent, forward, upstreamAgent, withoutHopByHop } from "./content-proxy.js";
+import { ApplicationSilent, forward, upstreamAgent } from "./content-proxy.js";
 import type { ContentSite } from "./content-site.js";
-import { filterResponseHeaders, type Headers } from "./proxy-headers.js";
-import { isSlipwayCookie } from "./session-cookie.js";
+import { filterResponseHeaders, type Headers, requestHeadersForApp } from "./proxy-headers.js";
 
 export type AppTarget = Extract<ContentTarget, { kind: "app" }>;
 
@@ -53,32 +52,21 @@ const RETRIABLE = new Set(["GET", "HEAD", "OPTIONS"]);
  */
 export function applicationPolicy(origin: string, guid: string): string {
   const http = `${origin}/content/${guid}/`;
-  const ws = http.replace(/^http/, "ws");
+  const ws = `ws${http.slice("http".length)}`;
   return `connect-src ${http} ${ws}; worker-src ${http} blob:`;
-}
-
-/**
- * The caller's API key and Slipway's cookies are for Slipway alone: content is code that
- * publishers wrote, so it never sees them.
- */
-export function withoutCredentials(headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  const { authorization: _, cookie, ...rest } = headers;
-  if (cookie === undefined) return rest;
-  const kept = cookie
-    .split(";")
-    .map((c) => c.trim())
-    .filter((c) => c && !isSlipwayCookie(c.split("=")[0]!.trim()));
-  return kept.length > 0 ? { ...rest, cookie: kept.join("; ") } : rest;
 }
 
 export class AppForwarder {
   readonly #agent = upstreamAgent();
+  readonly #dashboardHost: string | null;
 
   constructor(
     private readonly resolver: ContentResolver,
     private readonly site: ContentSite,
     private readonly metrics: Metrics | undefined,
-  ) {}
+  ) {
+    this.#dashboardHost = site.dashboard && new URL(site.dashboard).host;
+  }
 
   /** The application's answer; an ApiError saying what went wrong when there is none. */
   answer(call: AppCall): Promise<AppAnswer> {
@@ -87,25 +75,29 @@ export class AppForwarder {
     const rules = {
       prefix: `/content/${guid}/`,
       requestUrl: `${origin}${request.url}`,
-      ownHosts: this.#ownHosts(request.headers),
+      ownHosts: [request.headers.host ?? "", ...(this.#dashboardHost ? [this.#dashboardHost] : [])],
       csp: this.site.content ? undefined : applicationPolicy(origin, guid),
     };
+    const headers = requestHeadersForApp(
+      request.headers,
+      { "x-forwarded-prefix": mountPath(guid, call.draft), "x-rsc-request": request.url },
+      call.body !== undefined,
+    );
+    // One listener for the client's going: it ends the load on the process the request went
+    // to, cuts the application's work off if it is still answering, and times the request.
+    let release = call.target.release;
+    let cut = () => {};
+    let gone = false;
     response.once("close", () => {
+      gone = true;
+      cut();
+      release();
       this.metrics?.proxyRequest.observe(
         { content_guid: guid, status_class: `${Math.floor(response.statusCode / 100)}xx` },
         call.elapsedSeconds(),
       );
     });
-    const headers = {
-      ...withoutHopByHop(withoutCredentials(request.headers)),
-      "x-forwarded-prefix": mountPath(guid, call.draft),
-      "x-rsc-request": request.url,
-    };
-    // Without a body the application must not wait for one either.
-    if (!call.body) delete headers["content-length"];
-    let gone = false;
     const send = async (to: AppTarget, retried: boolean): Promise<AppAnswer> => {
-      response.once("close", to.release);
       let answer: IncomingMessage;
       try {
         answer = await forward({
@@ -116,11 +108,9 @@ export class AppForwarder {
           path: call.pathAndQuery,
           headers,
           body: call.body,
-          clientGone: (abort) =>
-            response.once("close", () => {
-              gone = true;
-              abort();
-            }),
+          clientGone: (abort) => {
+            cut = abort;
+          },
           idleMs: to.timeouts.idleMs,
         });
       } catch (error) {
@@ -137,7 +127,11 @@ export class AppForwarder {
         // A process that died since it was chosen: a request without a body may go to another.
         if (!retried && RETRIABLE.has(request.method ?? "")) {
           const next = await this.resolver.resolve(guid, call.draft);
-          if (next.kind === "app") return send(next, true);
+          if (next.kind === "app") {
+            to.release();
+            release = next.release;
+            return send(next, true);
+          }
         }
         throw new ApiError(
           "internal",
@@ -145,7 +139,7 @@ export class AppForwarder {
           { status: 502, cause: error },
         );
       }
-      const filtered = filterResponseHeaders(withoutHopByHop(answer.headers) as Headers, rules);
+      const filtered = filterResponseHeaders(answer.headers as Headers, rules);
       if (!filtered.ok) {
         answer.resume();
         throw new ApiError(
@@ -170,12 +164,6 @@ export class AppForwarder {
 
   close(): void {
     this.#agent.destroy();
-  }
-
-  #ownHosts(headers: IncomingHttpHeaders): string[] {
-    const hosts = [headers.host ?? ""];
-    if (this.site.dashboard) hosts.push(new URL(this.site.dashboard).host);
-    return hosts;
   }
 }
 

@@ -112,7 +112,7 @@ export function contentFastPath(deps: FastPathDeps): FastPath {
         target,
         elapsedSeconds: () => elapsedMs() / 1000,
       });
-      response.writeHead(answer.status, { ...answer.headers, ...own });
+      response.writeHead(answer.status, Object.assign(answer.headers, own));
       // pipe, not pipeline: pipeline's abort signal per call costs more than the rest here.
       answer.body.once("error", () => response.destroy());
       answer.body.pipe(response);

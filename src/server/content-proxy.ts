@@ -7,41 +7,16 @@
 import {
   Agent,
   request as httpRequest,
-  type IncomingHttpHeaders,
   type IncomingMessage,
   type OutgoingHttpHeaders,
 } from "node:http";
 import type { Readable } from "node:stream";
-
-/** Headers about one connection (RFC 9110 §7.6.1), never forwarded in either direction. */
-const HOP_BY_HOP = [
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-  "te",
-  "trailer",
-];
 
 /** Connections to applications, kept open between requests. */
 export function upstreamAgent(): Agent {
   // A free connection idle for a second is closed by us, before the application's own
   // keep-alive timeout (gunicorn's is two seconds) can close it under a request we send.
   return new Agent({ keepAlive: true, maxFreeSockets: 256, timeout: 1000, scheduling: "lifo" });
-}
-
-/** The headers without hop-by-hop ones, nor those the Connection header names as such. */
-export function withoutHopByHop<T extends IncomingHttpHeaders | OutgoingHttpHeaders>(
-  headers: T,
-): T {
-  const out = { ...headers };
-  const listed = headers.connection;
-  if (typeof listed === "string") {
-    for (const name of listed.split(",")) delete out[name.trim().toLowerCase()];
-  }
-  for (const name of HOP_BY_HOP) delete out[name];
-  return out;
 }
 
 export interface Forwarded {

@@ -1,6 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { filterResponseHeaders, rewriteSetCookie } from "./proxy-headers.js";
+import {
+  filterResponseHeaders,
+  requestHeadersForApp,
+  rewriteSetCookie,
+  withoutCredentials,
+} from "./proxy-headers.js";
 
 const prefix = "/content/00000000-0000-0000-0000-000000000001/";
 const rules = {
@@ -95,5 +100,60 @@ describe("an application's response headers", () => {
     expect(location("next").ok).toBe(true);
     expect(location(`${prefix}done`).ok).toBe(true);
     expect(location("https://elsewhere.example/").ok).toBe(true);
+  });
+});
+
+describe("a request's headers for the application", () => {
+  const request = {
+    host: "slipway.example",
+    authorization: "Key secret",
+    cookie: "slipway_session=s; theme=dark; __Host-slipway_session=t; lang=en",
+    connection: "keep-alive, X-Private",
+    "x-private": "1",
+    "keep-alive": "timeout=5",
+    te: "trailers",
+    "content-length": "0",
+    accept: "text/html",
+  };
+
+  it("carries neither credentials nor the client's connection headers, and adds Slipway's", () => {
+    expect(requestHeadersForApp(request, { "x-rsc-request": "/content/x/" }, false)).toEqual({
+      host: "slipway.example",
+      cookie: "theme=dark; lang=en",
+      accept: "text/html",
+      "x-rsc-request": "/content/x/",
+    });
+    expect(requestHeadersForApp(request, {}, true)).toMatchObject({ "content-length": "0" });
+    expect(requestHeadersForApp({ cookie: "slipway_session=s", accept: "*/*" }, {}, false)).toEqual(
+      { accept: "*/*" },
+    );
+  });
+
+  it("for a WebSocket, keeps the upgrade's connection headers and drops only credentials", () => {
+    const upgrade = { ...request, connection: "Upgrade", upgrade: "websocket" };
+    const { authorization: _, cookie: __, ...rest } = upgrade;
+    expect(withoutCredentials(upgrade)).toEqual({ ...rest, cookie: "theme=dark; lang=en" });
+  });
+});
+
+describe("an application's connection headers", () => {
+  const answer = {
+    connection: "keep-alive, X-Hop",
+    "x-hop": "1",
+    "keep-alive": "timeout=2",
+    "transfer-encoding": "chunked",
+    "content-type": "text/plain",
+  };
+
+  it("stay on its connection, but a WebSocket handshake keeps its own", () => {
+    expect(filterResponseHeaders(answer, rules)).toEqual({
+      ok: true,
+      headers: { "content-type": "text/plain" },
+    });
+    const handshake = { connection: "Upgrade", upgrade: "websocket" };
+    expect(filterResponseHeaders(handshake, { ...rules, handshake: true })).toEqual({
+      ok: true,
+      headers: handshake,
+    });
   });
 });

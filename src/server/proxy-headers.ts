@@ -1,13 +1,76 @@
 /**
- * What of an application's response reaches the browser. An application may set its own
- * headers and cookies for its own content URL, but never Slipway's cookies, cookies for the
- * dashboard or the API or other content, headers Slipway sets itself, headers that act on the
- * whole host, or a redirect elsewhere on Slipway's own origin (which CSP would not check).
- * Pure, so every rule is tested on plain data.
+ * What of a request reaches an application, and what of its response reaches the browser.
+ * The application never sees the caller's API key or Slipway's cookies: content is code that
+ * publishers wrote. It may set its own headers and cookies for its own content URL, but never
+ * Slipway's cookies, cookies for the dashboard or the API or other content, headers Slipway
+ * sets itself, headers that act on the whole host, or a redirect elsewhere on Slipway's own
+ * origin (which CSP would not check). Headers about one connection stay on it. Pure, so every
+ * rule is tested on plain data; each direction is one pass over the headers, since every
+ * proxied request makes both.
  */
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import { isSlipwayCookie } from "./session-cookie.js";
 
 export type Headers = Record<string, string | string[] | number | undefined>;
+
+/** Headers about one connection (RFC 9110 §7.6.1), never forwarded in either direction. */
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "trailer",
+]);
+
+/** Whether a header is about the connection only: hop-by-hop, or named so by `connection`. */
+function connectionOnly(connection: Headers[string]): (name: string) => boolean {
+  if (typeof connection !== "string") return (name) => HOP_BY_HOP.has(name);
+  const listed = new Set(connection.split(",").map((name) => name.trim().toLowerCase()));
+  return (name) => HOP_BY_HOP.has(name) || listed.has(name);
+}
+
+/** The cookies of a Cookie header that are not Slipway's, or undefined when none are left. */
+function othersCookies(cookie: string): string | undefined {
+  const kept = cookie
+    .split(";")
+    .map((c) => c.trim())
+    .filter((c) => c && !isSlipwayCookie(c.split("=")[0]!.trim()));
+  return kept.length > 0 ? kept.join("; ") : undefined;
+}
+
+/** The request's headers without the caller's credentials, connection headers kept. */
+export function withoutCredentials(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const { authorization: _, cookie, ...rest } = headers;
+  const kept = cookie === undefined ? undefined : othersCookies(cookie);
+  return kept === undefined ? rest : { ...rest, cookie: kept };
+}
+
+/**
+ * The headers an application is sent for a request: the request's, without the caller's
+ * credentials or headers about the client's connection (nor a length, for a request sent
+ * without its body), with `added` over them.
+ */
+export function requestHeadersForApp(
+  headers: IncomingHttpHeaders,
+  added: OutgoingHttpHeaders,
+  withBody: boolean,
+): OutgoingHttpHeaders {
+  const skipped = connectionOnly(headers.connection);
+  const out: OutgoingHttpHeaders = {};
+  for (const name of Object.keys(headers)) {
+    if (skipped(name) || name === "authorization") continue;
+    if (name === "content-length" && !withBody) continue;
+    if (name === "cookie") {
+      const kept = othersCookies(headers.cookie!);
+      if (kept !== undefined) out.cookie = kept;
+    } else {
+      out[name] = headers[name];
+    }
+  }
+  return Object.assign(out, added);
+}
 
 /** Slipway's own headers, and headers whose effect reaches beyond the content URL. */
 const WITHHELD = new Set([
@@ -27,15 +90,18 @@ export interface ResponseRules {
   readonly ownHosts: readonly string[];
   /** Slipway's policy for this response, enforced beside any the application sends. */
   readonly csp?: string;
+  /** A WebSocket handshake's answer, whose Connection and Upgrade headers are the upgrade's. */
+  readonly handshake?: boolean;
 }
 
 export type Filtered = { ok: true; headers: Headers } | { ok: false; location: string };
 
 export function filterResponseHeaders(headers: Headers, rules: ResponseRules): Filtered {
   const out: Headers = {};
+  const skipped = rules.handshake ? () => false : connectionOnly(headers.connection);
   for (const [name, value] of Object.entries(headers)) {
     const key = name.toLowerCase();
-    if (value === undefined || WITHHELD.has(key)) continue;
+    if (value === undefined || WITHHELD.has(key) || skipped(key)) continue;
     if (key === "set-cookie") {
       const cookies = (Array.isArray(value) ? value : [String(value)])
         .map((c) => rewriteSetCookie(c, rules.prefix))

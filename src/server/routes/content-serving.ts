@@ -26,17 +26,12 @@ import type { Store } from "../../store/database.js";
 import { findSession } from "../../store/sessions.js";
 import type { UserRow } from "../../store/users.js";
 import { hashApiKey } from "../../users/api-key.js";
-import {
-  type AppForwarder,
-  type AppTarget,
-  ClientGone,
-  withoutCredentials,
-} from "../app-forwarding.js";
+import { type AppForwarder, type AppTarget, ClientGone } from "../app-forwarding.js";
 import { authenticate, sessionId } from "../auth.js";
 import { issuePass, PASS_COOKIE, PASS_SEGMENT, redeemPass, splitPass } from "../content-pass.js";
 import type { ContentSite, HostKind } from "../content-site.js";
 import { openToAnyone, refuseViewer } from "../content-visitors.js";
-import { filterResponseHeaders, type Headers } from "../proxy-headers.js";
+import { filterResponseHeaders, type Headers, withoutCredentials } from "../proxy-headers.js";
 import { markContent } from "../security-headers.js";
 import { cookieValues, isSecureRequest } from "../session-cookie.js";
 
@@ -364,6 +359,7 @@ function forwardHandshake(upstream: Socket, client: Socket, prefix: string): voi
       prefix,
       requestUrl: `http://upstream${prefix}`,
       ownHosts: [],
+      handshake: true,
     });
     const kept = filtered.ok ? filtered.headers : {};
     const out = [status];
