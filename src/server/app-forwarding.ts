@@ -4,7 +4,7 @@
  * each failure tells the client. The content route and the fast path both end here, so an
  * application's answer is the same whichever way the request came.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import { mountPath } from "../content/bundle-context.js";
 import type { ContentResolver, ContentTarget } from "../content/content-resolver.js";
@@ -52,7 +52,7 @@ const RETRIABLE = new Set(["GET", "HEAD", "OPTIONS"]);
  */
 export function applicationPolicy(origin: string, guid: string): string {
   const http = `${origin}/content/${guid}/`;
-  const ws = `ws${http.slice("http".length)}`;
+  const ws = http.replace(/^http/, "ws");
   return `connect-src ${http} ${ws}; worker-src ${http} blob:`;
 }
 
@@ -75,7 +75,7 @@ export class AppForwarder {
     const rules = {
       prefix: `/content/${guid}/`,
       requestUrl: `${origin}${request.url}`,
-      ownHosts: [request.headers.host ?? "", ...(this.#dashboardHost ? [this.#dashboardHost] : [])],
+      ownHosts: this.#ownHosts(request.headers),
       csp: this.site.content ? undefined : applicationPolicy(origin, guid),
     };
     const headers = requestHeadersForApp(
@@ -164,6 +164,12 @@ export class AppForwarder {
 
   close(): void {
     this.#agent.destroy();
+  }
+
+  #ownHosts(headers: IncomingHttpHeaders): string[] {
+    const hosts = [headers.host ?? ""];
+    if (this.#dashboardHost) hosts.push(this.#dashboardHost);
+    return hosts;
   }
 }
 
