@@ -690,8 +690,9 @@ export class ProcessReconciler {
   }
 
   #leastLoaded(guid: string, ready: readonly ReadyProcess[]): ReadyProcess {
-    const runs = this.#deps.load.load(guid).runs;
     let best = ready[0]!;
+    if (ready.length === 1) return best;
+    const runs = this.#deps.load.load(guid).runs;
     for (const process of ready) {
       if ((runs.get(process.runId)?.connections ?? 0) < (runs.get(best.runId)?.connections ?? 0)) {
         best = process;

@@ -98,6 +98,7 @@ export class AppForwarder {
       );
     });
     const send = async (to: AppTarget, retried: boolean): Promise<AppAnswer> => {
+      headers.host = `${to.host}:${to.port}`;
       let answer: IncomingMessage;
       try {
         answer = await forward({

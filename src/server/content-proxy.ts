@@ -25,6 +25,7 @@ export interface Forwarded {
   port: number;
   method: string;
   path: string;
+  /** Sent as they are: the Host header names the application's own address. */
   headers: OutgoingHttpHeaders;
   /** The request's body as it arrives, for methods that carry one. */
   body: Readable | undefined;
@@ -63,7 +64,7 @@ function send(to: Forwarded): Promise<IncomingMessage> {
         port: to.port,
         method: to.method,
         path: to.path,
-        headers: { ...to.headers, host: `${to.host}:${to.port}` },
+        headers: to.headers,
       },
       resolve,
     );

@@ -24,11 +24,18 @@ const HOP_BY_HOP = new Set([
   "trailer",
 ]);
 
-/** Whether a header is about the connection only: hop-by-hop, or named so by `connection`. */
-function connectionOnly(connection: Headers[string]): (name: string) => boolean {
-  if (typeof connection !== "string") return (name) => HOP_BY_HOP.has(name);
-  const listed = new Set(connection.split(",").map((name) => name.trim().toLowerCase()));
-  return (name) => HOP_BY_HOP.has(name) || listed.has(name);
+/** The headers about the connection only: hop-by-hop, and any other `connection` names. */
+function connectionOnly(connection: Headers[string]): ReadonlySet<string> {
+  if (typeof connection !== "string") return HOP_BY_HOP;
+  // Usually "keep-alive" or "close", which name nothing beyond the hop-by-hop set.
+  let listed: Set<string> | undefined;
+  for (const token of connection.split(",")) {
+    const name = token.trim().toLowerCase();
+    if (HOP_BY_HOP.has(name)) continue;
+    listed ??= new Set(HOP_BY_HOP);
+    listed.add(name);
+  }
+  return listed ?? HOP_BY_HOP;
 }
 
 /** The cookies of a Cookie header that are not Slipway's, or undefined when none are left. */
@@ -60,7 +67,7 @@ export function requestHeadersForApp(
   const skipped = connectionOnly(headers.connection);
   const out: OutgoingHttpHeaders = {};
   for (const name of Object.keys(headers)) {
-    if (skipped(name) || name === "authorization") continue;
+    if (skipped.has(name) || name === "authorization") continue;
     if (name === "content-length" && !withBody) continue;
     if (name === "cookie") {
       const kept = othersCookies(headers.cookie!);
@@ -94,14 +101,17 @@ export interface ResponseRules {
   readonly handshake?: boolean;
 }
 
+const NONE: ReadonlySet<string> = new Set();
+
 export type Filtered = { ok: true; headers: Headers } | { ok: false; location: string };
 
 export function filterResponseHeaders(headers: Headers, rules: ResponseRules): Filtered {
   const out: Headers = {};
-  const skipped = rules.handshake ? () => false : connectionOnly(headers.connection);
-  for (const [name, value] of Object.entries(headers)) {
+  const skipped = rules.handshake ? NONE : connectionOnly(headers.connection);
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
     const key = name.toLowerCase();
-    if (value === undefined || WITHHELD.has(key) || skipped(key)) continue;
+    if (value === undefined || WITHHELD.has(key) || skipped.has(key)) continue;
     if (key === "set-cookie") {
       const cookies = (Array.isArray(value) ? value : [String(value)])
         .map((c) => rewriteSetCookie(c, rules.prefix))
