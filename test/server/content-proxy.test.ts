@@ -9,6 +9,7 @@ import { existsSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { activeRuns } from "../../src/store/runs.js";
 import { expectConnectError } from "../support/connect-error.js";
 import { deployOnHostPython } from "../support/deploy.js";
 import { rawCall as call } from "../support/raw-http.js";
@@ -115,6 +116,7 @@ describe.skipIf(!gunicorn)("the content proxy's forwarding", () => {
         Connection: "keep-alive, X-Private",
         "X-Private": "for the proxy only",
         "X-Correlation-ID": "given-by-client",
+        "X-RSC-Request": "/forged",
         "Content-Type": "text/plain",
       },
       body: Buffer.from("hello app"),
@@ -129,6 +131,9 @@ describe.skipIf(!gunicorn)("the content proxy's forwarding", () => {
     expect(seen.headers["x-private"]).toBeUndefined();
     expect(seen.headers["x-forwarded-prefix"]).toBe(`/content/${guid}`);
     expect(seen.headers["x-rsc-request"]).toBe(`/content/${guid}/echo?x=1&y=%20`);
+    const [run] = await activeRuns(server.server.store.db, guid);
+    const endpoint = JSON.parse(run!.endpoint!) as { host: string; port: number };
+    expect(seen.headers.host).toBe(`${endpoint.host}:${endpoint.port}`);
     expect(seen.headers["x-correlation-id"]).toBe("given-by-client");
     // The app's Set-Cookie: never Slipway's cookie, and others kept to the content URL.
     expect(answer.headers["set-cookie"]).toEqual([`theme=dark; Path=/content/${guid}/`]);
