@@ -26,8 +26,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
 import pino from "pino";
 import WebSocket from "ws";
-import { activeRuns } from "../src/store/runs.js";
-import { deployOnHostPython } from "../test/support/deploy.js";
+import { appAddress, deployOnHostPython } from "../test/support/deploy.js";
 import { startTestServer, type TestServer } from "../test/support/server.js";
 import { median, verdict } from "./support.js";
 
@@ -69,9 +68,7 @@ async function deployed(
   settings: Record<string, unknown> = {},
 ) {
   const item = await deployOnHostPython(server, name, mode, code, settings);
-  const [run] = await activeRuns(server.server.store.db, item.guid);
-  const endpoint = JSON.parse(run!.endpoint!) as { host: string; port: number };
-  return { url: item.content_url, direct: `http://${endpoint.host}:${endpoint.port}/` };
+  return { url: item.content_url, direct: `http://${await appAddress(server, item.guid)}/` };
 }
 
 /**

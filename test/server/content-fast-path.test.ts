@@ -8,8 +8,7 @@
  */
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { activeRuns } from "../../src/store/runs.js";
-import { createContent, deployOnHostPython } from "../support/deploy.js";
+import { appAddress, createContent, deployOnHostPython } from "../support/deploy.js";
 import { type RawAnswer, rawCall } from "../support/raw-http.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
@@ -207,18 +206,13 @@ describe.skipIf(!gunicorn)("the content fast path", () => {
     const open = await deployOnHostPython(server, "fast-path-open", "python-api", APP, {
       access_type: "all",
     });
-    const address = async (guid: string) => {
-      const [run] = await activeRuns(server.server.store.db, guid);
-      const endpoint = JSON.parse(run!.endpoint!) as { host: string; port: number };
-      return `${endpoint.host}:${endpoint.port}`;
-    };
     return {
       server,
       log,
       guid: item.guid,
-      upstream: await address(item.guid),
+      upstream: await appAddress(server, item.guid),
       openGuid: open.guid,
-      openUpstream: await address(open.guid),
+      openUpstream: await appAddress(server, open.guid),
       undeployedGuid: (await createContent(server, "fast-path-undeployed")).guid,
     };
   }

@@ -9,9 +9,8 @@ import { existsSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { activeRuns } from "../../src/store/runs.js";
 import { expectConnectError } from "../support/connect-error.js";
-import { deployOnHostPython } from "../support/deploy.js";
+import { appAddress, deployOnHostPython } from "../support/deploy.js";
 import { rawCall as call } from "../support/raw-http.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
@@ -131,9 +130,7 @@ describe.skipIf(!gunicorn)("the content proxy's forwarding", () => {
     expect(seen.headers["x-private"]).toBeUndefined();
     expect(seen.headers["x-forwarded-prefix"]).toBe(`/content/${guid}`);
     expect(seen.headers["x-rsc-request"]).toBe(`/content/${guid}/echo?x=1&y=%20`);
-    const [run] = await activeRuns(server.server.store.db, guid);
-    const endpoint = JSON.parse(run!.endpoint!) as { host: string; port: number };
-    expect(seen.headers.host).toBe(`${endpoint.host}:${endpoint.port}`);
+    expect(seen.headers.host).toBe(await appAddress(server, guid));
     expect(seen.headers["x-correlation-id"]).toBe("given-by-client");
     // The app's Set-Cookie: never Slipway's cookie, and others kept to the content URL.
     expect(answer.headers["set-cookie"]).toEqual([`theme=dark; Path=/content/${guid}/`]);

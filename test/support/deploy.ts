@@ -1,4 +1,5 @@
 /** Upload-and-deploy helpers used the way clients use the API. */
+import { activeRuns } from "../../src/store/runs.js";
 import { type TarEntry, tarGz } from "./bundles.js";
 import { HOST_PYTHON, hostPythonVersion } from "./images.js";
 import type { TestServer } from "./server.js";
@@ -117,4 +118,12 @@ export async function deployOnHostPython(
   );
   if (task.code !== 0) throw new Error(task.output.join("\n"));
   return item;
+}
+
+/** Where the server reaches the content's running process: `host:port` of its active run. */
+export async function appAddress(server: TestServer, guid: string): Promise<string> {
+  const [run] = await activeRuns(server.server.store.db, guid);
+  if (!run?.endpoint) throw new Error(`content ${guid} has no running process`);
+  const endpoint = JSON.parse(run.endpoint) as { host: string; port: number };
+  return `${endpoint.host}:${endpoint.port}`;
 }
