@@ -2,6 +2,7 @@
 import type { ContentLookup } from "../content/content-resolver.js";
 import { ApiError } from "../errors.js";
 import type { Store } from "../store/database.js";
+import { permittedRole } from "../store/permissions.js";
 import type { UserRow } from "../store/users.js";
 import { appRoleOf, mayView } from "../users/content-access.js";
 
@@ -18,7 +19,12 @@ export async function refuseViewer(
 ): Promise<ApiError | null> {
   const row = await lookup();
   if (!row) return new ApiError("notFound", `Content ${guid} does not exist.`);
-  if (mayView(await appRoleOf(store.db, user, row))) return null;
+  // Kept as the key and the content's row are: a visitor's every request would read it.
+  const granted: typeof permittedRole = (db, contentGuid, userGuid) =>
+    store.recent.read(`granted:${contentGuid}:${userGuid}`, () =>
+      permittedRole(db, contentGuid, userGuid),
+    );
+  if (mayView(await appRoleOf(store.db, user, row, granted))) return null;
   return user
     ? new ApiError("permissionDenied", "You do not have permission to view this content.")
     : new ApiError("authenticationRequired", "Sign in to view this content.");

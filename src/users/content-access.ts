@@ -37,11 +37,12 @@ export async function appRoleOf(
   db: Kysely<Tables>,
   caller: UserRow | null,
   row: Guarded,
+  granted: typeof permittedRole = permittedRole,
 ): Promise<AppRole> {
   const without = roleFrom(caller, row, null);
   // Owners and administrators are owners whatever they were granted: no read needed.
   if (!caller || without === "owner") return without;
-  return roleFrom(caller, row, await permittedRole(db, row.guid, caller.guid));
+  return roleFrom(caller, row, await granted(db, row.guid, caller.guid));
 }
 
 /** The caller's role on each of many items, in one read of the permissions. */
