@@ -13,23 +13,31 @@
  * within a run by more than the proxy costs, and a ratio of two loads minutes apart measured
  * the drift.
  *
+ * The server is the built one (`tsc -p tsconfig.build.json`, which the bench runs first) in
+ * a process of its own, as `npm start` runs it, and the requests carry a viewer's key.
+ *
  *   npx tsx bench/proxy.ts [--rounds 5] [--seconds 4]
  */
 
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, readFile } from "node:fs/promises";
 import { Agent, createServer, request } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
-import pino from "pino";
 import WebSocket from "ws";
+import { loadConfiguration } from "../src/config/settings.js";
+import { openStore, type Store } from "../src/store/database.js";
+import { runCli } from "../test/support/cli.js";
 import { appAddress, deployOnHostPython } from "../test/support/deploy.js";
-import { startTestServer, type TestServer } from "../test/support/server.js";
+import { type ServerProcess, startServerProcess } from "../test/support/server-process.js";
 import { median, verdict } from "./support.js";
 
 const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const TSC = `${ROOT}node_modules/.bin/tsc`;
 const { values } = parseArgs({
   options: { rounds: { type: "string", default: "5" }, seconds: { type: "string", default: "4" } },
 });
@@ -65,14 +73,22 @@ const ECHO = `async def app(scope, receive, send):
 
 /** A deployed app on the host's own Python (gunicorn and uvicorn come from Debian). */
 async function deployed(
-  server: TestServer,
+  server: ServerProcess,
+  store: Store,
   name: string,
   mode: string,
   code: string,
   settings: Record<string, unknown> = {},
 ) {
-  const item = await deployOnHostPython(server, name, mode, code, settings);
-  return { url: item.content_url, direct: `http://${await appAddress(server, item.guid)}/` };
+  const item = await deployOnHostPython(server.deployTarget, name, mode, code, settings);
+  return { url: item.content_url, direct: `http://${await appAddress(store.db, item.guid)}/` };
+}
+
+/** Microseconds of CPU a process has used, user and system, from /proc. */
+async function cpuOf(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]!.split(" ");
+  // utime and stime, in clock ticks of 10 ms (Linux's USER_HZ).
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 /**
@@ -82,12 +98,16 @@ async function deployed(
  * a client on another machine would not take. This process's CPU time per request is measured
  * too: what the proxy costs, whatever else the machine is busy with.
  */
-async function load(url: string, headers: Record<string, string>): Promise<LoadResult> {
+async function load(
+  url: string,
+  headers: Record<string, string>,
+  cpu: () => Promise<number>,
+): Promise<LoadResult> {
   const args = ["-t1", "-c50", `-d${seconds}s`, "--latency"];
   for (const [name, value] of Object.entries(headers)) args.push("-H", `${name}: ${value}`);
-  const before = process.cpuUsage();
+  const before = await cpu();
   const { stdout } = await run("wrk", [...args, url]);
-  const used = process.cpuUsage(before);
+  const used = (await cpu()) - before;
   const read = (pattern: RegExp) => {
     const found = pattern.exec(stdout);
     if (!found) throw new Error(`wrk printed no ${pattern.source}:\n${stdout}`);
@@ -99,7 +119,7 @@ async function load(url: string, headers: Record<string, string>): Promise<LoadR
     rate: Number(read(/Requests\/sec:\s+([\d.]+)/)[1]),
     p99: Number(p99) * { us: 0.001, ms: 1, s: 1000 }[unit as "us" | "ms" | "s"],
     failed: Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0),
-    cpuPerRequest: (used.user + used.system) / total,
+    cpuPerRequest: used / total,
   };
 }
 
@@ -110,7 +130,7 @@ interface LoadResult {
   p99: number;
   /** Answers that were not 2xx or 3xx. */
   failed: number;
-  /** Microseconds of this process's CPU per request answered. */
+  /** Microseconds of the proxying process's CPU per request answered. */
   cpuPerRequest: number;
 }
 
@@ -164,27 +184,47 @@ async function echo(url: string, headers: Record<string, string>, rounds = 200):
   return median(times);
 }
 
-// At the default log level, into a file as a log collector would take standard output: the
-// request log is part of what each proxied request costs.
+// The server as `npm start` runs it: built, in a process of its own, at the default log
+// level, into a file as a log collector would take standard output (the request log is part
+// of what each proxied request costs).
+console.log("building the server (tsc -p tsconfig.build.json)");
+await run(TSC, ["-p", "tsconfig.build.json"], { cwd: ROOT });
 const logFile = path.join(await mkdtemp(path.join(tmpdir(), "slipway-bench-log-")), "log.json");
-const server = await startTestServer(
-  "sqlite",
-  (s) => {
-    s.Scheduler.IdleTimeout = 3600;
-    s.Server.LogLevel = "info";
-  },
-  { serverOptions: { logDestination: pino.destination({ dest: logFile }) } },
-);
+const server = await startServerProcess("[Scheduler]\nIdleTimeout = 3600\n", undefined, {
+  built: true,
+  logLevel: "info",
+  logFile,
+});
+const store = await openStore(loadConfiguration({ file: server.configFile }).settings);
 try {
-  const headers = { Authorization: `Key ${server.keys.administrator}` };
-  const hello = await deployed(server, "bench-hello", "python-api", HELLO, { max_processes: 1 });
-  const scaled = await deployed(server, "bench-hello-scaled", "python-api", HELLO);
+  // A viewer's key, as the people an application is for send: an administrator's or the
+  // owner's skips the read of the visitor's permission.
+  const viewer = await runCli([
+    "users",
+    "add",
+    "vic",
+    "--role",
+    "viewer",
+    "--config",
+    server.configFile,
+  ]);
+  if (viewer.code !== 0) throw new Error(viewer.stderr);
+  const headers = { Authorization: `Key ${viewer.stdout.trim()}` };
+  const proxying = () => cpuOf(server.pid);
+  const here = async () => {
+    const { user, system } = process.cpuUsage();
+    return user + system;
+  };
+  const hello = await deployed(server, store, "bench-hello", "python-api", HELLO, {
+    max_processes: 1,
+  });
+  const scaled = await deployed(server, store, "bench-hello-scaled", "python-api", HELLO);
   const bare = await bareProxy(hello.direct);
   const loads = {
-    through: () => load(hello.url, headers),
-    direct: () => load(hello.direct, {}),
-    bare: () => load(bare.url, {}),
-    scaled: () => load(scaled.url, headers),
+    through: () => load(hello.url, headers, proxying),
+    direct: () => load(hello.direct, {}, here),
+    bare: () => load(bare.url, {}, here),
+    scaled: () => load(scaled.url, headers, proxying),
   };
   const names = Object.keys(loads) as (keyof typeof loads)[];
   for (const name of names) await loads[name](); // warms every side
@@ -251,7 +291,7 @@ try {
     { text: `reported; ${scaledOverDirect.text}`, met: true },
     "req/s",
   );
-  const socket = await deployed(server, "bench-echo", "python-fastapi", ECHO);
+  const socket = await deployed(server, store, "bench-echo", "python-fastapi", ECHO);
   const viaProxy = await echo(socket.url, headers);
   const straight = await echo(socket.direct, {});
   verdict(
@@ -261,5 +301,6 @@ try {
     { text: "reported", met: true },
   );
 } finally {
-  await server.close();
+  await store.close();
+  await server.stop();
 }

@@ -210,9 +210,9 @@ describe.skipIf(!gunicorn)("the content fast path", () => {
       server,
       log,
       guid: item.guid,
-      upstream: await appAddress(server, item.guid),
+      upstream: await appAddress(server.server.store.db, item.guid),
       openGuid: open.guid,
-      openUpstream: await appAddress(server, open.guid),
+      openUpstream: await appAddress(server.server.store.db, open.guid),
       undeployedGuid: (await createContent(server, "fast-path-undeployed")).guid,
     };
   }

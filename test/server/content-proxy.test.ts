@@ -130,7 +130,7 @@ describe.skipIf(!gunicorn)("the content proxy's forwarding", () => {
     expect(seen.headers["x-private"]).toBeUndefined();
     expect(seen.headers["x-forwarded-prefix"]).toBe(`/content/${guid}`);
     expect(seen.headers["x-rsc-request"]).toBe(`/content/${guid}/echo?x=1&y=%20`);
-    expect(seen.headers.host).toBe(await appAddress(server, guid));
+    expect(seen.headers.host).toBe(await appAddress(server.server.store.db, guid));
     expect(seen.headers["x-correlation-id"]).toBe("given-by-client");
     // The app's Set-Cookie: never Slipway's cookie, and others kept to the content URL.
     expect(answer.headers["set-cookie"]).toEqual([`theme=dark; Path=/content/${guid}/`]);

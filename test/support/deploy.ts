@@ -1,8 +1,15 @@
 /** Upload-and-deploy helpers used the way clients use the API. */
+import type { Kysely } from "kysely";
 import { activeRuns } from "../../src/store/runs.js";
+import type { Tables } from "../../src/store/schema.js";
 import { type TarEntry, tarGz } from "./bundles.js";
 import { HOST_PYTHON, hostPythonVersion } from "./images.js";
 import type { TestServer } from "./server.js";
+
+/** What deploying needs of a server, in-process or not: its URL, its API and two keys. */
+export type DeployTarget = Pick<TestServer, "url" | "call"> & {
+  keys: Pick<TestServer["keys"], "administrator" | "publisher">;
+};
 
 export interface DeployResult {
   task: { id: string; output: string[]; finished: boolean; code: number; error: string };
@@ -14,7 +21,7 @@ export interface DeployResult {
  * and serving can view it with any role's key; tests of access set `access_type` themselves.
  */
 export async function createContent(
-  server: TestServer,
+  server: DeployTarget,
   name: string,
   key = server.keys.publisher,
   extra: Record<string, unknown> = { access_type: "logged_in" },
@@ -28,7 +35,7 @@ export async function createContent(
 }
 
 export async function upload(
-  server: TestServer,
+  server: DeployTarget,
   guid: string,
   archive: Buffer,
   key = server.keys.publisher,
@@ -41,7 +48,7 @@ export async function upload(
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
 
-export async function waitForTask(server: TestServer, id: string, key = server.keys.publisher) {
+export async function waitForTask(server: DeployTarget, id: string, key = server.keys.publisher) {
   let first = 0;
   const output: string[] = [];
   for (;;) {
@@ -53,7 +60,7 @@ export async function waitForTask(server: TestServer, id: string, key = server.k
 }
 
 export async function deploy(
-  server: TestServer,
+  server: DeployTarget,
   guid: string,
   entries: TarEntry[],
   key = server.keys.publisher,
@@ -78,7 +85,7 @@ export function manifestEntry(manifest: object): TarEntry {
  * are set on the content first. Throws with the task log when the deploy fails.
  */
 export async function deployOnHostPython(
-  server: TestServer,
+  server: DeployTarget,
   name: string,
   appmode: string,
   code: string,
@@ -121,8 +128,8 @@ export async function deployOnHostPython(
 }
 
 /** Where the server reaches the content's running process: `host:port` of its active run. */
-export async function appAddress(server: TestServer, guid: string): Promise<string> {
-  const [run] = await activeRuns(server.server.store.db, guid);
+export async function appAddress(db: Kysely<Tables>, guid: string): Promise<string> {
+  const [run] = await activeRuns(db, guid);
   if (!run?.endpoint) throw new Error(`content ${guid} has no running process`);
   const endpoint = JSON.parse(run.endpoint) as { host: string; port: number };
   return `${endpoint.host}:${endpoint.port}`;

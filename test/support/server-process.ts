@@ -3,17 +3,22 @@
  * killed with SIGKILL and started again over the same data, or its memory read from /proc.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import type { DeployTarget } from "./deploy.js";
+import { callApi } from "./server.js";
 
 export interface ServerProcess {
   url: string;
   /** The administrator's key, printed on the first start. */
   key: string;
   dataDir: string;
+  /** Its .gcfg file, for `slipway ... --config`. */
+  configFile: string;
   child: ChildProcess;
   call(method: string, apiPath: string, body?: unknown): Promise<{ status: number; body: any }>;
   /** Uploads the archive as a bundle of the content and deploys it; returns the task's id. */
@@ -22,7 +27,9 @@ export interface ServerProcess {
   finished(
     taskId: string,
   ): Promise<{ finished: true; code: number; error: string; output: string[] }>;
-  /** The server's own process id (node, with tsx only as its loader). */
+  /** The server as the deploy helpers take it: every call with the administrator's key. */
+  readonly deployTarget: DeployTarget;
+  /** The server's own process id (node, with tsx only as its loader, or none when built). */
   readonly pid: number;
   /** Resident memory now, in bytes (VmRSS). */
   memory(): Promise<number>;
@@ -39,6 +46,14 @@ export interface ServerProcess {
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
+export interface ProcessOptions {
+  /** The built server (`npm run build`'s dist, as `npm start` runs it) instead of the source. */
+  built?: boolean;
+  logLevel?: string;
+  /** Where its standard output, the JSON log, goes; nowhere by default. */
+  logFile?: string;
+}
+
 /**
  * Starts a server whose configuration is `[Server]` plus the given gcfg text. A replica of
  * another server shares its data folder (the shared volume) and, its database already having
@@ -47,6 +62,7 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export async function startServerProcess(
   extraConfig = "",
   replicaOf?: Pick<ServerProcess, "dataDir" | "key">,
+  options: ProcessOptions = {},
 ): Promise<ServerProcess> {
   const dir = await mkdtemp(path.join(tmpdir(), "slipway-process-"));
   const dataDir = replicaOf?.dataDir ?? path.join(dir, "data");
@@ -54,18 +70,22 @@ export async function startServerProcess(
   const config = path.join(dir, "slipway.gcfg");
   await writeFile(
     config,
-    `[Server]\nAddress = 127.0.0.1:${port}\nDataDir = ${dataDir}\nLogLevel = warn\n${extraConfig}`,
+    `[Server]\nAddress = 127.0.0.1:${port}\nDataDir = ${dataDir}\nLogLevel = ${options.logLevel ?? "warn"}\n${extraConfig}`,
   );
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess;
   let stderr = "";
   const launch = async () => {
     // node itself, not the tsx wrapper: killing it must kill the server, as a crash would.
-    child = spawn(
-      process.execPath,
-      ["--import", "tsx", `${ROOT}src/cli/main.ts`, "server", "--config", config],
-      { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] },
-    );
+    const entry = options.built
+      ? [`${ROOT}bin/slipway.js`]
+      : ["--import", "tsx", `${ROOT}src/cli/main.ts`];
+    const log = options.logFile ? openSync(options.logFile, "a") : "ignore";
+    child = spawn(process.execPath, [...entry, "server", "--config", config], {
+      cwd: ROOT,
+      stdio: ["ignore", log, "pipe"],
+    });
+    if (typeof log === "number") closeSync(log);
     child.stderr?.on("data", (d) => {
       stderr += d;
     });
@@ -98,6 +118,12 @@ export async function startServerProcess(
     url,
     key,
     dataDir,
+    configFile: config,
+    deployTarget: {
+      url,
+      keys: { administrator: key, publisher: key },
+      call: (method, apiPath, call) => callApi(url, key, method, apiPath, call),
+    },
     get child() {
       return child;
     },

@@ -60,25 +60,8 @@ export async function startTestServer(
     settings: database.settings,
     configFile,
     keys,
-    async call(method, path, options = {}) {
-      const headers: Record<string, string> = { ...options.headers };
-      const key = options.key === undefined ? keys.administrator : options.key;
-      if (key !== null) headers.Authorization = `Key ${key}`;
-      let body: string | undefined = options.rawBody;
-      if (options.body !== undefined) {
-        body = JSON.stringify(options.body);
-        headers["Content-Type"] = "application/json";
-      } else if (body !== undefined) {
-        headers["Content-Type"] ??= "application/json";
-      }
-      const response = await fetch(`${test.url}${path}`, { method, headers, body });
-      const text = await response.text();
-      return {
-        status: response.status,
-        headers: response.headers,
-        body: text ? JSON.parse(text) : undefined,
-      };
-    },
+    call: (method, apiPath, options) =>
+      callApi(test.url, keys.administrator, method, apiPath, options),
     async restart() {
       await server.close();
       server = await startServer(database.settings, options.serverOptions);
@@ -91,4 +74,31 @@ export async function startTestServer(
     },
   };
   return test;
+}
+
+/** One API call as a client makes it, with `key` unless the options name another (or null). */
+export async function callApi(
+  url: string,
+  key: string,
+  method: string,
+  apiPath: string,
+  options: CallOptions = {},
+): Promise<CallResult> {
+  const headers: Record<string, string> = { ...options.headers };
+  const given = options.key === undefined ? key : options.key;
+  if (given !== null) headers.Authorization = `Key ${given}`;
+  let body: string | undefined = options.rawBody;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers["Content-Type"] = "application/json";
+  } else if (body !== undefined) {
+    headers["Content-Type"] ??= "application/json";
+  }
+  const response = await fetch(`${url}${apiPath}`, { method, headers, body });
+  const text = await response.text();
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: text ? JSON.parse(text) : undefined,
+  };
 }
