@@ -708,11 +708,13 @@ export class ProcessReconciler {
   #needsMore(guid: string): boolean {
     const settings = this.#settings.get(guid);
     if (!settings) return true;
-    const share = Math.max(1, settings.loadFactor * settings.maxConnsPerProcess);
     const ready = this.#ready.get(guid)?.length ?? 0;
+    // Checked first: each request asks, and content at its maximum needs no count of its load.
+    if (ready >= settings.maxProcesses) return false;
+    const share = Math.max(1, settings.loadFactor * settings.maxConnsPerProcess);
     const { connections, waiting } = this.#deps.load.load(guid);
     const demand = connections + waiting + (this.#peerDemand.get(guid) ?? 0);
-    return demand > ready * share && ready < settings.maxProcesses;
+    return demand > ready * share;
   }
 
   #idleCheckMs(): number {
