@@ -95,8 +95,8 @@ async function cpuOf(pid: number): Promise<number> {
  * wrk (Debian's) in a process of its own, one thread: a load generator in C that spends about
  * 40 µs of CPU per request here, where autocannon spends about 115, as much as the proxy
  * itself. On two cores the generator's CPU is taken from the proxy and the application, which
- * a client on another machine would not take. This process's CPU time per request is measured
- * too: what the proxy costs, whatever else the machine is busy with.
+ * a client on another machine would not take. The proxying process's CPU time per request
+ * (`cpu`) is measured too: what the proxy costs, whatever else the machine is busy with.
  */
 async function load(
   url: string,
