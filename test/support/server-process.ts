@@ -29,7 +29,7 @@ export interface ServerProcess {
   ): Promise<{ finished: true; code: number; error: string; output: string[] }>;
   /** The server as the deploy helpers take it: every call with the administrator's key. */
   readonly deployTarget: DeployTarget;
-  /** The server's own process id (node, with tsx only as its loader, or none when built). */
+  /** The server's own process id (node itself; tsx, when the source runs, only as its loader). */
   readonly pid: number;
   /** Resident memory now, in bytes (VmRSS). */
   memory(): Promise<number>;
@@ -122,7 +122,7 @@ export async function startServerProcess(
     deployTarget: {
       url,
       keys: { administrator: key, publisher: key },
-      call: (method, apiPath, call) => callApi(url, key, method, apiPath, call),
+      call: (method, apiPath, given) => callApi(url, key, method, apiPath, given),
     },
     get child() {
       return child;
@@ -133,18 +133,7 @@ export async function startServerProcess(
     memory: () => status("VmRSS"),
     peakMemory: () => status("VmHWM"),
     resetPeak: () => writeFile(`/proc/${child.pid}/clear_refs`, "5"),
-    async call(method, apiPath, body) {
-      const response = await fetch(`${url}/__api__${apiPath}`, {
-        method,
-        headers: {
-          Authorization: `Key ${key}`,
-          ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
-        },
-        body: body !== undefined ? JSON.stringify(body) : undefined,
-      });
-      const text = await response.text();
-      return { status: response.status, body: text ? JSON.parse(text) : undefined };
-    },
+    call: (method, apiPath, body) => callApi(url, key, method, `/__api__${apiPath}`, { body }),
     async deploy(guid, archive) {
       const uploaded = await fetch(`${url}/__api__/v1/content/${guid}/bundles`, {
         method: "POST",
