@@ -15,6 +15,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 if ! docker info >/dev/null 2>&1; then
+  # A containerd pid file left by an engine that was killed makes dockerd wait on whatever
+  # process now has that pid, and give up.
+  pgrep -x dockerd >/dev/null || rm -f /var/run/docker/containerd/containerd.pid
   nohup dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver=overlay2 \
     --exec-opt native.cgroupdriver=cgroupfs >/tmp/slipway-dockerd.log 2>&1 &
   for _ in $(seq 1 100); do

@@ -14,7 +14,6 @@ import { accepts, freePort } from "../ports.js";
 import {
   type Job,
   type JobPaths,
-  LineSplitter,
   type OutputLine,
   type ResourceName,
   type RunHandle,
@@ -26,6 +25,7 @@ import {
   UnsupportedByBackend,
 } from "../runner.js";
 import { DOCKER_DEFAULTS, DOCKER_PATHS, type DockerConfig, LABEL } from "./docker-config.js";
+import { demuxedLines, followedLines } from "./docker-logs.js";
 import { containerSpecs } from "./docker-manifest.js";
 import { pullImage } from "./docker-pull.js";
 
@@ -200,18 +200,28 @@ export class DockerRunner implements Runner {
   }
 
   async *output(handle: RunHandle, options: { follow?: boolean } = {}): AsyncIterable<OutputLine> {
-    const h = own(handle);
-    const container = this.#engine.docker.getContainer(h.id);
-    let stream: NodeJS.ReadableStream;
+    const container = this.#engine.docker.getContainer(own(handle).id);
+    const whole = async () =>
+      Readable.from([await container.logs({ follow: false, stdout: true, stderr: true })]);
     try {
-      stream = options.follow
-        ? await container.logs({ follow: true, stdout: true, stderr: true })
-        : Readable.from([await container.logs({ follow: false, stdout: true, stderr: true })]);
+      if (!options.follow) {
+        yield* demuxedLines(await whole());
+        return;
+      }
+      const stream = (await container.logs({
+        follow: true,
+        stdout: true,
+        stderr: true,
+      })) as Readable;
+      yield* followedLines({
+        stream,
+        exited: (signal) => container.wait({ abortSignal: signal }),
+        whole,
+      });
     } catch (error) {
       if (isGone(error)) return;
       throw error;
     }
-    yield* demuxedLines(stream);
   }
 
   async remove(handle: RunHandle): Promise<void> {
@@ -386,28 +396,4 @@ async function removeSettled(container: Docker.Container): Promise<void> {
 export function engineMessage(error: Error): string {
   const json = (error as { json?: { message?: string } }).json;
   return (json?.message ?? error.message).trim();
-}
-
-/**
- * Lines of Docker's multiplexed log stream (containers without a TTY), in the order the
- * engine framed them, each with its stream: every frame is an 8-byte header (stream 1 or 2,
- * then the payload's length, big-endian, at byte 4) and its payload.
- */
-export async function* demuxedLines(stream: AsyncIterable<unknown>): AsyncIterable<OutputLine> {
-  const splitters = { stdout: new LineSplitter(), stderr: new LineSplitter() };
-  let pending = Buffer.alloc(0);
-  for await (const chunk of stream) {
-    pending = Buffer.concat([pending, chunk as Buffer]);
-    while (pending.length >= 8) {
-      const size = pending.readUInt32BE(4);
-      if (pending.length < 8 + size) break;
-      const source = pending[0] === 2 ? "stderr" : "stdout";
-      const payload = pending.subarray(8, 8 + size);
-      pending = pending.subarray(8 + size);
-      for (const text of splitters[source].push(payload)) yield { source, text };
-    }
-  }
-  for (const source of ["stdout", "stderr"] as const) {
-    for (const text of splitters[source].end()) yield { source, text };
-  }
 }
