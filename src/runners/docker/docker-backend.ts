@@ -201,8 +201,7 @@ export class DockerRunner implements Runner {
 
   async *output(handle: RunHandle, options: { follow?: boolean } = {}): AsyncIterable<OutputLine> {
     const container = this.#engine.docker.getContainer(own(handle).id);
-    const whole = async () =>
-      Readable.from([await container.logs({ follow: false, stdout: true, stderr: true })]);
+    const whole = () => wholeOutput(container);
     try {
       if (!options.follow) {
         yield* demuxedLines(await whole());
@@ -255,9 +254,8 @@ export class DockerRunner implements Runner {
       await init.start();
       const { StatusCode } = (await init.wait()) as { StatusCode: number };
       if (StatusCode !== 0) {
-        const logs = Readable.from([await init.logs({ stdout: true, stderr: true })]);
         const output: string[] = [];
-        for await (const line of demuxedLines(logs)) output.push(line.text);
+        for await (const line of demuxedLines(await wholeOutput(init))) output.push(line.text);
         throw new StartFailed(
           `The content-init image ${spec.Image} exited with code ${StatusCode}: ${output.join(" ")}`,
         );
@@ -390,6 +388,11 @@ async function removeSettled(container: Docker.Container): Promise<void> {
       await delay(Math.min(50 * 2 ** attempt, 1000));
     }
   }
+}
+
+/** A container's output so far, both streams, framed as the engine sends it. */
+async function wholeOutput(container: Docker.Container): Promise<Readable> {
+  return Readable.from([await container.logs({ follow: false, stdout: true, stderr: true })]);
 }
 
 /** The engine's own words from a failed call. */
