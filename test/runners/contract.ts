@@ -155,9 +155,9 @@ export function runRunnerContract(options: ContractOptions): void {
       await runner.remove(handle);
     });
 
-    // Podman's compatible API left one in twenty to forty such follows open forever, measured
-    // here: enough tries that a backend with that fault fails this case most runs. The
-    // docker-logs tests show the mend itself on every run.
+    // Podman's compatible API left between 1 in 10 and 1 in 40 such follows open forever
+    // (measured here): enough tries that a backend with that fault fails this case most runs.
+    // The docker-logs tests show the mend itself on every run.
     test(CASES.exitAsFollowed, async () => {
       const runner = await create();
       for (let attempt = 0; attempt < 30; attempt++) {
