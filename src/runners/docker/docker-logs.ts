@@ -48,11 +48,11 @@ class Stalled extends Error {}
 /**
  * The lines of a follow, to the end of the container's output. Podman's Docker-compatible API
  * (4.3 here) now and then never ends the follow of a container that exits as the follow
- * attaches, though every line has arrived (between 1 in 10 and 1 in 40 such follows, measured here; see
- * containers/podman#6627 and #11461). So once the container has exited, the follow has a grace
- * to end by itself; past it, the rest comes from a whole read of the output, less the lines
- * each stream has already given (each stream keeps its order; how the two interleave is the
- * engine's own).
+ * attaches, though every line has arrived (between 1 in 10 and 1 in 40 such follows, measured
+ * here; see containers/podman#6627 and #11461). So once the container has exited, the follow
+ * has a grace to end by itself; past it, the rest comes from a whole read of the output, less
+ * the lines each stream has already given (each stream keeps its order; how the two interleave
+ * is the engine's own).
  */
 export async function* followedLines(follow: Follow): AsyncIterable<OutputLine> {
   const given = { stdout: 0, stderr: 0 };
