@@ -114,7 +114,7 @@ async function load(
     return found;
   };
   const total = Number(read(/(\d+) requests in/)[1]);
-  const [, p99, unit] = read(/^\s*99%\s+([\d.]+)(us|ms|s)$/m);
+  const [, p99, unit] = read(/^\s*99%\s+([\d.]+)(us|ms|s) *$/m);
   return {
     rate: Number(read(/Requests\/sec:\s+([\d.]+)/)[1]),
     p99: Number(p99) * { us: 0.001, ms: 1, s: 1000 }[unit as "us" | "ms" | "s"],
